@@ -1,0 +1,11 @@
+/* Subcommands of the fgcosim command: argv[0] is the subcommand name. */
+#ifndef FGCOSIM_CMDS_H
+#define FGCOSIM_CMDS_H
+
+int cmd_netlist(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,135 @@
+/* fgcore.h — shared types of fgcosim: array geometry, operating point, the
+ * array backend interface, status codes, error messages, progress, hashing.
+ *
+ * Worked example: an ideal 16x16 VMM through the backend seam.
+ *
+ *     fg_backend *be = fg_backend_ideal_new();
+ *     float w[FG_ROWS * FG_COLS] = {0};          // (16, 16) normalised weights
+ *     float x[2 * FG_ROWS] = {0}, y[2 * FG_COLS]; // (B=2, 16) pulse fractions
+ *     w[3 * FG_COLS + 5] = 0.5f; x[3] = 1.0f;
+ *     if (fg_backend_vmm(be, w, x, y, 2) != FG_OK)
+ *         fprintf(stderr, "%s\n", fg_errmsg());
+ *     // y[5] == 0.5f: row 3 fully on, cell (3,5) at half of I_unit
+ *     fg_backend_free(be);
+ *
+ * Units are SI everywhere (V, A, s, F, ohm, m).
+ */
+#ifndef FGCORE_H
+#define FGCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define FG_ROWS 16 /* word lines (inputs)  */
+#define FG_COLS 16 /* bit lines (outputs)  */
+#define FG_CELLS (FG_ROWS * FG_COLS)
+
+/* ---- status ------------------------------------------------------------ */
+typedef enum {
+    FG_OK = 0,
+    FG_ERR_IO,        /* missing file, cannot read or write                  */
+    FG_ERR_PARSE,     /* malformed input file                                */
+    FG_ERR_RANGE,     /* value out of its allowed range                      */
+    FG_ERR_FORMAT,    /* wrong format version, shape or magic                */
+    FG_ERR_NOMEM,     /* allocation failed                                   */
+    FG_ERR_SPICE,     /* ngspice reported an error or died                   */
+    FG_ERR_CONVERGE,  /* a simulation or fit did not converge                */
+    FG_ERR_UNSUPPORTED, /* operation the chosen backend cannot do            */
+    FG_ERR_INTERNAL,
+} fg_status;
+
+const char *fg_status_to_string(fg_status st);
+
+/* The last error message of this thread (set by fg_error), "" if none. */
+const char *fg_errmsg(void);
+/* Sets the message and returns st, so callers can `return fg_error(...)`. */
+fg_status fg_error(fg_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void fg_error_clear(void);
+/* Exit status for a status: 2 for bad input (io/parse/range/format), 1 else. */
+int fg_status_exit_code(fg_status st);
+
+/* ---- operating point ---------------------------------------------------- */
+/* What a chip user knows of the array: the nominal operating point. The fit
+ * may read this, never the element values of a netlist. */
+typedef struct {
+    double v_pre;   /* bit-line precharge voltage, V                         */
+    double v_read;  /* word-line pulse amplitude, V                          */
+    double t_max;   /* pulse width of input 1.0, s                           */
+    double c_bl;    /* nominal bit-line integrating capacitance, F           */
+    double i_unit;  /* cell current of weight 1.0, A                         */
+} fg_op_point;
+
+fg_op_point fg_op_point_default(void);
+/* y = c_bl * (v_pre - v_bl) / (i_unit * t_max): normalised output. */
+double fg_op_y_from_v(const fg_op_point *op, double v_bl);
+double fg_op_v_from_y(const fg_op_point *op, double y);
+
+/* ---- array backend ------------------------------------------------------ */
+/* The seam of the design: given pulse widths x (B,16) in [0,1] and a tile's
+ * normalised weights w (16,16) (w_ij = I_ij / I_unit, row i = word line,
+ * column j = bit line), return the 16 normalised column outputs y (B,16).
+ * Implementations: ideal (y = x.W), hwa (fitted compact model), spice. */
+typedef struct fg_backend fg_backend;
+typedef struct {
+    const char *name;
+    /* y (B,16) = f(w (16,16), x (B,16)) */
+    fg_status (*vmm)(void *ctx, const float *w, const float *x, float *y, int B);
+    /* Optional (NULL when the backend cannot differentiate, e.g. spice).
+     * Accumulates (+=) dx (B,16) and dw (16,16) given dy (B,16). */
+    fg_status (*vmm_backward)(void *ctx, const float *w, const float *x,
+                              const float *dy, float *dx, float *dw, int B);
+    void (*free)(void *ctx);
+} fg_backend_ops;
+
+fg_backend *fg_backend_new(const fg_backend_ops *ops, void *ctx);
+const char *fg_backend_name(const fg_backend *be);
+void *fg_backend_ctx(const fg_backend *be);
+int fg_backend_can_backward(const fg_backend *be);
+/* Counts array operations (one per row of x) since creation. */
+uint64_t fg_backend_ops_count(const fg_backend *be);
+fg_status fg_backend_vmm(fg_backend *be, const float *w, const float *x,
+                         float *y, int B);
+fg_status fg_backend_vmm_backward(fg_backend *be, const float *w,
+                                  const float *x, const float *dy, float *dx,
+                                  float *dw, int B);
+void fg_backend_free(fg_backend *be);
+/* The ideal backend: y = x . W (OpenBLAS sgemm). */
+fg_backend *fg_backend_ideal_new(void);
+
+/* ---- progress on a terminal -------------------------------------------- */
+typedef struct {
+    const char *what;
+    uint64_t total;
+    double t_start, t_last;
+    int enabled; /* stderr is a terminal (or FGCOSIM_PROGRESS=1) */
+} fg_progress;
+
+void fg_progress_init(fg_progress *p, const char *what, uint64_t total);
+/* Redraws at most ~10 times a second: done/total, rate, ETA. */
+void fg_progress_update(fg_progress *p, uint64_t done);
+void fg_progress_done(fg_progress *p, uint64_t done);
+double fg_now(void); /* monotonic seconds */
+
+/* ---- small utilities ---------------------------------------------------- */
+/* SHA-256 of a buffer as 64 hex characters + NUL. */
+void fg_sha256_hex(const void *data, size_t len, char out[65]);
+/* splitmix64-seeded xoshiro256** generator: same seed, same stream. */
+typedef struct { uint64_t s[4]; } fg_rng;
+void fg_rng_seed(fg_rng *r, uint64_t seed);
+uint64_t fg_rng_next(fg_rng *r);
+double fg_rng_uniform(fg_rng *r);  /* [0,1) */
+double fg_rng_normal(fg_rng *r);   /* N(0,1) */
+/* Reads a whole file (NUL-terminated); sets fg_error naming the file. */
+fg_status fg_file_read(const char *path, char **data, size_t *len);
+/* Writes path via a temporary name in the same folder, then renames. */
+fg_status fg_file_write_atomic(const char *path, const void *data, size_t len);
+/* Temporary name for atomic writes: "<path>.tmp.<pid>" (caller frees). */
+char *fg_tmp_name(const char *path);
+/* Parses a CSV of rows with exactly `cols` numbers in [lo,hi]. Allocates
+ * *vals (rows*cols). Errors name file, line and column. */
+fg_status fg_csv_read(const char *path, int cols, double lo, double hi,
+                      double **vals, int *rows);
+
+#endif

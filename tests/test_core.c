@@ -1,0 +1,145 @@
+/* Tests of core/: hashing, CSV parsing, random numbers, the ideal backend. */
+#include "suites.h"
+#include "fgcore.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+START_TEST(test_sha256_vectors)
+{
+    char hex[65];
+    fg_sha256_hex("", 0, hex);
+    ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    fg_sha256_hex("abc", 3, hex);
+    ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    fg_sha256_hex(m, strlen(m), hex);
+    ck_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+END_TEST
+
+static char *write_tmp(const char *text)
+{
+    char *path = strdup("/tmp/fgtest_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+START_TEST(test_csv_ok)
+{
+    char *p = write_tmp("0,0.5,1\n\n# comment\n0.25, 0.75 ,0\n");
+    double *v;
+    int rows;
+    ck_assert_int_eq(fg_csv_read(p, 3, 0, 1, &v, &rows), FG_OK);
+    ck_assert_int_eq(rows, 2);
+    ck_assert(v[1] == 0.5 && v[3] == 0.25 && v[4] == 0.75);
+    free(v);
+    unlink(p);
+    free(p);
+}
+END_TEST
+
+START_TEST(test_csv_errors)
+{
+    double *v = NULL;
+    int rows;
+    char *p = write_tmp("0,0.5,1\n0,2,0\n");
+    ck_assert_int_eq(fg_csv_read(p, 3, 0, 1, &v, &rows), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), ":2: column 2"));
+    unlink(p);
+    free(p);
+    p = write_tmp("0,0.5\n");
+    ck_assert_int_eq(fg_csv_read(p, 3, 0, 1, &v, &rows), FG_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), ":1:"));
+    unlink(p);
+    free(p);
+    p = write_tmp("0,0.5,1,1\n");
+    ck_assert_int_eq(fg_csv_read(p, 3, 0, 1, &v, &rows), FG_ERR_PARSE);
+    unlink(p);
+    free(p);
+    ck_assert_int_eq(fg_csv_read("/nonexistent/x.csv", 3, 0, 1, &v, &rows), FG_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "/nonexistent/x.csv"));
+    ck_assert_int_eq(fg_status_exit_code(FG_ERR_PARSE), 2);
+}
+END_TEST
+
+START_TEST(test_rng_deterministic)
+{
+    fg_rng a, b;
+    fg_rng_seed(&a, 42);
+    fg_rng_seed(&b, 42);
+    double s = 0, s2 = 0;
+    for (int i = 0; i < 20000; i++) {
+        double u = fg_rng_uniform(&a);
+        ck_assert(u == fg_rng_uniform(&b));
+        ck_assert(u >= 0 && u < 1);
+        double z = fg_rng_normal(&a);
+        fg_rng_normal(&b);
+        s += z;
+        s2 += z * z;
+    }
+    ck_assert(fabs(s / 20000) < 0.05 && fabs(s2 / 20000 - 1) < 0.05);
+}
+END_TEST
+
+START_TEST(test_ideal_backend)
+{
+    fg_backend *be = fg_backend_ideal_new();
+    float w[FG_CELLS], x[2 * FG_ROWS], y[2 * FG_COLS];
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = (float)((k * 7) % 11) / 10.0f;
+    for (int k = 0; k < 2 * FG_ROWS; k++)
+        x[k] = (float)((k * 3) % 5) / 4.0f;
+    ck_assert_int_eq(fg_backend_vmm(be, w, x, y, 2), FG_OK);
+    for (int b = 0; b < 2; b++)
+        for (int j = 0; j < FG_COLS; j++) {
+            double ref = 0;
+            for (int i = 0; i < FG_ROWS; i++)
+                ref += x[b * FG_ROWS + i] * w[i * FG_COLS + j];
+            ck_assert_double_eq_tol(y[b * FG_COLS + j], ref, 1e-5);
+        }
+    /* backward: dx = dy W^T, dw = x^T dy, accumulated */
+    float dy[2 * FG_COLS], dx[2 * FG_ROWS] = {0}, dw[FG_CELLS] = {0};
+    for (int k = 0; k < 2 * FG_COLS; k++)
+        dy[k] = (float)(k % 3) - 1.0f;
+    ck_assert_int_eq(fg_backend_vmm_backward(be, w, x, dy, dx, dw, 2), FG_OK);
+    double ref = 0;
+    for (int j = 0; j < FG_COLS; j++)
+        ref += dy[FG_COLS + j] * w[4 * FG_COLS + j];
+    ck_assert_double_eq_tol(dx[FG_ROWS + 4], ref, 1e-5);
+    ck_assert_double_eq_tol(dw[2 * FG_COLS + 3],
+                            x[2] * dy[3] + x[FG_ROWS + 2] * dy[FG_COLS + 3], 1e-5);
+    ck_assert_int_eq((int)fg_backend_ops_count(be), 2);
+    fg_backend_free(be);
+}
+END_TEST
+
+START_TEST(test_op_point_roundtrip)
+{
+    fg_op_point op = fg_op_point_default();
+    /* 16 cells at I_unit for T_max: y = 16 <-> 0.4 V swing (hand-computed) */
+    ck_assert_double_eq_tol(fg_op_v_from_y(&op, 16.0), 0.8 - 0.4, 1e-12);
+    ck_assert_double_eq_tol(fg_op_y_from_v(&op, 0.7), 4.0, 1e-12);
+}
+END_TEST
+
+Suite *core_suite(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("util");
+    tcase_add_test(tc, test_sha256_vectors);
+    tcase_add_test(tc, test_csv_ok);
+    tcase_add_test(tc, test_csv_errors);
+    tcase_add_test(tc, test_rng_deterministic);
+    tcase_add_test(tc, test_op_point_roundtrip);
+    suite_add_tcase(s, tc);
+    TCase *tb = tcase_create("backend");
+    tcase_add_test(tb, test_ideal_backend);
+    suite_add_tcase(s, tb);
+    return s;
+}
