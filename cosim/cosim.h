@@ -1,0 +1,114 @@
+/* cosim.h — co-simulation of FG arrays through libngspice.
+ *
+ * Worked example: 100 calibration patterns on the default layout.
+ *
+ *     nl_layout *lay;  nl_layout_load("regular", &lay);
+ *     fg_op_point op = nl_layout_op_point(lay);
+ *     double w[FG_CELLS], dvt[FG_CELLS];          // (16,16) weights, V
+ *     ... fill w in [0,1] ...
+ *     cosim_weights_to_dvt(&op, w, 0.0, 1, dvt);  // I-V inversion via ngspice
+ *     cosim_pool *pool;
+ *     cosim_pool_new(&(cosim_pool_config){.layout = lay, .op = op, .jobs = 0},
+ *                    dvt, &pool);
+ *     double x[100 * FG_ROWS], v[100 * FG_COLS];  // (P,16) in, (P,16) V out
+ *     int ok[100];
+ *     cosim_patterns_generate(x, 100, 7);
+ *     cosim_pool_run(pool, x, 100, v, ok, NULL);
+ *     cosim_pool_free(pool);
+ *
+ * One ngspice instance per process: the pool forks worker processes, each
+ * loads the deck once, programs weights and inputs with `alter`, runs, reads
+ * only the bit-line voltages at read time and destroys the plot.
+ */
+#ifndef COSIM_H
+#define COSIM_H
+
+#include "fgcore.h"
+#include "netlists.h"
+
+/* ---- one ngspice instance in this process (used by workers) ------------ */
+fg_status cosim_engine_init(void);
+/* Loads a deck (text, '\n'-separated); parse errors reported by ngspice on
+ * its stderr channel become FG_ERR_SPICE with the first message. */
+fg_status cosim_engine_load(const char *deck);
+fg_status cosim_engine_set_inputs(const fg_op_point *op, const double *x /*(16)*/);
+fg_status cosim_engine_set_dvt(const double *dvt /*(16,16) V*/);
+/* Runs the transient and copies v(bl<j>) at read time into v_bl (16). */
+fg_status cosim_engine_run(double *v_bl /*(16)*/);
+/* Runs the loaded deck's analysis and copies vector `name` (malloc'd). */
+fg_status cosim_engine_run_vector(const char *name, double **vals, int *n);
+const char *cosim_engine_version(void);
+int cosim_engine_dead(void); /* ngspice called ControlledExit */
+
+/* ---- worker pool ---------------------------------------------------------- */
+typedef struct cosim_pool cosim_pool;
+typedef struct {
+    const nl_layout *layout;    /* geometry of the generated array          */
+    const char *array_netlist;  /* or a user's flat array netlist (NULL)    */
+    fg_op_point op;
+    int jobs;                   /* worker processes; 0 = all cores          */
+    double timeout_s;           /* per-run limit; 0 = 60 s                  */
+    double max_step_scale;      /* 1.0 (0 means 1.0)                        */
+} cosim_pool_config;
+
+fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,
+                         cosim_pool **out);
+/* Reprograms all workers (alter of the VFG sources). */
+fg_status cosim_pool_set_dvt(cosim_pool *p, const double *dvt /*(16,16)*/);
+/* Runs P patterns; v (P,16) bit-line volts at read time; ok[p] = 1 when run
+ * p converged (else v is NaN and a message went to stderr with p's index).
+ * Returns FG_OK unless the pool itself broke. */
+typedef void (*cosim_progress_fn)(void *ud, int done, int total);
+fg_status cosim_pool_run(cosim_pool *p, const double *x /*(P,16)*/, int P,
+                         double *v /*(P,16)*/, int *ok /*(P)*/,
+                         fg_progress *progress);
+int cosim_pool_jobs(const cosim_pool *p);
+int cosim_pool_restarts(const cosim_pool *p); /* workers replaced so far */
+long cosim_pool_rss_kb(const cosim_pool *p);   /* resident memory of workers */
+const char *cosim_pool_deck(const cosim_pool *p);  /* the deck workers load */
+void cosim_pool_free(cosim_pool *p);
+
+/* ---- weight programming -------------------------------------------------- */
+/* Target normalised weights w (I = w*I_unit) -> threshold shifts dvt, by
+ * inverting the nfg cell's I-V curve at V_GS = V_read - dVT, V_DS = V_pre (a
+ * DC sweep through ngspice, done once per model card and op point and cached).
+ * w <= 0 programs the cell off (dVT = COSIM_DVT_OFF). sigma_v > 0 adds a
+ * seeded N(0, sigma_v) programming error to each on-cell. */
+#define COSIM_DVT_OFF 1.0
+/* The ngspice version seen by the last I-V sweep ("unknown" before). */
+const char *cosim_ngspice_version(void);
+fg_status cosim_weights_to_dvt(const fg_op_point *op, const double *w /*(16,16)*/,
+                               double sigma_v, uint64_t seed,
+                               double *dvt /*(16,16)*/);
+
+/* ---- calibration patterns -------------------------------------------------- */
+/* Seeded mix: the first 16 patterns are one-hot rows at full width (p < 16),
+ * then per pattern: 55% uniform in [0,1], 25% sparse (each row on with
+ * probability 0.25, uniform width), 15% a random one-hot row with random
+ * width, 5% all rows on at a common random width. x (P,16). */
+void cosim_patterns_generate(double *x /*(P,16)*/, int P, uint64_t seed);
+
+/* ---- calibration data sets (HDF5) ------------------------------------------ */
+typedef struct {
+    int P;
+    double *inputs;  /* (P,16) pulse fractions            */
+    double *v_bl;    /* (P,16) bit-line volts at read time */
+    double *y;       /* (P,16) normalised outputs          */
+    int *ok;         /* (P) 1 = converged                  */
+    double dvt[FG_CELLS];      /* (16,16) V (never read by the fit) */
+    double w_target[FG_CELLS]; /* (16,16) programmed target weights */
+    fg_op_point op;
+    char *layout_name;
+    char *layout_json;
+    char deck_sha256[65];
+    uint64_t seed;
+    char *ngspice_version;
+} cosim_dataset;
+
+/* Writes path atomically (temporary name, then rename). */
+fg_status cosim_dataset_write(const char *path, const cosim_dataset *ds);
+/* Reads and validates shapes and values; errors name the file and field. */
+fg_status cosim_dataset_read(const char *path, cosim_dataset *ds);
+void cosim_dataset_free(cosim_dataset *ds);
+
+#endif

@@ -1,0 +1,212 @@
+/* Calibration data sets in HDF5, readable from numpy/h5py:
+ *   /inputs (P,16) pulse fractions, /v_read (P,16) bit-line volts at read
+ *   time, /y (P,16) normalised outputs, /ok (P) 1 = converged,
+ *   /dvt (16,16) V, /w_target (16,16) programmed targets;
+ *   root attributes: format, version, layout, layout_json, deck_sha256,
+ *   seed, ngspice_version, op_v_pre_V, op_v_read_V, op_t_max_s, op_c_bl_F,
+ *   op_i_unit_A. */
+#include "cosim.h"
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DS_FORMAT "fgcosim-calibration"
+#define DS_VERSION 1
+
+static int put_matrix(hid_t f, const char *name, const double *a, int r, int c)
+{
+    hsize_t dims[2] = {(hsize_t)r, (hsize_t)c};
+    return H5LTmake_dataset_double(f, name, 2, dims, a) < 0;
+}
+
+static int put_attrs(hid_t f, const cosim_dataset *ds)
+{
+    const struct { const char *name; double v; } num[] = {
+        {"op_v_pre_V", ds->op.v_pre}, {"op_v_read_V", ds->op.v_read},
+        {"op_t_max_s", ds->op.t_max}, {"op_c_bl_F", ds->op.c_bl},
+        {"op_i_unit_A", ds->op.i_unit},
+    };
+    int bad = 0, version = DS_VERSION;
+    long long seed = (long long)ds->seed;
+    for (size_t k = 0; k < sizeof num / sizeof num[0]; k++)
+        bad |= H5LTset_attribute_double(f, "/", num[k].name, &num[k].v, 1) < 0;
+    bad |= H5LTset_attribute_string(f, "/", "format", DS_FORMAT) < 0;
+    bad |= H5LTset_attribute_int(f, "/", "version", &version, 1) < 0;
+    bad |= H5LTset_attribute_string(f, "/", "layout", ds->layout_name ? ds->layout_name : "") < 0;
+    bad |= H5LTset_attribute_string(f, "/", "layout_json", ds->layout_json ? ds->layout_json : "") < 0;
+    bad |= H5LTset_attribute_string(f, "/", "deck_sha256", ds->deck_sha256) < 0;
+    bad |= H5LTset_attribute_long_long(f, "/", "seed", &seed, 1) < 0;
+    bad |= H5LTset_attribute_string(f, "/", "ngspice_version",
+                                    ds->ngspice_version ? ds->ngspice_version : "") < 0;
+    return bad;
+}
+
+fg_status cosim_dataset_write(const char *path, const cosim_dataset *ds)
+{
+    char *tmp = fg_tmp_name(path);
+    if (!tmp)
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    int bad = f < 0;
+    if (!bad) {
+        hsize_t np = (hsize_t)ds->P;
+        bad |= put_matrix(f, "/inputs", ds->inputs, ds->P, FG_ROWS);
+        bad |= put_matrix(f, "/v_read", ds->v_bl, ds->P, FG_COLS);
+        bad |= put_matrix(f, "/y", ds->y, ds->P, FG_COLS);
+        bad |= H5LTmake_dataset_int(f, "/ok", 1, &np, ds->ok) < 0;
+        bad |= put_matrix(f, "/dvt", ds->dvt, FG_ROWS, FG_COLS);
+        bad |= put_matrix(f, "/w_target", ds->w_target, FG_ROWS, FG_COLS);
+        bad |= put_attrs(f, ds);
+        bad |= H5Fclose(f) < 0;
+    }
+    if (!bad && rename(tmp, path) != 0)
+        bad = 1;
+    if (bad)
+        unlink(tmp);
+    free(tmp);
+    return bad ? fg_error(FG_ERR_IO, "%s: cannot write HDF5 data set", path) : FG_OK;
+}
+
+/* Reads a 2-D double data set of `cols` columns (rows = -1: any, set). */
+static fg_status get_matrix(hid_t f, const char *path, const char *name,
+                            int *rows, int cols, double **out)
+{
+    int rank;
+    hsize_t dims[2] = {0, 0};
+    H5T_class_t cls;
+    size_t sz;
+    if (!H5LTfind_dataset(f, name + 1) || H5LTget_dataset_ndims(f, name, &rank) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: data set %s is missing", path, name);
+    if (rank != 2 || H5LTget_dataset_info(f, name, dims, &cls, &sz) < 0 ||
+        dims[1] != (hsize_t)cols || (*rows >= 0 && dims[0] != (hsize_t)*rows) ||
+        dims[0] == 0)
+        return fg_error(FG_ERR_FORMAT, "%s: data set %s has shape (%llu,%llu), expected (%s,%d)",
+                        path, name, (unsigned long long)dims[0],
+                        (unsigned long long)dims[1], *rows >= 0 ? "P" : "P", cols);
+    *rows = (int)dims[0];
+    *out = malloc(dims[0] * dims[1] * sizeof **out);
+    if (!*out)
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    if (H5LTread_dataset_double(f, name, *out) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: cannot read %s", path, name);
+    return FG_OK;
+}
+
+static char *get_string_attr(hid_t f, const char *name)
+{
+    hsize_t dims;
+    H5T_class_t cls;
+    size_t sz = 0;
+    if (H5LTget_attribute_info(f, "/", name, &dims, &cls, &sz) < 0 || cls != H5T_STRING)
+        return NULL;
+    char *s = calloc(sz + 1, 1);
+    if (s && H5LTget_attribute_string(f, "/", name, s) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static fg_status get_attrs(hid_t f, const char *path, cosim_dataset *ds)
+{
+    const struct { const char *name; double *v; } num[] = {
+        {"op_v_pre_V", &ds->op.v_pre}, {"op_v_read_V", &ds->op.v_read},
+        {"op_t_max_s", &ds->op.t_max}, {"op_c_bl_F", &ds->op.c_bl},
+        {"op_i_unit_A", &ds->op.i_unit},
+    };
+    for (size_t k = 0; k < sizeof num / sizeof num[0]; k++)
+        if (H5LTget_attribute_double(f, "/", num[k].name, num[k].v) < 0 ||
+            !isfinite(*num[k].v) || *num[k].v <= 0)
+            return fg_error(FG_ERR_FORMAT, "%s: attribute %s missing or not positive",
+                            path, num[k].name);
+    int version = 0;
+    char *fmt = get_string_attr(f, "format");
+    int ok = fmt && !strcmp(fmt, DS_FORMAT);
+    free(fmt);
+    if (!ok || H5LTget_attribute_int(f, "/", "version", &version) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: not an fgcosim calibration data set", path);
+    if (version != DS_VERSION)
+        return fg_error(FG_ERR_FORMAT, "%s: data set version %d, this build reads %d",
+                        path, version, DS_VERSION);
+    long long seed = 0;
+    H5LTget_attribute_long_long(f, "/", "seed", &seed);
+    ds->seed = (uint64_t)seed;
+    ds->layout_name = get_string_attr(f, "layout");
+    ds->layout_json = get_string_attr(f, "layout_json");
+    ds->ngspice_version = get_string_attr(f, "ngspice_version");
+    char *sha = get_string_attr(f, "deck_sha256");
+    snprintf(ds->deck_sha256, sizeof ds->deck_sha256, "%s", sha ? sha : "");
+    free(sha);
+    return FG_OK;
+}
+
+static fg_status check_values(const char *path, const cosim_dataset *ds)
+{
+    for (size_t k = 0; k < (size_t)ds->P * FG_ROWS; k++)
+        if (!(ds->inputs[k] >= 0.0 && ds->inputs[k] <= 1.0))
+            return fg_error(FG_ERR_RANGE, "%s: /inputs[%zu][%zu] = %g is not in [0,1]",
+                            path, k / FG_ROWS, k % FG_ROWS, ds->inputs[k]);
+    for (size_t k = 0; k < (size_t)ds->P * FG_COLS; k++)
+        if (ds->ok[k / FG_COLS] && !isfinite(ds->y[k]))
+            return fg_error(FG_ERR_RANGE, "%s: /y[%zu][%zu] is not finite",
+                            path, k / FG_COLS, k % FG_COLS);
+    return FG_OK;
+}
+
+static fg_status read_open(hid_t f, const char *path, cosim_dataset *ds)
+{
+    int P = -1, sq = FG_ROWS;
+    double *dvt = NULL, *wt = NULL;
+    fg_status st = get_matrix(f, path, "/inputs", &P, FG_ROWS, &ds->inputs);
+    if (st == FG_OK)
+        st = get_matrix(f, path, "/v_read", &P, FG_COLS, &ds->v_bl);
+    if (st == FG_OK)
+        st = get_matrix(f, path, "/y", &P, FG_COLS, &ds->y);
+    if (st == FG_OK && (st = get_matrix(f, path, "/dvt", &sq, FG_COLS, &dvt)) == FG_OK)
+        memcpy(ds->dvt, dvt, sizeof ds->dvt);
+    if (st == FG_OK && (st = get_matrix(f, path, "/w_target", &sq, FG_COLS, &wt)) == FG_OK)
+        memcpy(ds->w_target, wt, sizeof ds->w_target);
+    free(dvt);
+    free(wt);
+    ds->P = P;
+    if (st == FG_OK && !(ds->ok = malloc((size_t)P * sizeof *ds->ok)))
+        st = fg_error(FG_ERR_NOMEM, "out of memory");
+    if (st == FG_OK && H5LTread_dataset_int(f, "/ok", ds->ok) < 0)
+        st = fg_error(FG_ERR_FORMAT, "%s: data set /ok is missing", path);
+    if (st == FG_OK)
+        st = get_attrs(f, path, ds);
+    return st == FG_OK ? check_values(path, ds) : st;
+}
+
+fg_status cosim_dataset_read(const char *path, cosim_dataset *ds)
+{
+    memset(ds, 0, sizeof *ds);
+    if (access(path, R_OK) != 0)
+        return fg_error(FG_ERR_IO, "%s: no such readable file", path);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: not an HDF5 file", path);
+    fg_status st = read_open(f, path, ds);
+    H5Fclose(f);
+    if (st != FG_OK)
+        cosim_dataset_free(ds);
+    return st;
+}
+
+void cosim_dataset_free(cosim_dataset *ds)
+{
+    free(ds->inputs);
+    free(ds->v_bl);
+    free(ds->y);
+    free(ds->ok);
+    free(ds->layout_name);
+    free(ds->layout_json);
+    free(ds->ngspice_version);
+    memset(ds, 0, sizeof *ds);
+}

@@ -1,0 +1,419 @@
+/* A pool of worker processes, one ngspice instance each. A crashed or hung
+ * worker is killed, replaced, and its run retried once, then reported. */
+#include "cosim.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { MSG_LOAD = 1, MSG_DVT, MSG_RUN, MSG_QUIT };
+
+typedef struct {
+    int type, id, len; /* len bytes of payload follow */
+} msg_head;
+
+typedef struct {
+    int id, status;
+    double v[FG_COLS];
+    char msg[240];
+} msg_reply;
+
+typedef struct {
+    pid_t pid;
+    int to, from; /* pipe ends in the parent */
+    int job;      /* pattern index in flight, -1 when idle */
+    double t_start;
+} worker;
+
+struct cosim_pool {
+    fg_op_point op;
+    char *deck;
+    double dvt[FG_CELLS];
+    double timeout_s;
+    int n, restarts;
+    char home[64];
+    worker *w;
+};
+
+/* ---- byte transport ------------------------------------------------------ */
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t k = write(fd, p, len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        len -= (size_t)k;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t k = read(fd, p, len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        len -= (size_t)k;
+    }
+    return 0;
+}
+
+static int send_msg(int fd, int type, int id, const void *payload, int len)
+{
+    msg_head h = {type, id, len};
+    if (write_all(fd, &h, sizeof h) != 0)
+        return -1;
+    return len > 0 ? write_all(fd, payload, (size_t)len) : 0;
+}
+
+/* ---- the worker side ----------------------------------------------------- */
+/* Fault injection for tests: FGCOSIM_FAULT="crash:ID", "hang:ID" (once: a
+ * marker file FGCOSIM_FAULT_MARK is created first) or "crash-always:ID". */
+static void fault_inject(int id)
+{
+    const char *f = getenv("FGCOSIM_FAULT"), *mark = getenv("FGCOSIM_FAULT_MARK");
+    int target = -1, always = 0, hang = 0;
+    if (!f || !((sscanf(f, "crash:%d", &target) == 1) ||
+                (hang = sscanf(f, "hang:%d", &target) == 1) ||
+                (always = sscanf(f, "crash-always:%d", &target) == 1)) ||
+        target != id)
+        return;
+    if (!always) {
+        if (!mark || access(mark, F_OK) == 0)
+            return;
+        FILE *m = fopen(mark, "w");
+        if (m)
+            fclose(m);
+    }
+    if (hang)
+        for (;;)
+            pause();
+    abort();
+}
+
+static fg_status worker_handle(const cosim_pool *p, const msg_head *h,
+                               char *payload, msg_reply *r)
+{
+    switch (h->type) {
+    case MSG_LOAD: return cosim_engine_load(payload);
+    case MSG_DVT: return cosim_engine_set_dvt((const double *)payload);
+    case MSG_RUN: {
+        fault_inject(h->id);
+        fg_status st = cosim_engine_set_inputs(&p->op, (const double *)payload);
+        return st != FG_OK ? st : cosim_engine_run(r->v);
+    }
+    }
+    return fg_error(FG_ERR_INTERNAL, "unknown message %d", h->type);
+}
+
+static void worker_main(const cosim_pool *p, int in, int out)
+{
+    setenv("HOME", p->home, 1); /* no user ~/.spiceinit changes results */
+    setenv("LC_ALL", "C", 1);
+    fg_status init = cosim_engine_init();
+    msg_head h;
+    while (read_all(in, &h, sizeof h) == 0 && h.type != MSG_QUIT) {
+        char *payload = malloc((size_t)h.len + 1);
+        if (!payload || (h.len > 0 && read_all(in, payload, (size_t)h.len) != 0))
+            _exit(3);
+        payload[h.len] = '\0';
+        msg_reply r = {.id = h.id};
+        fg_status st = init != FG_OK ? init : worker_handle(p, &h, payload, &r);
+        free(payload);
+        r.status = st;
+        if (st != FG_OK)
+            snprintf(r.msg, sizeof r.msg, "%s", fg_errmsg());
+        if (write_all(out, &r, sizeof r) != 0 || cosim_engine_dead())
+            _exit(cosim_engine_dead() ? 4 : 3);
+    }
+    _exit(0);
+}
+
+/* ---- the parent side ----------------------------------------------------- */
+static fg_status worker_wait_reply(cosim_pool *p, worker *w, msg_reply *r)
+{
+    struct pollfd pfd = {.fd = w->from, .events = POLLIN};
+    int ms = (int)(p->timeout_s * 1000);
+    int rc;
+    do
+        rc = poll(&pfd, 1, ms);
+    while (rc < 0 && errno == EINTR);
+    if (rc <= 0)
+        return fg_error(FG_ERR_SPICE, "worker %d timed out", (int)w->pid);
+    if (read_all(w->from, r, sizeof *r) != 0)
+        return fg_error(FG_ERR_SPICE, "worker %d died", (int)w->pid);
+    if (r->status != FG_OK)
+        return fg_error((fg_status)r->status, "%s", r->msg);
+    return FG_OK;
+}
+
+static void worker_stop(worker *w, int force)
+{
+    if (w->pid <= 0)
+        return;
+    if (!force)
+        send_msg(w->to, MSG_QUIT, 0, NULL, 0);
+    close(w->to);
+    close(w->from);
+    if (force)
+        kill(w->pid, SIGKILL);
+    waitpid(w->pid, NULL, 0);
+    w->pid = 0;
+    w->job = -1;
+}
+
+/* Forks a worker and programs it with the pool's deck and dvt. */
+static fg_status worker_start(cosim_pool *p, worker *w)
+{
+    int down[2], up[2];
+    if (pipe(down) != 0 || pipe(up) != 0)
+        return fg_error(FG_ERR_IO, "pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return fg_error(FG_ERR_IO, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        for (int k = 0; k < p->n; k++)
+            if (p->w[k].pid > 0 && &p->w[k] != w) {
+                close(p->w[k].to);
+                close(p->w[k].from);
+            }
+        close(down[1]);
+        close(up[0]);
+        worker_main(p, down[0], up[1]);
+    }
+    close(down[0]);
+    close(up[1]);
+    *w = (worker){.pid = pid, .to = down[1], .from = up[0], .job = -1};
+    msg_reply r;
+    fg_status st = FG_OK;
+    if (send_msg(w->to, MSG_LOAD, 0, p->deck, (int)strlen(p->deck)) != 0 ||
+        (st = worker_wait_reply(p, w, &r)) != FG_OK ||
+        send_msg(w->to, MSG_DVT, 0, p->dvt, (int)sizeof p->dvt) != 0 ||
+        (st = worker_wait_reply(p, w, &r)) != FG_OK) {
+        if (st == FG_OK)
+            st = fg_error(FG_ERR_SPICE, "worker %d died at start", (int)pid);
+        worker_stop(w, 1);
+    }
+    return st;
+}
+
+fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,
+                         cosim_pool **out)
+{
+    cosim_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    signal(SIGPIPE, SIG_IGN);
+    p->op = cfg->op;
+    p->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 60.0;
+    p->n = cfg->jobs > 0 ? cfg->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (p->n < 1)
+        p->n = 1;
+    memcpy(p->dvt, dvt, sizeof p->dvt);
+    double x0[FG_ROWS] = {0};
+    nl_deck_spec spec = {
+        .layout = cfg->layout, .array_netlist = cfg->array_netlist,
+        .op = cfg->op, .dvt = dvt, .x = x0,
+        .max_step_scale = cfg->max_step_scale > 0 ? cfg->max_step_scale : 1.0,
+    };
+    fg_status st = nl_deck_build(&spec, &p->deck);
+    snprintf(p->home, sizeof p->home, "/tmp/fgcosim-home-XXXXXX");
+    if (st == FG_OK && !mkdtemp(p->home))
+        st = fg_error(FG_ERR_IO, "mkdtemp: %s", strerror(errno));
+    p->w = calloc((size_t)p->n, sizeof *p->w);
+    if (st == FG_OK && !p->w)
+        st = fg_error(FG_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < p->n && st == FG_OK; k++)
+        st = worker_start(p, &p->w[k]);
+    if (st != FG_OK) {
+        cosim_pool_free(p);
+        return st;
+    }
+    *out = p;
+    return FG_OK;
+}
+
+fg_status cosim_pool_set_dvt(cosim_pool *p, const double *dvt)
+{
+    memcpy(p->dvt, dvt, sizeof p->dvt);
+    for (int k = 0; k < p->n; k++)
+        if (send_msg(p->w[k].to, MSG_DVT, 0, dvt, (int)sizeof p->dvt) != 0)
+            return fg_error(FG_ERR_SPICE, "worker %d is gone", (int)p->w[k].pid);
+    for (int k = 0; k < p->n; k++) {
+        msg_reply r;
+        fg_status st = worker_wait_reply(p, &p->w[k], &r);
+        if (st != FG_OK)
+            return st;
+    }
+    return FG_OK;
+}
+
+int cosim_pool_jobs(const cosim_pool *p) { return p->n; }
+int cosim_pool_restarts(const cosim_pool *p) { return p->restarts; }
+
+long cosim_pool_rss_kb(const cosim_pool *p)
+{
+    long total = 0;
+    for (int k = 0; k < p->n; k++) {
+        char path[64], line[256];
+        snprintf(path, sizeof path, "/proc/%d/status", (int)p->w[k].pid);
+        FILE *f = fopen(path, "r");
+        while (f && fgets(line, sizeof line, f))
+            if (!strncmp(line, "VmRSS:", 6))
+                total += atol(line + 6);
+        if (f)
+            fclose(f);
+    }
+    return total;
+}
+const char *cosim_pool_deck(const cosim_pool *p) { return p->deck; }
+
+void cosim_pool_free(cosim_pool *p)
+{
+    if (!p)
+        return;
+    for (int k = 0; p->w && k < p->n; k++)
+        worker_stop(&p->w[k], 0);
+    if (p->home[0] && strcmp(p->home, "/tmp/fgcosim-home-XXXXXX") != 0)
+        rmdir(p->home);
+    free(p->w);
+    free(p->deck);
+    free(p);
+}
+
+/* ---- scheduling a batch of runs ----------------------------------------- */
+typedef struct {
+    const double *x; /* (P,16) */
+    double *v;       /* (P,16) */
+    int *ok;         /* (P) */
+    int *tries;      /* (P) */
+    int *retry;      /* (P) stack of patterns to run again */
+    int P, next, nretry, done;
+} run_state;
+
+static int next_job(run_state *s)
+{
+    if (s->nretry > 0)
+        return s->retry[--s->nretry];
+    return s->next < s->P ? s->next++ : -1;
+}
+
+static void job_failed(run_state *s, int j, const char *why)
+{
+    for (int c = 0; c < FG_COLS; c++)
+        s->v[(size_t)j * FG_COLS + c] = NAN;
+    s->ok[j] = 0;
+    s->done++;
+    fprintf(stderr, "fgcosim: pattern %d failed: %s\n", j, why);
+}
+
+/* Replaces a crashed or hung worker; its run is retried once. */
+static fg_status worker_replace(cosim_pool *p, worker *w, run_state *s,
+                                const char *why)
+{
+    int j = w->job;
+    worker_stop(w, 1);
+    p->restarts++;
+    if (j >= 0) {
+        if (++s->tries[j] < 2)
+            s->retry[s->nretry++] = j;
+        else {
+            char msg[96];
+            snprintf(msg, sizeof msg, "worker %s twice", why);
+            job_failed(s, j, msg);
+        }
+    }
+    return worker_start(p, w);
+}
+
+static fg_status dispatch(cosim_pool *p, worker *w, run_state *s)
+{
+    int j = next_job(s);
+    if (j < 0)
+        return FG_OK;
+    w->job = j;
+    w->t_start = fg_now();
+    if (send_msg(w->to, MSG_RUN, j, s->x + (size_t)j * FG_ROWS,
+                 FG_ROWS * (int)sizeof(double)) != 0)
+        return worker_replace(p, w, s, "died");
+    return FG_OK;
+}
+
+static fg_status collect(cosim_pool *p, worker *w, run_state *s)
+{
+    msg_reply r;
+    if (read_all(w->from, &r, sizeof r) != 0 || r.id != w->job)
+        return worker_replace(p, w, s, "died");
+    w->job = -1;
+    if (r.status == FG_OK) {
+        memcpy(s->v + (size_t)r.id * FG_COLS, r.v, sizeof r.v);
+        s->ok[r.id] = 1;
+        s->done++;
+    } else
+        job_failed(s, r.id, r.msg);
+    return FG_OK;
+}
+
+/* Waits for replies; replaces workers past the per-run timeout. */
+static fg_status wait_round(cosim_pool *p, run_state *s)
+{
+    struct pollfd pfd[p->n];
+    double now = fg_now(), wait = p->timeout_s;
+    for (int k = 0; k < p->n; k++) {
+        pfd[k] = (struct pollfd){.fd = p->w[k].job >= 0 ? p->w[k].from : -1,
+                                 .events = POLLIN};
+        if (p->w[k].job >= 0 && p->w[k].t_start + p->timeout_s - now < wait)
+            wait = p->w[k].t_start + p->timeout_s - now;
+    }
+    int rc = poll(pfd, (nfds_t)p->n, wait > 0 ? (int)(wait * 1000) + 1 : 0);
+    if (rc < 0 && errno != EINTR)
+        return fg_error(FG_ERR_IO, "poll: %s", strerror(errno));
+    fg_status st = FG_OK;
+    now = fg_now();
+    for (int k = 0; k < p->n && st == FG_OK; k++) {
+        worker *w = &p->w[k];
+        if (w->job < 0)
+            continue;
+        if (rc > 0 && pfd[k].revents)
+            st = collect(p, w, s);
+        else if (now - w->t_start > p->timeout_s)
+            st = worker_replace(p, w, s, "timed out");
+    }
+    return st;
+}
+
+fg_status cosim_pool_run(cosim_pool *p, const double *x, int P, double *v,
+                         int *ok, fg_progress *progress)
+{
+    run_state s = {.x = x, .v = v, .ok = ok, .P = P};
+    s.tries = calloc((size_t)P + 1, sizeof *s.tries);
+    s.retry = calloc((size_t)P + 1, sizeof *s.retry);
+    fg_status st = s.tries && s.retry ? FG_OK
+                                      : fg_error(FG_ERR_NOMEM, "out of memory");
+    while (st == FG_OK && s.done < P) {
+        for (int k = 0; k < p->n && st == FG_OK; k++)
+            if (p->w[k].job < 0)
+                st = dispatch(p, &p->w[k], &s);
+        if (st == FG_OK)
+            st = wait_round(p, &s);
+        if (progress)
+            fg_progress_update(progress, (uint64_t)s.done);
+    }
+    free(s.tries);
+    free(s.retry);
+    return st;
+}
