@@ -81,6 +81,14 @@ fg_status cosim_weights_to_dvt(const fg_op_point *op, const double *w /*(16,16)*
                                double sigma_v, uint64_t seed,
                                double *dvt /*(16,16)*/);
 
+/* ---- the `spice` array backend ------------------------------------------ */
+/* Tile VMMs on the SPICE "chip": weights (clipped into [0,1]) are programmed
+ * through cosim_weights_to_dvt (with optional error sigma_v) and altered into
+ * every worker once per weight set; batches run through the pool. No
+ * gradient. */
+fg_status cosim_backend_spice_new(const cosim_pool_config *cfg, double sigma_v,
+                                  uint64_t seed, fg_backend **out);
+
 /* ---- calibration patterns -------------------------------------------------- */
 /* Seeded mix: the first 16 patterns are one-hot rows at full width (p < 16),
  * then per pattern: 55% uniform in [0,1], 25% sparse (each row on with
