@@ -1,0 +1,138 @@
+/* bench/cosim: fgcosim's VMM/s (worker pool, all cores) against a loop of
+ * `ngspice -b` on the same decks, in one run on the default layout; also
+ * worker memory from run 100 to run N and the error against a deck with a
+ * ten times smaller maximum time step.
+ *
+ *   usage: bench-cosim [PATTERNS=200] [LOOP=30] [MEMRUNS=2000]
+ */
+#include "cosim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static cosim_pool *pool_make(const nl_layout *lay, fg_op_point op,
+                             const double *dvt, int jobs, double step_scale)
+{
+    cosim_pool *p;
+    cosim_pool_config cfg = {.layout = lay, .op = op, .jobs = jobs,
+                             .max_step_scale = step_scale};
+    if (cosim_pool_new(&cfg, dvt, &p) != FG_OK) {
+        fprintf(stderr, "bench-cosim: %s\n", fg_errmsg());
+        exit(1);
+    }
+    return p;
+}
+
+static double run_rate(cosim_pool *p, const double *x, int P, double *v)
+{
+    int *ok = malloc((size_t)P * sizeof *ok);
+    double t0 = fg_now();
+    if (cosim_pool_run(p, x, P, v, ok, NULL) != FG_OK)
+        exit(1);
+    double dt = fg_now() - t0;
+    free(ok);
+    return P / dt;
+}
+
+/* `ngspice -b` on one deck file per pattern, one at a time. */
+static double program_rate(const nl_layout *lay, fg_op_point op,
+                           const double *dvt, const double *x, int n)
+{
+    char dir[] = "/tmp/fgcosim-bench-XXXXXX";
+    if (!mkdtemp(dir))
+        exit(1);
+    for (int p = 0; p < n; p++) {
+        nl_deck_spec spec = {.layout = lay, .op = op, .dvt = dvt,
+                             .x = x + (size_t)p * FG_ROWS, .max_step_scale = 1.0};
+        char *deck, path[96];
+        if (nl_deck_build(&spec, &deck) != FG_OK)
+            exit(1);
+        snprintf(path, sizeof path, "%s/d%d.cir", dir, p);
+        fg_file_write_atomic(path, deck, strlen(deck));
+        free(deck);
+    }
+    char cmd[256];
+    double t0 = fg_now();
+    for (int p = 0; p < n; p++) {
+        snprintf(cmd, sizeof cmd, "HOME=%s ngspice -b %s/d%d.cir >/dev/null 2>&1", dir, dir, p);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench-cosim: ngspice -b failed on pattern %d\n", p);
+    }
+    double dt = fg_now() - t0;
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench-cosim: could not remove %s\n", dir);
+    return n / dt;
+}
+
+static void memory_growth(cosim_pool *p, const double *x, int P, int runs)
+{
+    double *v = malloc((size_t)P * FG_COLS * sizeof *v);
+    int *ok = malloc((size_t)P * sizeof *ok), done = 0;
+    long rss100 = 0;
+    while (done < runs) {
+        int n = runs - done < P ? runs - done : P;
+        if (done < 100 && done + n > 100)
+            n = 100 - done;
+        cosim_pool_run(p, x, n, v, ok, NULL);
+        done += n;
+        if (done == 100)
+            rss100 = cosim_pool_rss_kb(p);
+    }
+    long rssN = cosim_pool_rss_kb(p);
+    printf("worker RSS: run 100 %ld KiB, run %d %ld KiB, growth %.1f%%\n",
+           rss100, runs, rssN, 100.0 * (rssN - rss100) / (double)rss100);
+    free(v);
+    free(ok);
+}
+
+int main(int argc, char **argv)
+{
+    int P = argc > 1 ? atoi(argv[1]) : 200, L = argc > 2 ? atoi(argv[2]) : 30;
+    int M = argc > 3 ? atoi(argv[3]) : 2000;
+    nl_layout *lay;
+    if (nl_layout_load("regular", &lay) != FG_OK)
+        return 1;
+    fg_op_point op = nl_layout_op_point(lay);
+    double w[FG_CELLS], dvt[FG_CELLS];
+    fg_rng r;
+    fg_rng_seed(&r, 1);
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = fg_rng_uniform(&r);
+    if (cosim_weights_to_dvt(&op, w, 0.0, 1, dvt) != FG_OK)
+        return 1;
+    double *x = malloc((size_t)P * FG_ROWS * sizeof *x);
+    double *v = malloc((size_t)P * FG_COLS * sizeof *v);
+    double *vf = malloc((size_t)P * FG_COLS * sizeof *vf);
+    cosim_patterns_generate(x, P, 2);
+    int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    cosim_pool *pool = pool_make(lay, op, dvt, 0, 1.0);
+    run_rate(pool, x, cores * 2, v); /* warm-up */
+    double rate = run_rate(pool, x, P, v);
+    double prate = program_rate(lay, op, dvt, x, L < P ? L : P);
+    printf("layout regular, %d cores\n", cores);
+    printf("fgcosim pool (%d workers): %.1f VMM/s over %d patterns\n",
+           cosim_pool_jobs(pool), rate, P);
+    printf("ngspice -b loop (1 core):  %.2f VMM/s over %d patterns\n", prate,
+           L < P ? L : P);
+    printf("ratio: %.2fx\n", rate / prate);
+    cosim_pool *fine = pool_make(lay, op, dvt, 0, 0.1);
+    int nf = P < 50 ? P : 50;
+    run_rate(fine, x, nf, vf);
+    cosim_pool_free(fine);
+    double dmax = 0;
+    for (int k = 0; k < nf * FG_COLS; k++)
+        dmax = fmax(dmax, fabs(v[k] - vf[k]));
+    printf("max |dV| against a 10x smaller max step: %.3f mV over %d patterns\n",
+           1e3 * dmax, nf);
+    memory_growth(pool, x, P, M);
+    cosim_pool_free(pool);
+    nl_layout_free(lay);
+    free(x);
+    free(v);
+    free(vf);
+    return 0;
+}
