@@ -1,7 +1,396 @@
-/* Tests of model_fit/ (filled in by the module's own work). */
+/* Tests of model_fit/: compact model gradients vs finite differences, the
+ * ideal limit, the JSON model file, the hwa backend, extraction and the LM
+ * fit on synthetic data with known parameters. */
 #include "suites.h"
+#include "model_fit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define B_GRAD 9
+
+/* A model with every physics term switched on at a realistic size. */
+static void random_model(fit_model *m, fg_rng *r)
+{
+    fg_op_point op = fg_op_point_default();
+    fit_model_init(m, &op);
+    m->p.lambda = 2.5;
+    for (int i = 0; i < FG_ROWS; i++) {
+        m->p.kappa_row[i] = i ? 1e-3 * (0.5 + fg_rng_uniform(r)) : 0;
+        m->p.q_row[i] = i ? 2e-15 * (fg_rng_uniform(r) - 0.3) : 0;
+    }
+    for (int j = 0; j < FG_COLS; j++) {
+        m->p.kappa_col[j] = 1e-3 * fg_rng_uniform(r);
+        m->p.q_col[j] = 1e-15 * (fg_rng_uniform(r) - 0.5);
+        m->p.v_off[j] = 2e-3 * (fg_rng_uniform(r) - 0.5);
+    }
+    m->p.kappa_edge[0] = 2e-3;
+    m->p.kappa_edge[1] = 1e-3;
+    for (int p = 0; p < FIT_NBETA; p++)
+        m->p.beta[p] = 0.02 + 0.01 * fg_rng_uniform(r);
+    for (int n = 0; n < FG_CELLS; n++)
+        m->w[n] = 0.05 + fg_rng_uniform(r);
+}
+
+/* Vectors with ties, zeros, full width and random widths. */
+static void grad_inputs(double *x /*(B_GRAD,16)*/, fg_rng *r)
+{
+    for (int b = 0; b < B_GRAD; b++)
+        for (int i = 0; i < FG_ROWS; i++) {
+            double v = 0.05 + 0.9 * fg_rng_uniform(r);
+            switch (b) {
+            case 1: v = (i % 3 == 0) ? 0 : v; break;        /* zeros       */
+            case 2: v = 0.6; break;                          /* all tied    */
+            case 3: v = (i < 4) ? 0 : (i < 9 ? 0.3 : (i < 12 ? 0.7 : v)); break;
+            case 4: v = 0; break;                            /* all zero    */
+            case 5: v = (i == 3); break;                     /* one-hot     */
+            case 6: v = (i % 2) ? 1.0 : v; break;            /* ties at 1   */
+            case 7: v = (i % 4 == 1) ? 0.45 : 0; break;      /* tie + zeros */
+            default: break;
+            }
+            x[b * FG_ROWS + i] = v;
+        }
+}
+
+/* loss = sum dy * y */
+static double loss(const double *x, const double *w, const fit_model *m,
+                   const double *dy, int B)
+{
+    double y[B_GRAD * FG_COLS], s = 0;
+    ck_assert_int_eq(fit_model_forward(y, x, w, m, B), FG_OK);
+    for (int k = 0; k < B * FG_COLS; k++)
+        s += dy[k] * y[k];
+    return s;
+}
+
+static double worst = 0; /* largest relative error seen (printed) */
+
+static void check_close(double an, double fd, double floor, const char *what, int k)
+{
+    double err = fabs(an - fd) / (fabs(fd) + floor);
+    if (err > worst)
+        worst = err;
+    ck_assert_msg(err < 1e-4, "%s[%d]: analytic %.10g vs FD %.10g (rel %.2e)",
+                  what, k, an, fd, err);
+}
+
+typedef struct {
+    fit_model m;
+    double x[B_GRAD * FG_ROWS], dy[B_GRAD * FG_COLS];
+} grad_case;
+
+static void grad_case_init(grad_case *c, uint64_t seed)
+{
+    fg_rng r;
+    fg_rng_seed(&r, seed);
+    random_model(&c->m, &r);
+    grad_inputs(c->x, &r);
+    for (int k = 0; k < B_GRAD * FG_COLS; k++)
+        c->dy[k] = fg_rng_normal(&r);
+}
+
+START_TEST(test_grad_w_params)
+{
+    grad_case c;
+    grad_case_init(&c, 11 + _i);
+    double dw[FG_CELLS] = {0};
+    fit_params dp;
+    memset(&dp, 0, sizeof dp);
+    ck_assert_int_eq(fit_model_backward(NULL, dw, &dp, c.dy, c.x, c.m.w, &c.m, B_GRAD), FG_OK);
+    double w[FG_CELLS];
+    memcpy(w, c.m.w, sizeof w);
+    for (int n = 0; n < FG_CELLS; n++) {
+        const double h = 1e-5, w0 = w[n];
+        w[n] = w0 + h;
+        double lp = loss(c.x, w, &c.m, c.dy, B_GRAD);
+        w[n] = w0 - h;
+        double lm = loss(c.x, w, &c.m, c.dy, B_GRAD);
+        w[n] = w0;
+        check_close(dw[n], (lp - lm) / (2 * h), 1e-6, "dw", n);
+    }
+    double v[FIT_NPHYS], an[FIT_NPHYS];
+    fit_params_to_vec(&dp, an);
+    int n = 0;
+    for (int f = 0; f < FIT_NFIELDS; f++)
+        for (int k = 0; k < fit_param_fields[f].count; k++, n++) {
+            fit_model mm = c.m;
+            const double h = 1e-4 * fit_param_fields[f].scale;
+            fit_params_to_vec(&mm.p, v);
+            double v0 = v[n];
+            v[n] = v0 + h;
+            fit_params_from_vec(&mm.p, v);
+            double lp = loss(c.x, c.m.w, &mm, c.dy, B_GRAD);
+            v[n] = v0 - h;
+            fit_params_from_vec(&mm.p, v);
+            double lm = loss(c.x, c.m.w, &mm, c.dy, B_GRAD);
+            /* floor: 1e-6 of the loss change per unit of typical scale */
+            check_close(an[n], (lp - lm) / (2 * h), 1e-6 / fit_param_fields[f].scale,
+                        fit_param_fields[f].name, k);
+        }
+}
+END_TEST
+
+/* Side of the FD: central where smooth; right-sided (second order) at zero
+ * inputs and ties, matching the documented right derivative. */
+static int needs_right_side(const double *xb, int i)
+{
+    if (xb[i] == 0)
+        return 1;
+    for (int k = 0; k < FG_ROWS; k++)
+        if (k != i && xb[k] == xb[i])
+            return 1;
+    return 0;
+}
+
+START_TEST(test_grad_x)
+{
+    grad_case c;
+    grad_case_init(&c, 101 + _i);
+    double dx[B_GRAD * FG_ROWS] = {0};
+    ck_assert_int_eq(fit_model_backward(dx, NULL, NULL, c.dy, c.x, c.m.w, &c.m, B_GRAD), FG_OK);
+    for (int b = 0; b < B_GRAD; b++)
+        for (int i = 0; i < FG_ROWS; i++) {
+            double *xb = c.x + b * FG_ROWS, x0 = xb[i], fd;
+            const double h = 1e-6;
+            const double *dyb = c.dy + b * FG_COLS;
+            if (needs_right_side(xb, i)) {
+                double f0 = loss(xb, c.m.w, &c.m, dyb, 1);
+                xb[i] = x0 + h;
+                double f1 = loss(xb, c.m.w, &c.m, dyb, 1);
+                xb[i] = x0 + 2 * h;
+                double f2 = loss(xb, c.m.w, &c.m, dyb, 1);
+                fd = (-3 * f0 + 4 * f1 - f2) / (2 * h);
+            } else {
+                xb[i] = x0 + h;
+                double lp = loss(xb, c.m.w, &c.m, dyb, 1);
+                xb[i] = x0 - h;
+                double lm = loss(xb, c.m.w, &c.m, dyb, 1);
+                fd = (lp - lm) / (2 * h);
+            }
+            xb[i] = x0;
+            check_close(dx[b * FG_ROWS + i], fd, 1e-5, "dx", b * FG_ROWS + i);
+        }
+    fprintf(stderr, "model_fit:grad worst relative error so far %.2e\n", worst);
+}
+END_TEST
+
+START_TEST(test_ideal_limit)
+{
+    /* All physics off: the model is the ideal VMM, and one-hot rows read w. */
+    fg_rng r;
+    fg_rng_seed(&r, 5);
+    fit_model m;
+    fg_op_point op = fg_op_point_default();
+    fit_model_init(&m, &op);
+    double x[4 * FG_ROWS], y[4 * FG_COLS], yi[4 * FG_COLS];
+    for (int n = 0; n < FG_CELLS; n++)
+        m.w[n] = fg_rng_uniform(&r);
+    for (int k = 0; k < 4 * FG_ROWS; k++)
+        x[k] = fg_rng_uniform(&r);
+    x[5] = x[6] = 0;
+    ck_assert_int_eq(fit_model_forward(y, x, m.w, &m, 4), FG_OK);
+    fit_ideal_vmm(yi, x, m.w, 4);
+    for (int k = 0; k < 4 * FG_COLS; k++)
+        ck_assert_double_eq_tol(y[k], yi[k], 1e-12);
+    /* lambda > 0 makes the output sublinear */
+    m.p.lambda = 3.0;
+    double y2[4 * FG_COLS];
+    fit_model_forward(y2, x, m.w, &m, 4);
+    for (int k = 0; k < 4 * FG_COLS; k++)
+        ck_assert(y2[k] < yi[k]);
+    /* all inputs zero: output zero (kappa steps cancel, no residual) */
+    m.p.kappa_col[3] = 1e-3;
+    m.p.q_col[2] = 1e-15;
+    memset(x, 0, sizeof x);
+    fit_model_forward(y, x, m.w, &m, 1);
+    for (int j = 0; j < FG_COLS; j++)
+        ck_assert_double_eq_tol(y[j], 0, 1e-14);
+}
+END_TEST
+
+START_TEST(test_json_roundtrip)
+{
+    fg_rng r;
+    fg_rng_seed(&r, 7);
+    fit_model m, m2;
+    random_model(&m, &r);
+    char path[] = "/tmp/fgfit_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(fit_model_save(&m, path), FG_OK);
+    ck_assert_int_eq(fit_model_load(&m2, path), FG_OK);
+    ck_assert_mem_eq(&m.op, &m2.op, sizeof m.op);
+    ck_assert_mem_eq(&m.p, &m2.p, sizeof m.p);
+    for (int n = 0; n < FG_CELLS; n++)
+        ck_assert_double_eq_tol(m.w[n], m2.w[n], 1e-15 * fabs(m.w[n]) + 1e-300);
+    /* another version -> FG_ERR_FORMAT naming the version */
+    char *s = fit_model_to_json(&m);
+    char *v = strstr(s, "\"version\":\t1");
+    ck_assert_ptr_nonnull(v);
+    v[strlen("\"version\":\t")] = '2';
+    ck_assert_int_eq(fit_model_from_json(s, "m.json", &m2), FG_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "version 2"));
+    ck_assert_int_eq(fit_model_from_json("{\"format\": \"x\"}", "m.json", &m2), FG_ERR_FORMAT);
+    ck_assert_int_eq(fit_model_from_json("{", "m.json", &m2), FG_ERR_PARSE);
+    /* a missing field is named */
+    v = strstr(s, "\"lambda\"");
+    memcpy(v, "\"lambdX\"", 8);
+    v = strstr(s, "\"version\":\t");
+    v[strlen("\"version\":\t")] = '1';
+    ck_assert_int_eq(fit_model_from_json(s, "m.json", &m2), FG_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "lambda"));
+    free(s);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_backend)
+{
+    fg_rng r;
+    fg_rng_seed(&r, 9);
+    fit_model m;
+    random_model(&m, &r);
+    fg_backend *be = fit_backend_hwa_new(&m);
+    ck_assert_ptr_nonnull(be);
+    ck_assert_str_eq(fg_backend_name(be), "hwa");
+    ck_assert(fg_backend_can_backward(be));
+    enum { B = 5 };
+    float wf[FG_CELLS], xf[B * FG_ROWS], yf[B * FG_COLS], dyf[B * FG_COLS];
+    float dxf[B * FG_ROWS], dwf[FG_CELLS];
+    double w[FG_CELLS], x[B * FG_ROWS], y[B * FG_COLS], dy[B * FG_COLS];
+    double dx[B * FG_ROWS] = {0}, dw[FG_CELLS] = {0};
+    for (int n = 0; n < FG_CELLS; n++)
+        w[n] = wf[n] = (float)fg_rng_uniform(&r);
+    for (int k = 0; k < B * FG_ROWS; k++)
+        x[k] = xf[k] = (float)fg_rng_uniform(&r);
+    for (int k = 0; k < B * FG_COLS; k++)
+        dy[k] = dyf[k] = (float)fg_rng_normal(&r);
+    for (int k = 0; k < B * FG_ROWS; k++)
+        dxf[k] = 1.0f; /* accumulates */
+    for (int n = 0; n < FG_CELLS; n++)
+        dwf[n] = 0.5f;
+    ck_assert_int_eq(fg_backend_vmm(be, wf, xf, yf, B), FG_OK);
+    ck_assert_int_eq(fg_backend_vmm_backward(be, wf, xf, dyf, dxf, dwf, B), FG_OK);
+    fit_model_forward(y, x, w, &m, B);
+    fit_model_backward(dx, dw, NULL, dy, x, w, &m, B);
+    for (int k = 0; k < B * FG_COLS; k++)
+        ck_assert_double_eq_tol(yf[k], y[k], 1e-5 * (1 + fabs(y[k])));
+    for (int k = 0; k < B * FG_ROWS; k++)
+        ck_assert_double_eq_tol(dxf[k], 1.0 + dx[k], 1e-4 * (1 + fabs(dx[k])));
+    for (int n = 0; n < FG_CELLS; n++)
+        ck_assert_double_eq_tol(dwf[n], 0.5 + dw[n], 1e-4 * (1 + fabs(dw[n])));
+    ck_assert_int_eq(fg_backend_ops_count(be), B);
+    fg_backend_free(be);
+}
+END_TEST
+
+/* Pattern mix like the calibration generator: one-hot rows first, then
+ * uniform, sparse, random one-hot, and all rows at a common width. */
+static void synth_patterns(double *x, int P, fg_rng *r)
+{
+    for (int p = 0; p < P; p++) {
+        double *xp = x + (size_t)p * FG_ROWS, u = fg_rng_uniform(r);
+        int hot = (int)(fg_rng_uniform(r) * FG_ROWS);
+        double c = fg_rng_uniform(r);
+        for (int i = 0; i < FG_ROWS; i++) {
+            if (p < FG_ROWS)
+                xp[i] = (i == p);
+            else if (u < 0.55)
+                xp[i] = fg_rng_uniform(r);
+            else if (u < 0.8)
+                xp[i] = fg_rng_uniform(r) < 0.25 ? fg_rng_uniform(r) : 0;
+            else if (u < 0.95)
+                xp[i] = (i == hot) ? c : 0;
+            else
+                xp[i] = c;
+        }
+    }
+}
+
+START_TEST(test_fit_synthetic)
+{
+    enum { P = 500, PH = 200 };
+    fg_rng r;
+    fg_rng_seed(&r, 2024);
+    fit_model truth, m;
+    random_model(&truth, &r);
+    truth.p.lambda = 3.0;
+    double *x = malloc(sizeof(double) * (P + PH) * FG_ROWS);
+    double *y = malloc(sizeof(double) * (P + PH) * FG_COLS);
+    double *yh = malloc(sizeof(double) * PH * FG_COLS);
+    synth_patterns(x, P + PH, &r);
+    fit_model_forward(y, x, truth.w, &truth, P + PH);
+    for (int k = 0; k < (P + PH) * FG_COLS; k++)
+        y[k] += 1e-3 * fg_rng_normal(&r); /* measurement noise */
+    const double *xh = x + P * FG_ROWS, *yv = y + P * FG_COLS;
+    /* naive */
+    double wn[FG_CELLS];
+    ck_assert_int_eq(fit_extract_naive(x, y, P, wn), FG_OK);
+    fit_ideal_vmm(yh, xh, wn, PH);
+    double ser_naive = fit_ser_db(yv, yh, PH * FG_COLS);
+    /* fitted */
+    fit_model_init(&m, &truth.op);
+    fit_options o;
+    fit_options_default(&o);
+    o.verbose = getenv("FIT_VERBOSE") != NULL;
+    fit_report rep;
+    ck_assert_int_eq(fit_model_fit(&m, x, y, P, &o, &rep), FG_OK);
+    fit_model_forward(yh, xh, m.w, &m, PH);
+    double ser_fit = fit_ser_db(yv, yh, PH * FG_COLS);
+    fprintf(stderr, "model_fit:fit synthetic P=%d: SER naive %.1f dB, fitted %.1f dB, "
+            "lambda %.4f (true %.4f), %d iter, %.2f s\n", P, ser_naive, ser_fit,
+            m.p.lambda, truth.p.lambda, rep.iterations, rep.seconds);
+    ck_assert_msg(ser_fit > ser_naive + 15, "fitted SER %.1f vs naive %.1f", ser_fit, ser_naive);
+    ck_assert_msg(ser_fit > 60, "fitted SER %.1f dB", ser_fit);
+    ck_assert_double_eq_tol(m.p.lambda, truth.p.lambda, 0.01 * truth.p.lambda);
+    for (int p = 0; p < FIT_NBETA; p++)
+        ck_assert_double_eq_tol(m.p.beta[p], truth.p.beta[p], 2e-3);
+    for (int j = 0; j < FG_COLS; j++) {
+        ck_assert_double_eq_tol(m.p.v_off[j], truth.p.v_off[j], 2e-4);
+        ck_assert_double_eq_tol(m.p.q_col[j] - m.p.q_col[0],
+                                truth.p.q_col[j] - truth.p.q_col[0], 2e-16);
+    }
+    double werr = 0;
+    for (int n = 0; n < FG_CELLS; n++)
+        werr = fmax(werr, fabs(m.w[n] - truth.w[n]));
+    ck_assert_msg(werr < 0.005, "max cell error %.4f", werr);
+    free(x);
+    free(y);
+    free(yh);
+}
+END_TEST
+
+START_TEST(test_fit_bad_input)
+{
+    fit_model m;
+    fg_op_point op = fg_op_point_default();
+    fit_model_init(&m, &op);
+    double x[10 * FG_ROWS] = {0}, y[10 * FG_COLS] = {0};
+    ck_assert_int_eq(fit_model_fit(&m, x, y, 10, NULL, NULL), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "fewer"));
+    ck_assert_int_eq(fit_extract_naive(x, y, 10, m.w), FG_ERR_FORMAT);
+}
+END_TEST
 
 Suite *model_fit_suite(void)
 {
-    return suite_create("model_fit");
+    Suite *s = suite_create("model_fit");
+    TCase *tc = tcase_create("model_fit:grad");
+    tcase_add_loop_test(tc, test_grad_w_params, 0, 2);
+    tcase_add_loop_test(tc, test_grad_x, 0, 2);
+    tcase_add_test(tc, test_ideal_limit);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("model_fit:io");
+    tcase_add_test(tc, test_json_roundtrip);
+    tcase_add_test(tc, test_backend);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("model_fit:fit");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_fit_synthetic);
+    tcase_add_test(tc, test_fit_bad_input);
+    suite_add_tcase(s, tc);
+    return s;
 }

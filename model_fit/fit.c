@@ -1,0 +1,313 @@
+/* Joint fit of all 256 cell currents and the physics parameters with
+ * gsl_multifit_nlinear (Levenberg–Marquardt, analytic Jacobian from the
+ * model's lane gradients). Unknowns are scaled to O(1): theta = value/scale
+ * (fit_param_fields[].scale; cell currents in I_unit). */
+#include "mf_internal.h"
+
+#include <gsl/gsl_cblas.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_multifit_nlinear.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define L FG_COLS
+
+/* Where each physics element goes in theta (-1: gauge-fixed), and its scale. */
+typedef struct {
+    int col[FIT_NPHYS];
+    double scale[FIT_NPHYS];
+    int np;                 /* total unknowns: 256 + fitted physics        */
+    int f_start[FIT_NFIELDS]; /* index of each field's element 0 in the flat vector */
+} theta_map;
+
+typedef struct {
+    fit_model m;
+    const double *x, *y;    /* (P,16) */
+    int P;
+    theta_map map;
+    int verbose;
+    double t0;
+} fit_ctx;
+
+static void map_init(theta_map *mp)
+{
+    int n = 0, c = FG_CELLS;
+    for (int f = 0; f < FIT_NFIELDS; f++) {
+        const fit_param_field *fd = &fit_param_fields[f];
+        mp->f_start[f] = n;
+        for (int k = 0; k < fd->count; k++, n++) {
+            mp->col[n] = (k == 0 && fd->first_fitted) ? -1 : c++;
+            mp->scale[n] = fd->scale;
+        }
+    }
+    mp->np = c;
+}
+
+static void theta_to_model(fit_model *m, const theta_map *mp, const gsl_vector *th)
+{
+    double v[FIT_NPHYS];
+    fit_params_to_vec(&m->p, v);
+    for (int n = 0; n < FG_CELLS; n++)
+        m->w[n] = gsl_vector_get(th, n);
+    for (int n = 0; n < FIT_NPHYS; n++)
+        if (mp->col[n] >= 0)
+            v[n] = gsl_vector_get(th, mp->col[n]) * mp->scale[n];
+    fit_params_from_vec(&m->p, v);
+}
+
+static void model_to_theta(gsl_vector *th, const theta_map *mp, const fit_model *m)
+{
+    double v[FIT_NPHYS];
+    fit_params_to_vec(&m->p, v);
+    for (int n = 0; n < FG_CELLS; n++)
+        gsl_vector_set(th, n, m->w[n]);
+    for (int n = 0; n < FIT_NPHYS; n++)
+        if (mp->col[n] >= 0)
+            gsl_vector_set(th, mp->col[n], v[n] / mp->scale[n]);
+}
+
+/* f (P*16) = model - measured */
+static int cb_f(const gsl_vector *th, void *params, gsl_vector *f)
+{
+    fit_ctx *c = params;
+    theta_to_model(&c->m, &c->map, th);
+    fit_model_forward(f->data, c->x, c->m.w, &c->m, c->P);
+    size_t n = (size_t)c->P * L;
+    for (size_t k = 0; k < n; k++) {
+        f->data[k] -= c->y[k];
+        if (!isfinite(f->data[k]))
+            return GSL_EDOM;
+    }
+    return GSL_SUCCESS;
+}
+
+/* Flat-vector index of field f element k, and its theta column. */
+static int tcol(const theta_map *mp, int f, int k) { return mp->col[mp->f_start[f] + k]; }
+static double tscale(const theta_map *mp, int f) { return mp->scale[mp->f_start[f]]; }
+
+enum { F_LAMBDA, F_KROW, F_KCOL, F_KEDGE, F_QROW, F_QCOL, F_BETA, F_VOFF };
+
+/* pre (16, np): d u_j / d theta for one pattern's lane gradients g. */
+static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
+                     const mf_ip *ip)
+{
+    const int np = mp->np;
+    double ks = ip->kscale * tscale(mp, F_KROW), qs = ip->qscale * tscale(mp, F_QROW);
+    for (int j = 0; j < L; j++) {
+        double *r = pre + (size_t)j * np, ksum = 0, qsum = 0, kedge = 0;
+        for (int i = 0; i < FG_ROWS; i++) {
+            double dk = g->dk[i * L + j], dr = g->drho[i * L + j];
+            r[i * L + j] = g->dw[i * L + j];
+            if (tcol(mp, F_KROW, i) >= 0)
+                r[tcol(mp, F_KROW, i)] = dk * ks;
+            if (tcol(mp, F_QROW, i) >= 0)
+                r[tcol(mp, F_QROW, i)] = dr * qs;
+            ksum += dk;
+            qsum += dr;
+            kedge += dk * i / (FG_ROWS - 1.0);
+        }
+        r[tcol(mp, F_LAMBDA, 0)] = g->da[j] * ip->vs * tscale(mp, F_LAMBDA);
+        r[tcol(mp, F_KCOL, j)] = ksum * ip->kscale * tscale(mp, F_KCOL);
+        r[tcol(mp, F_QCOL, j)] = qsum * ip->qscale * tscale(mp, F_QCOL);
+        if (j == 0)
+            r[tcol(mp, F_KEDGE, 0)] = kedge * ip->kscale * tscale(mp, F_KEDGE);
+        if (j == L - 1)
+            r[tcol(mp, F_KEDGE, 1)] = kedge * ip->kscale * tscale(mp, F_KEDGE);
+    }
+}
+
+/* J rows (16, np) of one pattern from pre rows and u (coupling, offset). */
+static void final_rows(double *J, const double *pre, const double *u,
+                       const theta_map *mp, const mf_ip *ip)
+{
+    const int np = mp->np;
+    double bs = tscale(mp, F_BETA), os = tscale(mp, F_VOFF) / ip->vs;
+    for (int j = 0; j < L; j++) {
+        double *r = J + (size_t)j * np;
+        memcpy(r, pre + (size_t)j * np, np * sizeof *r);
+        if (j > 0) {
+            cblas_daxpy(np, ip->beta[j - 1], pre + (size_t)(j - 1) * np, 1, r, 1);
+            r[tcol(mp, F_BETA, j - 1)] += u[j - 1] * bs;
+        }
+        if (j < L - 1) {
+            cblas_daxpy(np, ip->beta[j], pre + (size_t)(j + 1) * np, 1, r, 1);
+            r[tcol(mp, F_BETA, j)] += u[j + 1] * bs;
+        }
+        r[tcol(mp, F_VOFF, j)] += os;
+    }
+}
+
+/* J (P*16, np) */
+static int cb_df(const gsl_vector *th, void *params, gsl_matrix *J)
+{
+    fit_ctx *c = params;
+    theta_to_model(&c->m, &c->map, th);
+    mf_ip ip;
+    mf_ip_from_model(&ip, &c->m);
+    const int np = c->map.np;
+    int bad = 0;
+#ifdef _OPENMP
+#pragma omp parallel reduction(| : bad)
+#endif
+    {
+        double *pre = calloc((size_t)L * np, sizeof *pre);
+        mf_lane_grad *g = malloc(sizeof *g);
+        if (!pre || !g)
+            bad = 1;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int p = 0; p < c->P; p++) {
+            if (bad)
+                continue;
+            static const double ones[L] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+            double u[L];
+            memset(g, 0, sizeof *g);
+            mf_vec_backward(g, u, ones, c->x + (size_t)p * FG_ROWS, c->m.w, &ip);
+            pre_rows(pre, g, &c->map, &ip);
+            final_rows(J->data + (size_t)p * L * J->tda, pre, u, &c->map, &ip);
+        }
+        free(pre);
+        free(g);
+    }
+    return bad ? GSL_ENOMEM : GSL_SUCCESS;
+}
+
+static void cb_iter(const size_t iter, void *params,
+                    const gsl_multifit_nlinear_workspace *w)
+{
+    fit_ctx *c = params;
+    if (!c->verbose)
+        return;
+    gsl_vector *f = gsl_multifit_nlinear_residual(w);
+    double chi = gsl_blas_dnrm2(f);
+    fprintf(stderr, "fit: iter %3zu  cost %.6e  rms %.4e  %.1f s\n", iter,
+            0.5 * chi * chi, chi / sqrt((double)f->size), fg_now() - c->t0);
+}
+
+void fit_options_default(fit_options *o)
+{
+    o->max_iter = 60;
+    o->verbose = 0;
+}
+
+static int all_zero(const double *w, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (w[k] != 0)
+            return 0;
+    return 1;
+}
+
+/* Start: m->w if set, else naive (or linear lacking one-hot patterns). */
+static fg_status start_weights(fit_model *m, const double *x, const double *y, int P)
+{
+    if (!all_zero(m->w, FG_CELLS))
+        return FG_OK;
+    int idx[FG_ROWS];
+    if (fit_find_one_hot(x, P, idx) == FG_ROWS)
+        return fit_extract_naive(x, y, P, m->w);
+    return fit_extract_linear(x, y, P, m->w);
+}
+
+static fg_status check_data(const double *x, const double *y, int P, int np)
+{
+    if ((long)P * L < np)
+        return fg_error(FG_ERR_RANGE, "fit: %d patterns give %d residuals, fewer "
+                        "than the %d parameters", P, P * L, np);
+    for (long k = 0; k < (long)P * L; k++)
+        if (!isfinite(x[k]) || !isfinite(y[k]))
+            return fg_error(FG_ERR_RANGE, "fit: pattern %ld has a non-finite %s",
+                            k / L, isfinite(x[k]) ? "output" : "input");
+    return FG_OK;
+}
+
+static fg_status run_lm(fit_ctx *c, gsl_vector *th, const fit_options *o,
+                        fit_report *rep)
+{
+    const size_t n = (size_t)c->P * L, np = c->map.np;
+    gsl_multifit_nlinear_parameters par = gsl_multifit_nlinear_default_parameters();
+    par.trs = gsl_multifit_nlinear_trs_lm;
+    par.scale = gsl_multifit_nlinear_scale_more;
+    par.solver = gsl_multifit_nlinear_solver_cholesky;
+    gsl_multifit_nlinear_fdf fdf = {
+        .f = cb_f, .df = cb_df, .fvv = NULL, .n = n, .p = np, .params = c,
+    };
+    gsl_multifit_nlinear_workspace *w =
+        gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &par, n, np);
+    if (!w)
+        return fg_error(FG_ERR_NOMEM, "fit: cannot allocate LM workspace (%zu x %zu)", n, np);
+    fg_status st = FG_OK;
+    int gs = gsl_multifit_nlinear_init(th, &fdf, w), info = 0;
+    double chi0 = 0;
+    if (gs == GSL_SUCCESS) {
+        chi0 = gsl_blas_dnrm2(gsl_multifit_nlinear_residual(w));
+        gs = gsl_multifit_nlinear_driver(o->max_iter, 1e-10, 1e-10, 1e-12,
+                                         cb_iter, c, &info, w);
+    }
+    double chi = gsl_blas_dnrm2(gsl_multifit_nlinear_residual(w));
+    /* Running out of iterations or of progress still leaves the best point. */
+    if (gs != GSL_SUCCESS && gs != GSL_EMAXITER && gs != GSL_ENOPROG)
+        st = fg_error(FG_ERR_CONVERGE, "fit: Levenberg-Marquardt failed: %s",
+                      gsl_strerror(gs));
+    else if (!isfinite(chi))
+        st = fg_error(FG_ERR_CONVERGE, "fit: residual became non-finite");
+    if (st == FG_OK) {
+        gsl_vector_memcpy(th, gsl_multifit_nlinear_position(w));
+        rep->iterations = (int)gsl_multifit_nlinear_niter(w);
+        rep->info = info;
+        rep->cost0 = 0.5 * chi0 * chi0;
+        rep->cost = 0.5 * chi * chi;
+    }
+    gsl_multifit_nlinear_free(w);
+    return st;
+}
+
+fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
+                        const fit_options *o, fit_report *rep)
+{
+    fit_options od;
+    fit_report rd;
+    if (!o) {
+        fit_options_default(&od);
+        o = &od;
+    }
+    if (!rep)
+        rep = &rd;
+    memset(rep, 0, sizeof *rep);
+    gsl_set_error_handler_off();
+    fit_ctx *c = calloc(1, sizeof *c);
+    gsl_vector *th = NULL;
+    fg_status st = c ? FG_OK : fg_error(FG_ERR_NOMEM, "fit: out of memory");
+    if (st == FG_OK) {
+        map_init(&c->map);
+        c->m = *m;
+        c->x = x;
+        c->y = y;
+        c->P = P;
+        c->verbose = o->verbose;
+        c->t0 = fg_now();
+        st = fit_model_check(m);
+    }
+    if (st == FG_OK)
+        st = check_data(x, y, P, c->map.np);
+    if (st == FG_OK)
+        st = start_weights(&c->m, x, y, P);
+    if (st == FG_OK && !(th = gsl_vector_alloc(c->map.np)))
+        st = fg_error(FG_ERR_NOMEM, "fit: out of memory");
+    if (st == FG_OK) {
+        model_to_theta(th, &c->map, &c->m);
+        st = run_lm(c, th, o, rep);
+    }
+    if (st == FG_OK) {
+        theta_to_model(&c->m, &c->map, th);
+        *m = c->m;
+        rep->n_params = c->map.np;
+        rep->seconds = fg_now() - c->t0;
+    }
+    gsl_vector_free(th);
+    free(c);
+    return st;
+}

@@ -1,0 +1,42 @@
+/* Internal to model_fit/: the per-vector kernel in normalised units. */
+#ifndef MF_INTERNAL_H
+#define MF_INTERNAL_H
+
+#include "model_fit.h"
+
+/* Normalised parameters (y-units, see model_fit.h). */
+typedef struct {
+    double a;                /* lambda * Vs                               */
+    double k[FG_CELLS];      /* (16,16) rise/fall step, y-units           */
+    double rho[FG_CELLS];    /* (16,16) residual charge, y-units          */
+    double beta[FIT_NBETA];
+    double off[FG_COLS];     /* y-units                                   */
+    double vs;               /* I_unit T_max / C_BL, V per y-unit          */
+    double kscale;           /* V_read / Vs: k = kappa * kscale            */
+    double qscale;           /* 1/(I_unit T_max): rho = q * qscale         */
+} mf_ip;
+
+void mf_ip_from_model(mf_ip *ip, const fit_model *m);
+
+/* Per-lane (per-column) gradients of the pre-coupling outputs u_j. */
+typedef struct {
+    double dx[FG_ROWS];      /* summed over lanes                          */
+    double dw[FG_CELLS];     /* (16,16): entry (i,j) is lane j             */
+    double da[FG_COLS];      /* lane j                                     */
+    double dk[FG_CELLS];     /* (16,16) lane j                             */
+    double drho[FG_CELLS];   /* (16,16) lane j                             */
+} mf_lane_grad;
+
+/* u (16) = pre-coupling outputs of one vector x (16). */
+void mf_vec_forward(double *u, const double *x, const double *w,
+                    const mf_ip *ip);
+/* g += gradients of sum_j du_j * u_j; also returns u (16). */
+void mf_vec_backward(mf_lane_grad *g, double *u, const double *du,
+                     const double *x, const double *w, const mf_ip *ip);
+/* y (16) = coupling + offset of u (16). */
+void mf_vec_couple(double *y, const double *u, const mf_ip *ip);
+/* Maps lane gradients (lane j weighted by nothing) to physics gradients
+ * dp (+=) in SI units. */
+void mf_lane_to_params(fit_params *dp, const mf_lane_grad *g, const mf_ip *ip);
+
+#endif

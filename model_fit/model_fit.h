@@ -1,0 +1,157 @@
+/* model_fit.h — the compact HWA model of one 16x16 FG array (forward pass,
+ * analytic gradients, the `hwa` backend), weight extraction (naive, linear,
+ * fitted), the Levenberg–Marquardt fit and the SER metric.
+ *
+ * The model (all in normalised units: y-units of I_unit*T_max/C_BL volts,
+ * time in T_max, currents in I_unit; Vs = I_unit*T_max/C_BL):
+ *
+ *   u_j(t) = C_BL (V_pre - V_j(t)) / (I_unit T_max)        (bit-line drop)
+ *   du_j/dt = g(u_j) S_j(t),  g = exp(-a u),  a = lambda*Vs,
+ *   S_j(t) = sum of w_ij over rows i whose pulse is on at t.
+ *   With Z = (exp(a u) - 1)/a a slot of length dt is exact: Z += S dt.
+ *   Row i rising (t=0) steps u_j by -k_ij, falling (t=x_i) by
+ *   +k_ij + rho_ij (1 - exp(-x_i/FIT_XR)):  k_ij = kappa_ij V_read/Vs,
+ *   kappa_ij = kappa_row_i + kappa_col_j + edge slopes on columns 0 and 15,
+ *   rho_ij = (q_row_i + q_col_j)/(I_unit T_max) (residual charge; its factor
+ *   makes a zero-width pulse continuous with "no pulse").
+ *   In Z a step d is affine: Z -> e^{a d} Z + (e^{a d}-1)/a.
+ *   Read: u_j = log1p(a Z_j)/a; then bit-line coupling and offset:
+ *   y_j = u_j + beta_{j-1} u_{j-1} + beta_j u_{j+1} + v_off_j/Vs.
+ *
+ * Gradients (fit_model_backward) are exact for this piecewise-smooth
+ * function; where it is not differentiable they are one-sided:
+ *   - inputs x_i < 0 count as 0 (gradient 0); at x_i == 0 the gradient is
+ *     the right derivative (pulse widening from 0+), the model being
+ *     continuous there;
+ *   - ties (x_i == x_k, e.g. all rows at a common width): the x gradient is
+ *     the right derivative (the row whose width grows ends last); gradients
+ *     w.r.t. w and the physics parameters are ordinary derivatives (the
+ *     model is smooth in them at ties).
+ * The backward pass recomputes the per-vector trajectory (cost ~ forward),
+ * so no cache is carried between forward and backward (the backend seam
+ * has none either).
+ *
+ * Example:
+ *     fit_model m;  fit_model_init(&m, &op);        // ideal physics, w = 0
+ *     fit_model_forward(y, x, m.w, &m, B);          // y (B,16)
+ *     fit_model_backward(dx, dw, &dp, dy, x, m.w, &m, B);  // += grads
+ */
+#ifndef MODEL_FIT_H
+#define MODEL_FIT_H
+
+#include "fgcore.h"
+
+#define FIT_XR 0.01 /* width scale (in T_max) of residual-charge onset */
+#define FIT_NBETA (FG_COLS - 1)
+
+/* Physics parameters, SI units. Only doubles: the field table below maps
+ * them to a flat vector (fit_param_fields). */
+typedef struct {
+    double lambda;                /* 1/V   g(V) = exp(lambda (V - V_pre))   */
+    double kappa_row[FG_ROWS];    /* 1     WL->BL coupling ratio, row term;
+                                     kappa_row[0] == 0 (gauge, not fitted)  */
+    double kappa_col[FG_COLS];    /* 1     column term                       */
+    double kappa_edge[2];         /* 1     extra on columns 0 / 15, times i/15 */
+    double q_row[FG_ROWS];        /* C     residual charge per switching row;
+                                     q_row[0] == 0 (gauge, not fitted)      */
+    double q_col[FG_COLS];        /* C     column term                       */
+    double beta[FIT_NBETA];       /* 1     BL-BL coupling of columns p, p+1   */
+    double v_off[FG_COLS];        /* V     output offset (precharge release) */
+} fit_params;
+
+typedef struct {
+    const char *name;
+    const char *unit;
+    size_t offset; /* offsetof(fit_params, ...) */
+    int count;
+    double scale;  /* typical magnitude: the fit works in value/scale */
+    int first_fitted; /* 1 if element 0 is a gauge-fixed zero */
+} fit_param_field;
+
+#define FIT_NFIELDS 8
+#define FIT_NPHYS (1 + FG_ROWS + FG_COLS + 2 + FG_ROWS + FG_COLS + FIT_NBETA + FG_COLS)
+extern const fit_param_field fit_param_fields[FIT_NFIELDS];
+
+typedef struct {
+    fg_op_point op;
+    fit_params p;
+    double w[FG_CELLS]; /* (16,16) normalised cell currents I_ij / I_unit */
+} fit_model;
+
+/* Ideal physics (all parameters 0), w = 0. */
+void fit_model_init(fit_model *m, const fg_op_point *op);
+/* Checks the op point (positive, finite) and parameters (finite). */
+fg_status fit_model_check(const fit_model *m);
+
+/* y (B,16) = model(x (B,16), w (16,16)) with m's op point and physics
+ * (m->w is not read: training hands in its own w). */
+fg_status fit_model_forward(double *y, const double *x, const double *w,
+                            const fit_model *m, int B);
+/* Accumulates (+=) dx (B,16), dw (16,16), dp (physics, same layout as
+ * fit_params) given dy (B,16). Any of dx, dw, dp may be NULL. */
+fg_status fit_model_backward(double *dx, double *dw, fit_params *dp,
+                             const double *dy, const double *x,
+                             const double *w, const fit_model *m, int B);
+
+/* Flat vector of the physics parameters (FIT_NPHYS, field-table order). */
+void fit_params_to_vec(const fit_params *p, double *v /*(FIT_NPHYS)*/);
+void fit_params_from_vec(fit_params *p, const double *v /*(FIT_NPHYS)*/);
+/* kappa_ij (16,16) from the structured terms. */
+void fit_params_kappa(const fit_params *p, double *kappa /*(16,16)*/);
+
+/* ---- model file (JSON) --------------------------------------------------- */
+#define FIT_FORMAT "fgcosim-hwa-model"
+#define FIT_VERSION 1
+/* Serialises to a malloc'd JSON string (caller frees) / parses one. */
+char *fit_model_to_json(const fit_model *m);
+fg_status fit_model_from_json(const char *text, const char *what, fit_model *m);
+fg_status fit_model_save(const fit_model *m, const char *path); /* atomic */
+fg_status fit_model_load(fit_model *m, const char *path);
+
+/* ---- the hwa backend ----------------------------------------------------- */
+/* Copies m; w handed to vmm is the tile's (float) normalised weights. */
+fg_backend *fit_backend_hwa_new(const fit_model *m);
+
+/* ---- metrics ------------------------------------------------------------- */
+/* SER = 10 log10(sum y^2 / sum (y - yhat)^2) in dB over n values with
+ * stride 1, or over column j of (P,16) arrays (fit_ser_col_db). */
+double fit_ser_db(const double *y, const double *yhat, int n);
+double fit_ser_col_db(const double *y, const double *yhat, int P, int j);
+/* sqrt(sum (y - yhat)^2 / sum y^2). */
+double fit_rel_rms(const double *y, const double *yhat, int n);
+
+/* ---- extraction and fit -------------------------------------------------- */
+/* Indices (into x (P,16)) of one-hot full-width patterns for each row, -1 if
+ * a row has none (first occurrence wins). Returns how many rows have one. */
+int fit_find_one_hot(const double *x, int P, int idx[FG_ROWS]);
+/* naive: w row i = measured y of the one-hot pattern of row i (ideal VMM).
+ * FG_ERR_FORMAT if a row has no one-hot pattern. */
+fg_status fit_extract_naive(const double *x, const double *y, int P,
+                            double *w /*(16,16)*/);
+/* linear: least-squares W for y = x.W over all P patterns. */
+fg_status fit_extract_linear(const double *x, const double *y, int P,
+                             double *w /*(16,16)*/);
+/* y (P,16) = x . w */
+void fit_ideal_vmm(double *y, const double *x, const double *w, int P);
+
+typedef struct {
+    int max_iter;      /* LM iterations of the final joint step (default 60) */
+    int verbose;       /* progress lines on stderr                           */
+} fit_options;
+
+typedef struct {
+    int n_params;       /* fitted parameters (cells + physics)                */
+    int iterations;     /* joint LM iterations                               */
+    double cost0, cost; /* 0.5*sum r^2 at start / end                        */
+    double seconds;
+    int info;           /* gsl stop reason (1 small step, 2 small gradient) */
+} fit_report;
+
+void fit_options_default(fit_options *o);
+/* Fits all cell currents and physics parameters of m (op point must be set)
+ * to y (P,16) measured on x (P,16); m->w is the start if any entry is
+ * non-zero, else the naive (or, lacking one-hot patterns, linear) weights. */
+fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
+                        const fit_options *o, fit_report *rep);
+
+#endif

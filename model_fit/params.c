@@ -1,0 +1,279 @@
+/* Physics parameter table, model init/check and the JSON model file. */
+#include "model_fit.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+const fit_param_field fit_param_fields[FIT_NFIELDS] = {
+    {"lambda", "1/V", offsetof(fit_params, lambda), 1, 1.0, 0},
+    {"kappa_row", "1", offsetof(fit_params, kappa_row), FG_ROWS, 1e-3, 1},
+    {"kappa_col", "1", offsetof(fit_params, kappa_col), FG_COLS, 1e-3, 0},
+    {"kappa_edge", "1", offsetof(fit_params, kappa_edge), 2, 1e-3, 0},
+    {"q_row", "C", offsetof(fit_params, q_row), FG_ROWS, 1e-15, 1},
+    {"q_col", "C", offsetof(fit_params, q_col), FG_COLS, 1e-15, 0},
+    {"beta", "1", offsetof(fit_params, beta), FIT_NBETA, 1e-2, 0},
+    {"v_off", "V", offsetof(fit_params, v_off), FG_COLS, 1e-3, 0},
+};
+
+_Static_assert(sizeof(fit_params) == FIT_NPHYS * sizeof(double),
+               "fit_params must hold only the table's doubles");
+
+static double *field_ptr(fit_params *p, const fit_param_field *f)
+{
+    return (double *)((char *)p + f->offset);
+}
+
+static const double *field_cptr(const fit_params *p, const fit_param_field *f)
+{
+    return (const double *)((const char *)p + f->offset);
+}
+
+void fit_params_to_vec(const fit_params *p, double *v)
+{
+    int n = 0;
+    for (int f = 0; f < FIT_NFIELDS; f++)
+        for (int k = 0; k < fit_param_fields[f].count; k++)
+            v[n++] = field_cptr(p, &fit_param_fields[f])[k];
+}
+
+void fit_params_from_vec(fit_params *p, const double *v)
+{
+    int n = 0;
+    for (int f = 0; f < FIT_NFIELDS; f++)
+        for (int k = 0; k < fit_param_fields[f].count; k++)
+            field_ptr(p, &fit_param_fields[f])[k] = v[n++];
+}
+
+void fit_model_init(fit_model *m, const fg_op_point *op)
+{
+    memset(m, 0, sizeof *m);
+    m->op = *op;
+}
+
+static int pos_finite(double v) { return isfinite(v) && v > 0; }
+
+fg_status fit_model_check(const fit_model *m)
+{
+    const fg_op_point *op = &m->op;
+    if (!pos_finite(op->v_pre) || !pos_finite(op->v_read) ||
+        !pos_finite(op->t_max) || !pos_finite(op->c_bl) ||
+        !pos_finite(op->i_unit))
+        return fg_error(FG_ERR_RANGE, "model: operating point values must be "
+                                      "positive and finite");
+    double v[FIT_NPHYS];
+    fit_params_to_vec(&m->p, v);
+    for (int n = 0; n < FIT_NPHYS; n++)
+        if (!isfinite(v[n]))
+            return fg_error(FG_ERR_RANGE, "model: physics parameter %d is not finite", n);
+    for (int n = 0; n < FG_CELLS; n++)
+        if (!isfinite(m->w[n]))
+            return fg_error(FG_ERR_RANGE, "model: cell (%d,%d) is not finite",
+                            n / FG_COLS, n % FG_COLS);
+    return FG_OK;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+/* A number printed with 17 significant digits (cJSON's own printer may
+ * round to 15 and lose the last bit). */
+static cJSON *num(double v)
+{
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    return cJSON_CreateRaw(buf);
+}
+
+static cJSON *num_array(const double *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int k = 0; k < n; k++)
+        cJSON_AddItemToArray(a, num(v[k]));
+    return a;
+}
+
+static cJSON *quantity(double v, const char *unit)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "value", num(v));
+    cJSON_AddStringToObject(o, "unit", unit);
+    return o;
+}
+
+static cJSON *op_json(const fg_op_point *op)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "v_pre", quantity(op->v_pre, "V"));
+    cJSON_AddItemToObject(o, "v_read", quantity(op->v_read, "V"));
+    cJSON_AddItemToObject(o, "t_max", quantity(op->t_max, "s"));
+    cJSON_AddItemToObject(o, "c_bl", quantity(op->c_bl, "F"));
+    cJSON_AddItemToObject(o, "i_unit", quantity(op->i_unit, "A"));
+    return o;
+}
+
+static cJSON *params_json(const fit_params *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int f = 0; f < FIT_NFIELDS; f++) {
+        const fit_param_field *fd = &fit_param_fields[f];
+        const double *v = field_cptr(p, fd);
+        cJSON *q = cJSON_CreateObject();
+        if (fd->count == 1)
+            cJSON_AddItemToObject(q, "value", num(v[0]));
+        else
+            cJSON_AddItemToObject(q, "value", num_array(v, fd->count));
+        cJSON_AddStringToObject(q, "unit", fd->unit);
+        cJSON_AddItemToObject(o, fd->name, q);
+    }
+    return o;
+}
+
+char *fit_model_to_json(const fit_model *m)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "format", FIT_FORMAT);
+    cJSON_AddNumberToObject(root, "version", FIT_VERSION);
+    cJSON_AddStringToObject(root, "model",
+        "du/dt = exp(-lambda*Vs*u) S(t); WL edges step u by -/+ kappa*V_read/Vs, "
+        "fall adds q/(I_unit T_max)*(1-exp(-x/0.01)); y = u + beta-coupling + v_off/Vs; "
+        "Vs = I_unit T_max / C_BL");
+    cJSON_AddItemToObject(root, "op_point", op_json(&m->op));
+    cJSON_AddItemToObject(root, "params", params_json(&m->p));
+    cJSON *cells = cJSON_CreateObject();
+    cJSON_AddStringToObject(cells, "unit", "A");
+    cJSON *rows = cJSON_CreateArray();
+    for (int i = 0; i < FG_ROWS; i++) {
+        double r[FG_COLS];
+        for (int j = 0; j < FG_COLS; j++)
+            r[j] = m->w[i * FG_COLS + j] * m->op.i_unit;
+        cJSON_AddItemToArray(rows, num_array(r, FG_COLS));
+    }
+    cJSON_AddItemToObject(cells, "value", rows);
+    cJSON_AddItemToObject(root, "cell_currents", cells);
+    char *s = cJSON_Print(root);
+    cJSON_Delete(root);
+    return s;
+}
+
+/* Reads n finite numbers (a number if n == 1, else an array). */
+static fg_status read_nums(const cJSON *v, int n, double *out, const char *what,
+                           const char *field)
+{
+    if (n == 1 && cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
+        out[0] = v->valuedouble;
+        return FG_OK;
+    }
+    if (n > 1 && cJSON_IsArray(v) && cJSON_GetArraySize(v) == n) {
+        for (int k = 0; k < n; k++) {
+            const cJSON *e = cJSON_GetArrayItem(v, k);
+            if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble))
+                return fg_error(FG_ERR_FORMAT, "%s: field '%s'[%d] is not a finite number",
+                                what, field, k);
+            out[k] = e->valuedouble;
+        }
+        return FG_OK;
+    }
+    return fg_error(FG_ERR_FORMAT, "%s: field '%s' must be %d finite number%s",
+                    what, field, n, n > 1 ? "s" : "");
+}
+
+/* obj[name].value -> out (n numbers). */
+static fg_status read_quantity(const cJSON *obj, const char *name, int n,
+                               double *out, const char *what)
+{
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(obj, name);
+    const cJSON *v = q ? cJSON_GetObjectItemCaseSensitive(q, "value") : NULL;
+    if (!v)
+        return fg_error(FG_ERR_FORMAT, "%s: missing field '%s.value'", what, name);
+    return read_nums(v, n, out, what, name);
+}
+
+static fg_status read_header(const cJSON *root, const char *what)
+{
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, FIT_FORMAT))
+        return fg_error(FG_ERR_FORMAT, "%s: field 'format' is not \"%s\"", what,
+                        FIT_FORMAT);
+    if (!cJSON_IsNumber(ver))
+        return fg_error(FG_ERR_FORMAT, "%s: missing field 'version'", what);
+    if (ver->valuedouble != FIT_VERSION)
+        return fg_error(FG_ERR_FORMAT, "%s: model file version %g, this build "
+                        "reads version %d only", what, ver->valuedouble, FIT_VERSION);
+    return FG_OK;
+}
+
+static fg_status read_body(const cJSON *root, const char *what, fit_model *m)
+{
+    fg_status st;
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(root, "op_point");
+    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(root, "params");
+    if (!cJSON_IsObject(op) || !cJSON_IsObject(pr))
+        return fg_error(FG_ERR_FORMAT, "%s: missing object 'op_point' or 'params'", what);
+    if ((st = read_quantity(op, "v_pre", 1, &m->op.v_pre, what)) ||
+        (st = read_quantity(op, "v_read", 1, &m->op.v_read, what)) ||
+        (st = read_quantity(op, "t_max", 1, &m->op.t_max, what)) ||
+        (st = read_quantity(op, "c_bl", 1, &m->op.c_bl, what)) ||
+        (st = read_quantity(op, "i_unit", 1, &m->op.i_unit, what)))
+        return st;
+    for (int f = 0; f < FIT_NFIELDS; f++) {
+        const fit_param_field *fd = &fit_param_fields[f];
+        if ((st = read_quantity(pr, fd->name, fd->count, field_ptr(&m->p, fd), what)))
+            return st;
+    }
+    const cJSON *cells = cJSON_GetObjectItemCaseSensitive(root, "cell_currents");
+    const cJSON *rows = cells ? cJSON_GetObjectItemCaseSensitive(cells, "value") : NULL;
+    if (!cJSON_IsArray(rows) || cJSON_GetArraySize(rows) != FG_ROWS)
+        return fg_error(FG_ERR_FORMAT, "%s: field 'cell_currents.value' must be "
+                        "16 rows of 16", what);
+    for (int i = 0; i < FG_ROWS; i++)
+        if ((st = read_nums(cJSON_GetArrayItem(rows, i), FG_COLS,
+                            m->w + i * FG_COLS, what, "cell_currents.value")))
+            return st;
+    if ((st = fit_model_check(m)))
+        return fg_error(st, "%s: %s", what, fg_errmsg());
+    for (int n = 0; n < FG_CELLS; n++)
+        m->w[n] /= m->op.i_unit;
+    return FG_OK;
+}
+
+fg_status fit_model_from_json(const char *text, const char *what, fit_model *m)
+{
+    cJSON *root = cJSON_Parse(text);
+    if (!root)
+        return fg_error(FG_ERR_PARSE, "%s: not valid JSON", what);
+    fit_model tmp;
+    memset(&tmp, 0, sizeof tmp);
+    fg_status st = read_header(root, what);
+    if (st == FG_OK)
+        st = read_body(root, what, &tmp);
+    cJSON_Delete(root);
+    if (st == FG_OK)
+        *m = tmp;
+    return st;
+}
+
+fg_status fit_model_save(const fit_model *m, const char *path)
+{
+    fg_status st = fit_model_check(m);
+    if (st)
+        return st;
+    char *s = fit_model_to_json(m);
+    if (!s)
+        return fg_error(FG_ERR_NOMEM, "%s: out of memory", path);
+    st = fg_file_write_atomic(path, s, strlen(s));
+    free(s);
+    return st;
+}
+
+fg_status fit_model_load(fit_model *m, const char *path)
+{
+    char *text;
+    fg_status st = fg_file_read(path, &text, NULL);
+    if (st)
+        return st;
+    st = fit_model_from_json(text, path, m);
+    free(text);
+    return st;
+}
