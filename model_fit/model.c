@@ -164,9 +164,9 @@ static void run_traj(mf_traj *t, const double *x, const double *w,
         for (int j = 0; j < L; j++) {
             t->sb[q][j] = S[j];
             double zb = Z[j] + S[j] * dt;
-            double d = k[j] + rho[j] * r, z = a * d;
+            double d = k[j] + rho[j] * r, z = a * d, ps = psi(z);
             t->zb[q][j] = zb;
-            Z[j] = ex(z) * zb + d * psi(z);
+            Z[j] = (1 + z * ps) * zb + d * ps;
             S[j] -= wi[j];
         }
     }
