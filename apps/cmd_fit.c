@@ -1,10 +1,377 @@
-/* fgcosim fit (placeholder until its module lands). */
+/* fgcosim fit: fit the compact HWA model to a SPICE calibration data set.
+ *
+ *   fgcosim fit --data DATA.h5 [--holdout FRACTION] -o MODEL.json
+ *               [--plots DIR] [--json] [--init MODEL.json] [--verbose]
+ *
+ * The fit reads only inputs, measured outputs and the operating point. The
+ * one-hot full-width patterns are always training data (they give the naive
+ * weights); the held-out part is the last FRACTION of the patterns. Reports
+ * SER (naive / linear / fitted; overall and per column) and relative RMS
+ * error on the held-out part. Bad input: one line on stderr, exit 2, nothing
+ * written. */
 #include "cmds.h"
+#include "model_fit.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#if defined(__has_include)
+#if __has_include("cosim.h") && __has_include("netlists.h")
+#define FIT_HAVE_COSIM 1
+#include "cosim.h"
+/* Until cosim/ is linked into fgcosim the reader may be absent: a weak
+ * reference keeps the link working and `fit` says so at run time. */
+#pragma weak cosim_dataset_read
+#pragma weak cosim_dataset_free
+#endif
+#endif
+
+typedef struct {
+    const char *data, *out, *plots, *init;
+    double holdout;
+    int json, verbose;
+} fit_args;
+
+typedef struct {
+    int P;
+    double *x, *y; /* (P,16) */
+} pat_set;
+
+enum { M_NAIVE, M_LINEAR, M_FITTED, M_N };
+static const char *model_names[M_N] = {"naive", "linear", "fitted"};
+
+typedef struct {
+    double ser[M_N], rel[M_N], col[M_N][FG_COLS];
+    double *yhat[M_N]; /* (P,16) held-out predictions */
+} fit_eval;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: fgcosim fit --data DATA.h5 [--holdout FRACTION] -o MODEL.json\n"
+               "                  [--plots DIR] [--json] [--init MODEL.json] [--verbose]\n"
+               "  --holdout  last fraction of patterns held out (default 0.25)\n"
+               "  --init     start the fit from this model's cells and physics\n");
+}
+
+static int parse_args(int argc, char **argv, fit_args *a)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'd'}, {"holdout", required_argument, 0, 'H'},
+        {"output", required_argument, 0, 'o'}, {"plots", required_argument, 0, 'p'},
+        {"json", no_argument, 0, 'j'}, {"init", required_argument, 0, 'i'},
+        {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    };
+    *a = (fit_args){.holdout = 0.25};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'd': a->data = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'p': a->plots = optarg; break;
+        case 'j': a->json = 1; break;
+        case 'i': a->init = optarg; break;
+        case 'v': a->verbose = 1; break;
+        case 'h': usage(stdout); return -1;
+        case 'H':
+            errno = 0;
+            a->holdout = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(a->holdout >= 0 && a->holdout < 1)) {
+                fprintf(stderr, "fgcosim fit: --holdout: '%s' is not a fraction in [0,1)\n", optarg);
+                return 2;
+            }
+            break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!a->data || !a->out || optind < argc) {
+        fprintf(stderr, "fgcosim fit: %s\n", optind < argc ? "unexpected argument"
+                        : !a->data ? "--data DATA.h5 is required" : "-o MODEL.json is required");
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- data: split into training and held-out patterns ---------------------- */
+static int is_one_hot(const double *x)
+{
+    int idx[FG_ROWS];
+    return fit_find_one_hot(x, 1, idx) == 1;
+}
+
+static fg_status check_pattern(const char *path, const double *x, const double *y, int p)
+{
+    for (int k = 0; k < FG_ROWS; k++)
+        if (!isfinite(x[k]) || x[k] < 0 || x[k] > 1)
+            return fg_error(FG_ERR_RANGE, "%s: field 'inputs' pattern %d row %d "
+                            "is not in [0,1]", path, p, k);
+    for (int k = 0; k < FG_COLS; k++)
+        if (!isfinite(y[k]))
+            return fg_error(FG_ERR_RANGE, "%s: field 'y' pattern %d column %d is "
+                            "not finite", path, p, k);
+    return FG_OK;
+}
+
+static void pat_push(pat_set *s, const double *x, const double *y)
+{
+    memcpy(s->x + (size_t)s->P * FG_ROWS, x, FG_ROWS * sizeof *x);
+    memcpy(s->y + (size_t)s->P * FG_COLS, y, FG_COLS * sizeof *y);
+    s->P++;
+}
+
+/* Converged patterns; the last frac of them are held out unless one-hot. */
+static fg_status split(const char *path, int P, const double *x, const double *y,
+                       const int *ok, double frac, pat_set *tr, pat_set *ho)
+{
+    size_t nx = (size_t)(P > 0 ? P : 1);
+    tr->x = malloc(nx * FG_ROWS * sizeof(double));
+    tr->y = malloc(nx * FG_COLS * sizeof(double));
+    ho->x = malloc(nx * FG_ROWS * sizeof(double));
+    ho->y = malloc(nx * FG_COLS * sizeof(double));
+    tr->P = ho->P = 0;
+    if (!tr->x || !tr->y || !ho->x || !ho->y)
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    int first_hold = P - (int)floor(frac * P);
+    for (int p = 0; p < P; p++) {
+        const double *xp = x + (size_t)p * FG_ROWS, *yp = y + (size_t)p * FG_COLS;
+        if (ok && !ok[p])
+            continue;
+        fg_status st = check_pattern(path, xp, yp, p);
+        if (st)
+            return st;
+        pat_push(p >= first_hold && !is_one_hot(xp) ? ho : tr, xp, yp);
+    }
+    return FG_OK;
+}
+
+static void pat_free(pat_set *s)
+{
+    free(s->x);
+    free(s->y);
+}
+
+/* ---- evaluation --------------------------------------------------------- */
+static fg_status evaluate(fit_eval *ev, const pat_set *ho, const double *wn,
+                          const double *wl, const fit_model *m)
+{
+    for (int k = 0; k < M_N; k++)
+        if (!(ev->yhat[k] = malloc((size_t)(ho->P ? ho->P : 1) * FG_COLS * sizeof(double))))
+            return fg_error(FG_ERR_NOMEM, "out of memory");
+    fit_ideal_vmm(ev->yhat[M_NAIVE], ho->x, wn, ho->P);
+    fit_ideal_vmm(ev->yhat[M_LINEAR], ho->x, wl, ho->P);
+    fg_status st = fit_model_forward(ev->yhat[M_FITTED], ho->x, m->w, m, ho->P);
+    for (int k = 0; k < M_N && st == FG_OK; k++) {
+        ev->ser[k] = fit_ser_db(ho->y, ev->yhat[k], ho->P * FG_COLS);
+        ev->rel[k] = fit_rel_rms(ho->y, ev->yhat[k], ho->P * FG_COLS);
+        for (int j = 0; j < FG_COLS; j++)
+            ev->col[k][j] = fit_ser_col_db(ho->y, ev->yhat[k], ho->P, j);
+    }
+    return st;
+}
+
+static void print_text(const fit_eval *ev, const fit_report *rep, int ntr, int nho,
+                       const fit_model *m, const char *out)
+{
+    printf("fit: %d training / %d held-out patterns, %d unknowns, %d LM iterations, "
+           "%.2f s\n", ntr, nho, rep->n_params, rep->iterations, rep->seconds);
+    printf("held-out        SER dB   rel RMS\n");
+    for (int k = 0; k < M_N; k++)
+        printf("  %-8s  %9.2f  %9.4f\n", model_names[k], ev->ser[k], ev->rel[k]);
+    printf("per-column SER dB (naive / linear / fitted):\n");
+    for (int j = 0; j < FG_COLS; j++)
+        printf("  BL%-2d %7.2f %7.2f %7.2f\n", j, ev->col[M_NAIVE][j],
+               ev->col[M_LINEAR][j], ev->col[M_FITTED][j]);
+    printf("lambda = %.4g 1/V; model written to %s\n", m->p.lambda, out);
+}
+
+/* JSON numbers: infinite SER (exact fit) printed as a large finite value. */
+static double jnum(double v) { return isfinite(v) ? v : (v > 0 ? 999 : -999); }
+
+static void print_json(const fit_eval *ev, const fit_report *rep, int ntr, int nho,
+                       const fit_model *m, const char *out)
+{
+    printf("{\"ser_naive_db\": %.6g, \"ser_linear_db\": %.6g, \"ser_fitted_db\": %.6g, "
+           "\"rel_rms_naive\": %.6g, \"rel_rms_linear\": %.6g, \"rel_rms_fitted\": %.6g, "
+           "\"fit_seconds\": %.4g, \"lm_iterations\": %d, \"n_params\": %d, "
+           "\"n_train\": %d, \"n_holdout\": %d, \"lambda_per_V\": %.6g, \"model\": \"%s\"",
+           jnum(ev->ser[0]), jnum(ev->ser[1]), jnum(ev->ser[2]), jnum(ev->rel[0]),
+           jnum(ev->rel[1]), jnum(ev->rel[2]), rep->seconds, rep->iterations,
+           rep->n_params, ntr, nho, m->p.lambda, out);
+    for (int k = 0; k < M_N; k++) {
+        printf(", \"ser_col_%s_db\": [", model_names[k]);
+        for (int j = 0; j < FG_COLS; j++)
+            printf("%s%.6g", j ? ", " : "", jnum(ev->col[k][j]));
+        printf("]");
+    }
+    printf("}\n");
+}
+
+/* ---- plots (gnuplot through popen) ------------------------------------------ */
+static fg_status write_matrix(const char *dir, const char *name, const double *a)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return fg_error(FG_ERR_IO, "%s: %s", path, strerror(errno));
+    for (int i = 0; i < FG_ROWS; i++)
+        for (int j = 0; j < FG_COLS; j++)
+            fprintf(f, "%d %d %.9g%s", j, i, a[i * FG_COLS + j], j == FG_COLS - 1 ? "\n\n" : "\n");
+    return fclose(f) ? fg_error(FG_ERR_IO, "%s: write error", path) : FG_OK;
+}
+
+static fg_status write_plot_data(const char *dir, const fit_eval *ev, const pat_set *ho,
+                                 const fit_model *m)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fit_heldout.dat", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return fg_error(FG_ERR_IO, "%s: %s", path, strerror(errno));
+    for (int k = 0; k < ho->P * FG_COLS; k++)
+        fprintf(f, "%.9g %.9g %.9g %.9g\n", ho->y[k], ev->yhat[0][k], ev->yhat[1][k],
+                ev->yhat[2][k]);
+    int bad = fclose(f);
+    snprintf(path, sizeof path, "%s/fit_ser_columns.dat", dir);
+    if (!bad && (f = fopen(path, "w"))) {
+        for (int j = 0; j < FG_COLS; j++)
+            fprintf(f, "%d %.6g %.6g %.6g\n", j, jnum(ev->col[0][j]), jnum(ev->col[1][j]),
+                    jnum(ev->col[2][j]));
+        bad = fclose(f);
+    } else
+        bad = 1;
+    if (bad)
+        return fg_error(FG_ERR_IO, "%s: cannot write", path);
+    double kappa[FG_CELLS];
+    fit_params_kappa(&m->p, kappa);
+    fg_status st = write_matrix(dir, "fit_kappa.dat", kappa);
+    return st ? st : write_matrix(dir, "fit_weights.dat", m->w);
+}
+
+static const char *gp_script =
+    "set terminal pngcairo size 900,700 noenhanced\n"
+    "cd '%s'\n"
+    "set output 'fit_scatter.png'\n"
+    "set title 'held-out: predicted vs SPICE'\nset xlabel 'SPICE y'\nset ylabel 'predicted y'\n"
+    "set key left top\n"
+    "plot 'fit_heldout.dat' u 1:2 w p pt 7 ps 0.3 t 'naive', '' u 1:3 w p pt 7 ps 0.3 t 'linear',"
+    " '' u 1:4 w p pt 7 ps 0.3 t 'fitted', x w l lc rgb 'black' t 'y = x'\n"
+    "set output 'fit_ser_columns.png'\n"
+    "set title 'held-out SER per bit line'\nset xlabel 'column'\nset ylabel 'SER (dB)'\n"
+    "set style data histograms\nset style fill solid 0.8\nset boxwidth 0.9\nset key right top\n"
+    "plot 'fit_ser_columns.dat' u 2:xtic(1) t 'naive', '' u 3 t 'linear', '' u 4 t 'fitted'\n"
+    "unset style\nset style data lines\nunset xtics\nset xtics\n"
+    "set xlabel 'column (bit line)'\nset ylabel 'row (word line)'\nset yrange [15.5:-0.5]\n"
+    "set xrange [-0.5:15.5]\n"
+    "set output 'fit_kappa.png'\nset title 'fitted WL-BL coupling kappa'\n"
+    "plot 'fit_kappa.dat' u 1:2:3 w image t ''\n"
+    "set output 'fit_weights.png'\nset title 'fitted cell currents (I / I_unit)'\n"
+    "plot 'fit_weights.dat' u 1:2:3 w image t ''\n";
+
+static fg_status make_plots(const char *dir, const fit_eval *ev, const pat_set *ho,
+                            const fit_model *m)
+{
+    if (mkdir(dir, 0777) && errno != EEXIST)
+        return fg_error(FG_ERR_IO, "%s: %s", dir, strerror(errno));
+    fg_status st = write_plot_data(dir, ev, ho, m);
+    if (st)
+        return st;
+    FILE *gp = popen("gnuplot", "w");
+    if (!gp)
+        return fg_error(FG_ERR_IO, "--plots: cannot run gnuplot: %s", strerror(errno));
+    fprintf(gp, gp_script, dir);
+    int rc = pclose(gp);
+    return rc ? fg_error(FG_ERR_IO, "--plots: gnuplot failed (status %d); is "
+                         "gnuplot-nox installed?", rc) : FG_OK;
+}
+
+/* ---- the command -------------------------------------------------------- */
+static fg_status fit_and_report(const fit_args *a, const fg_op_point *op,
+                                const pat_set *tr, const pat_set *ho)
+{
+    fit_model m;
+    fit_eval ev = {0};
+    fit_report rep;
+    fit_options o;
+    double wn[FG_CELLS], wl[FG_CELLS];
+    fit_options_default(&o);
+    o.verbose = a->verbose;
+    fit_model_init(&m, op);
+    fg_status st = fit_extract_naive(tr->x, tr->y, tr->P, wn);
+    if (st == FG_OK)
+        st = fit_extract_linear(tr->x, tr->y, tr->P, wl);
+    if (st == FG_OK && a->init && (st = fit_model_load(&m, a->init)) == FG_OK)
+        m.op = *op; /* the data set's op point rules */
+    if (st == FG_OK)
+        st = fit_model_fit(&m, tr->x, tr->y, tr->P, &o, &rep);
+    if (st == FG_OK)
+        st = evaluate(&ev, ho, wn, wl, &m);
+    if (st == FG_OK)
+        st = fit_model_save(&m, a->out);
+    if (st == FG_OK && a->plots)
+        st = make_plots(a->plots, &ev, ho, &m);
+    if (st == FG_OK) {
+        if (a->json)
+            print_json(&ev, &rep, tr->P, ho->P, &m, a->out);
+        else
+            print_text(&ev, &rep, tr->P, ho->P, &m, a->out);
+    }
+    for (int k = 0; k < M_N; k++)
+        free(ev.yhat[k]);
+    return st;
+}
+
+#ifdef FIT_HAVE_COSIM
+static fg_status run(const fit_args *a)
+{
+    cosim_dataset ds;
+    pat_set tr = {0}, ho = {0};
+    if (!cosim_dataset_read || !cosim_dataset_free)
+        return fg_error(FG_ERR_UNSUPPORTED, "fit: this build has no cosim data set reader");
+    memset(&ds, 0, sizeof ds);
+    fg_status st = cosim_dataset_read(a->data, &ds);
+    if (st == FG_OK)
+        st = split(a->data, ds.P, ds.inputs, ds.y, ds.ok, a->holdout, &tr, &ho);
+    if (st == FG_OK && tr.P * FG_COLS < FG_CELLS + FIT_NPHYS)
+        st = fg_error(FG_ERR_RANGE, "%s: %d training patterns give fewer residuals "
+                      "than the ~%d parameters", a->data, tr.P, FG_CELLS + FIT_NPHYS);
+    if (st == FG_OK && ho.P == 0)
+        st = fg_error(FG_ERR_RANGE, "%s: no held-out patterns (P = %d, --holdout %g)",
+                      a->data, ds.P, a->holdout);
+    if (st == FG_OK)
+        st = fit_and_report(a, &ds.op, &tr, &ho);
+    pat_free(&tr);
+    pat_free(&ho);
+    cosim_dataset_free(&ds);
+    return st;
+}
+#else
+static fg_status run(const fit_args *a)
+{
+    (void)split;
+    (void)pat_free;
+    (void)fit_and_report;
+    return fg_error(FG_ERR_UNSUPPORTED, "fit: this build has no cosim data set reader "
+                    "(cosim/ not built)");
+}
+#endif
 
 int cmd_fit(int argc, char **argv)
 {
-    fprintf(stderr, "fgcosim fit: not built yet\n");
-    return 1;
+    fit_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    fg_status st = run(&a);
+    if (st) {
+        fprintf(stderr, "fgcosim fit: %s\n", fg_errmsg());
+        return fg_status_exit_code(st);
+    }
+    return 0;
 }
