@@ -31,6 +31,9 @@
 #endif
 #endif
 
+/* Unknowns of the joint fit: cells + physics less the two gauge-fixed. */
+#define FIT_NFITTED (FG_CELLS + FIT_NPHYS - 2)
+
 typedef struct {
     const char *data, *out, *plots, *init;
     double holdout;
@@ -338,9 +341,9 @@ static fg_status run(const fit_args *a)
     fg_status st = cosim_dataset_read(a->data, &ds);
     if (st == FG_OK)
         st = split(a->data, ds.P, ds.inputs, ds.y, ds.ok, a->holdout, &tr, &ho);
-    if (st == FG_OK && tr.P * FG_COLS < FG_CELLS + FIT_NPHYS)
-        st = fg_error(FG_ERR_RANGE, "%s: %d training patterns give fewer residuals "
-                      "than the ~%d parameters", a->data, tr.P, FG_CELLS + FIT_NPHYS);
+    if (st == FG_OK && tr.P < FIT_NFITTED)
+        st = fg_error(FG_ERR_RANGE, "%s: %d training patterns, fewer than the %d "
+                      "fitted parameters", a->data, tr.P, FIT_NFITTED);
     if (st == FG_OK && ho.P == 0)
         st = fg_error(FG_ERR_RANGE, "%s: no held-out patterns (P = %d, --holdout %g)",
                       a->data, ds.P, a->holdout);
