@@ -93,6 +93,11 @@ fg_status cosim_engine_init(void)
         st = command("set nomoremode");
     if (st == FG_OK)
         st = command("unset interactive");
+    /* One thread per instance: parallelism is the worker pool; ngspice's
+     * OpenMP device loading in two processes on two cores spins and runs
+     * eight times slower. */
+    if (st == FG_OK)
+        st = command("set num_threads=1");
     if (st == FG_OK)
         command("version -s"); /* fills eng.version via on_char */
     return st;
@@ -146,7 +151,7 @@ fg_status cosim_engine_set_inputs(const fg_op_point *op, const double *x)
 fg_status cosim_engine_set_dvt(const double *dvt)
 {
     for (int k = 0; k < FG_CELLS; k++) {
-        fg_status st = command("alter vfg_%d_%d dc = %.9g", k / FG_COLS,
+        fg_status st = command("alter @vfg_%d_%d[dc] = %.9g", k / FG_COLS,
                                k % FG_COLS, dvt[k]);
         if (st != FG_OK)
             return st;
