@@ -1,10 +1,215 @@
-/* fgcosim simulate (placeholder until its module lands). */
+/* fgcosim simulate: calibration patterns through libngspice into HDF5. */
 #include "cmds.h"
+#include "app_common.h"
+#include "cosim.h"
 
-#include <stdio.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    app_array_opts arr;
+    const char *inputs, *out;
+    int patterns, jobs, json;
+    uint64_t seed;
+    double timeout_s;
+} sim_opts;
+
+static void sim_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: fgcosim simulate [--layout NAME|FILE] [--array-netlist FILE]\n"
+        "         [--weights FILE | --weights-seed S] [--sigma-vt V]\n"
+        "         [--inputs FILE | --patterns N --seed S] [--jobs J]\n"
+        "         [--timeout SECONDS] -o DATA.h5 [--json]\n"
+        "Runs each input pattern through the array in ngspice (one worker per\n"
+        "core) and writes /inputs, /v_read, /y, /ok, /dvt, /w_target to DATA.h5.\n"
+        "Defaults: layout regular, weights seed 1, 200 patterns, seed 1.\n"
+        "An interrupted run resumes from DATA.h5.partial when re-run.\n");
+}
+
+static int sim_parse(int argc, char **argv, sim_opts *o)
+{
+    static const struct option lo[] = {
+        APP_ARRAY_LONGOPTS,
+        {"inputs", required_argument, 0, 'i'},
+        {"patterns", required_argument, 0, 'n'},
+        {"seed", required_argument, 0, 's'},
+        {"jobs", required_argument, 0, 'j'},
+        {"timeout", required_argument, 0, 't'},
+        {"json", no_argument, 0, 'J'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    *o = (sim_opts){.patterns = 200, .seed = 1};
+    app_array_opts_init(&o->arr);
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+        if (app_array_opt(&o->arr, c, optarg))
+            continue;
+        switch (c) {
+        case 'i': o->inputs = optarg; break;
+        case 'n': if (app_parse_int("--patterns", optarg, 1, 10000000, &o->patterns)) return 2; break;
+        case 's': if (app_parse_u64("--seed", optarg, &o->seed)) return 2; break;
+        case 'j': if (app_parse_int("--jobs", optarg, 1, 1024, &o->jobs)) return 2; break;
+        case 't': if (app_parse_double("--timeout", optarg, 0.1, 1e6, &o->timeout_s)) return 2; break;
+        case 'J': o->json = 1; break;
+        case 'o': o->out = optarg; break;
+        case 'h': sim_usage(stdout); return -1;
+        default: sim_usage(stderr); return 2;
+        }
+    }
+    if (optind < argc || !o->out) {
+        fprintf(stderr, "fgcosim simulate: %s\n",
+                optind < argc ? "unexpected argument" : "-o DATA.h5 is required");
+        return 2;
+    }
+    return o->arr.bad;
+}
+
+/* Picks up the done rows of a matching DATA.h5.partial (same deck, seed,
+ * inputs); returns how many patterns are already done. */
+static int sim_resume(const char *partial, cosim_dataset *ds)
+{
+    cosim_dataset old;
+    if (access(partial, F_OK) != 0 || cosim_dataset_read(partial, &old) != FG_OK)
+        return 0;
+    int done = 0;
+    if (!strcmp(old.deck_sha256, ds->deck_sha256) && old.seed == ds->seed &&
+        old.P <= ds->P &&
+        !memcmp(old.inputs, ds->inputs, (size_t)old.P * FG_ROWS * sizeof(double))) {
+        done = old.P;
+        memcpy(ds->v_bl, old.v_bl, (size_t)done * FG_COLS * sizeof(double));
+        memcpy(ds->ok, old.ok, (size_t)done * sizeof(int));
+    }
+    cosim_dataset_free(&old);
+    if (done > 0)
+        fprintf(stderr, "fgcosim simulate: resuming after %d patterns from %s\n",
+                done, partial);
+    return done;
+}
+
+/* Runs the remaining patterns in chunks, saving DATA.h5.partial after each. */
+static fg_status sim_run(cosim_pool *pool, cosim_dataset *ds, int done,
+                         const char *partial)
+{
+    fg_progress prog;
+    fg_progress_init(&prog, "simulate", (uint64_t)ds->P);
+    int chunk = 50 * cosim_pool_jobs(pool);
+    fg_status st = FG_OK;
+    int P = ds->P;
+    while (done < P && st == FG_OK) {
+        int n = P - done < chunk ? P - done : chunk;
+        st = cosim_pool_run(pool, ds->inputs + (size_t)done * FG_ROWS, n,
+                            ds->v_bl + (size_t)done * FG_COLS, ds->ok + done, NULL);
+        done += n;
+        fg_progress_update(&prog, (uint64_t)done);
+        if (st == FG_OK && done < P) {
+            ds->P = done;
+            st = cosim_dataset_write(partial, ds);
+            ds->P = P;
+        }
+    }
+    fg_progress_done(&prog, (uint64_t)done);
+    return st;
+}
+
+static void sim_report(const sim_opts *o, const cosim_dataset *ds, double secs,
+                       int restarts)
+{
+    int failed = 0;
+    double ysum = 0;
+    for (int p = 0; p < ds->P; p++) {
+        failed += !ds->ok[p];
+        for (int j = 0; ds->ok[p] && j < FG_COLS; j++)
+            ysum += fabs(ds->y[(size_t)p * FG_COLS + j]);
+    }
+    double rate = secs > 0 ? ds->P / secs : 0;
+    if (o->json)
+        printf("{\"patterns\": %d, \"seconds\": %.3f, \"vmm_per_s\": %.2f, "
+               "\"failed\": %d, \"restarts\": %d, \"jobs\": %d, \"layout\": \"%s\", "
+               "\"mean_abs_y\": %.5f, \"output\": \"%s\"}\n",
+               ds->P, secs, rate, failed, restarts, o->jobs, ds->layout_name,
+               ysum / (FG_COLS * (ds->P - failed > 0 ? ds->P - failed : 1)), o->out);
+    else
+        fprintf(stderr, "fgcosim simulate: %d patterns (%d failed) on layout %s "
+                "in %.1f s: %.1f VMM/s -> %s\n", ds->P, failed, ds->layout_name,
+                secs, rate, o->out);
+}
+
+static fg_status sim_inputs(const sim_opts *o, cosim_dataset *ds)
+{
+    if (o->inputs)
+        return fg_csv_read(o->inputs, FG_ROWS, 0.0, 1.0, &ds->inputs, &ds->P);
+    ds->P = o->patterns;
+    ds->inputs = malloc((size_t)ds->P * FG_ROWS * sizeof(double));
+    if (!ds->inputs)
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    cosim_patterns_generate(ds->inputs, ds->P, o->seed);
+    return FG_OK;
+}
+
+static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
+{
+    fg_status st = sim_inputs(o, ds);
+    if (st != FG_OK)
+        return st;
+    size_t n = (size_t)ds->P * FG_COLS;
+    ds->v_bl = malloc(n * sizeof(double));
+    ds->y = malloc(n * sizeof(double));
+    ds->ok = calloc((size_t)ds->P, sizeof(int));
+    if (!ds->v_bl || !ds->y || !ds->ok)
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    cosim_pool *pool;
+    cosim_pool_config cfg = {.layout = a->layout, .array_netlist = o->arr.array_netlist,
+                             .op = a->op, .jobs = o->jobs, .timeout_s = o->timeout_s};
+    if ((st = cosim_pool_new(&cfg, a->dvt, &pool)) != FG_OK)
+        return st;
+    o->jobs = cosim_pool_jobs(pool);
+    const char *deck = cosim_pool_deck(pool);
+    fg_sha256_hex(deck, strlen(deck), ds->deck_sha256);
+    ds->seed = o->inputs ? 0 : o->seed;
+    char partial[4096];
+    snprintf(partial, sizeof partial, "%s.partial", o->out);
+    double t0 = fg_now();
+    st = sim_run(pool, ds, sim_resume(partial, ds), partial);
+    int restarts = cosim_pool_restarts(pool);
+    cosim_pool_free(pool);
+    for (size_t k = 0; k < n; k++)
+        ds->y[k] = fg_op_y_from_v(&ds->op, ds->v_bl[k]);
+    if (st == FG_OK)
+        st = cosim_dataset_write(o->out, ds);
+    if (st == FG_OK) {
+        unlink(partial);
+        sim_report(o, ds, fg_now() - t0, restarts);
+    }
+    return st;
+}
 
 int cmd_simulate(int argc, char **argv)
 {
-    fprintf(stderr, "fgcosim simulate: not built yet\n");
-    return 1;
+    sim_opts o;
+    int rc = sim_parse(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    app_array a;
+    fg_status st = app_array_load(&o.arr, &a);
+    cosim_dataset ds = {0};
+    if (st == FG_OK) {
+        ds.op = a.op;
+        memcpy(ds.dvt, a.dvt, sizeof ds.dvt);
+        memcpy(ds.w_target, a.w, sizeof ds.w_target);
+        ds.layout_name = strdup(a.name);
+        ds.layout_json = strdup(a.layout_json);
+        ds.ngspice_version = strdup(a.ngspice_version);
+        st = sim_execute(&o, &a, &ds);
+    }
+    cosim_dataset_free(&ds);
+    app_array_free(&a);
+    if (st != FG_OK) {
+        fprintf(stderr, "fgcosim simulate: %s\n", fg_errmsg());
+        return fg_status_exit_code(st);
+    }
+    return 0;
 }

@@ -1,7 +1,314 @@
-/* Tests of cosim/ (filled in by the module's own work). */
+/* Tests of cosim/: libngspice against the ngspice program, worker faults,
+ * weight programming, data sets and the simulate command. */
 #include "suites.h"
+#include "cosim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NPAT 4
+
+/* Runs `ngspice -b` on deck text and parses the vbl<j> = value lines. */
+static void ngspice_program(const char *deck, double *v /*(16)*/)
+{
+    char dir[] = "/tmp/fgcosim-ngb-XXXXXX", path[96], cmd[256], line[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/deck.cir", dir);
+    ck_assert_int_eq(fg_file_write_atomic(path, deck, strlen(deck)), FG_OK);
+    snprintf(cmd, sizeof cmd, "cd %s && HOME=%s LC_ALL=C ngspice -b deck.cir 2>&1", dir, dir);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    int seen = 0;
+    while (fgets(line, sizeof line, p)) {
+        int j;
+        double val;
+        if (sscanf(line, " vbl%d = %lf", &j, &val) == 2 && j >= 0 && j < FG_COLS) {
+            v[j] = val;
+            seen |= 1 << j;
+        }
+    }
+    pclose(p);
+    unlink(path);
+    rmdir(dir);
+    ck_assert_int_eq(seen, 0xffff);
+}
+
+static void test_patterns(double *x /*(NPAT,16)*/)
+{
+    cosim_patterns_generate(x, NPAT, 11);
+    for (int i = 0; i < FG_ROWS; i++) { /* replace the one-hot rows */
+        x[i] = 0.0;                     /* all off */
+        x[FG_ROWS + i] = 1.0;           /* all on, full width */
+        x[2 * FG_ROWS + i] = (i % 5) / 4.0;
+        x[3 * FG_ROWS + i] = (i * 7 % 16) / 15.0;
+    }
+}
+
+/* libngspice (load once, alter inputs) against `ngspice -b` per pattern. */
+static void compare_with_program(const char *layout_name, const char *array_netlist)
+{
+    nl_layout *lay;
+    ck_assert_int_eq(nl_layout_load(layout_name, &lay), FG_OK);
+    fg_op_point op = nl_layout_op_point(lay);
+    double w[FG_CELLS], dvt[FG_CELLS], x[NPAT * FG_ROWS], v[NPAT * FG_COLS];
+    int ok[NPAT];
+    fg_rng r;
+    fg_rng_seed(&r, 3);
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = fg_rng_uniform(&r);
+    ck_assert_int_eq(cosim_weights_to_dvt(&op, w, 0.0, 1, dvt), FG_OK);
+    test_patterns(x);
+    cosim_pool *pool;
+    cosim_pool_config cfg = {.layout = lay, .array_netlist = array_netlist,
+                             .op = op, .jobs = 2};
+    ck_assert_msg(cosim_pool_new(&cfg, dvt, &pool) == FG_OK, "%s", fg_errmsg());
+    ck_assert_int_eq(cosim_pool_run(pool, x, NPAT, v, ok, NULL), FG_OK);
+    cosim_pool_free(pool);
+    for (int p = 0; p < NPAT; p++) {
+        nl_deck_spec spec = {.layout = lay, .array_netlist = array_netlist,
+                             .op = op, .dvt = dvt, .x = x + p * FG_ROWS,
+                             .max_step_scale = 1.0};
+        char *deck;
+        double vp[FG_COLS];
+        ck_assert_int_eq(nl_deck_build(&spec, &deck), FG_OK);
+        ngspice_program(deck, vp);
+        free(deck);
+        ck_assert(ok[p]);
+        for (int j = 0; j < FG_COLS; j++)
+            ck_assert_msg(fabs(vp[j] - v[p * FG_COLS + j]) < 1e-4,
+                          "%s pattern %d col %d: ngspice %.6f V, libngspice %.6f V",
+                          layout_name, p, j, vp[j], v[p * FG_COLS + j]);
+    }
+    /* all inputs off: no swing at all (precharge of the whole bit line) */
+    for (int j = 0; j < FG_COLS; j++)
+        ck_assert_msg(fabs(v[j] - op.v_pre) < 3e-4, "col %d: %.6f V with x=0", j, v[j]);
+    nl_layout_free(lay);
+}
+
+START_TEST(test_vs_program_builtin)
+{
+    const char *const *names = nl_builtin_layouts();
+    compare_with_program(names[_i], NULL);
+}
+END_TEST
+
+START_TEST(test_vs_program_external)
+{
+    compare_with_program("regular", FG_FIXTURES "/layout_ext_array.cir");
+}
+END_TEST
+
+/* One cell programmed to w = 0.5, its row fully on: y close to 0.5. */
+START_TEST(test_program_single_cell)
+{
+    nl_layout *lay;
+    ck_assert_int_eq(nl_layout_load("regular", &lay), FG_OK);
+    fg_op_point op = nl_layout_op_point(lay);
+    double w[FG_CELLS] = {0}, dvt[FG_CELLS], x[FG_ROWS] = {0}, v[FG_COLS];
+    w[5 * FG_COLS + 9] = 0.5;
+    x[5] = 1.0;
+    int ok;
+    ck_assert_int_eq(cosim_weights_to_dvt(&op, w, 0.0, 1, dvt), FG_OK);
+    ck_assert_double_eq(dvt[0], COSIM_DVT_OFF);
+    cosim_pool *pool;
+    cosim_pool_config cfg = {.layout = lay, .op = op, .jobs = 1};
+    ck_assert_int_eq(cosim_pool_new(&cfg, dvt, &pool), FG_OK);
+    ck_assert_int_eq(cosim_pool_run(pool, x, 1, v, &ok, NULL), FG_OK);
+    cosim_pool_free(pool);
+    double y = fg_op_y_from_v(&op, v[9]);
+    ck_assert_msg(fabs(y - 0.5) < 0.1, "y = %g for w = 0.5", y);
+    ck_assert_msg(fabs(fg_op_y_from_v(&op, v[8])) < 0.05, "idle column y = %g",
+                  fg_op_y_from_v(&op, v[8]));
+    nl_layout_free(lay);
+}
+END_TEST
+
+START_TEST(test_program_monotonic)
+{
+    fg_op_point op = fg_op_point_default();
+    double w[FG_CELLS], dvt[FG_CELLS], dvt2[FG_CELLS];
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = k / (double)(FG_CELLS - 1);
+    ck_assert_int_eq(cosim_weights_to_dvt(&op, w, 0.0, 1, dvt), FG_OK);
+    for (int k = 2; k < FG_CELLS; k++)
+        ck_assert(dvt[k] < dvt[k - 1]);
+    ck_assert_int_eq(cosim_weights_to_dvt(&op, w, 0.01, 7, dvt2), FG_OK);
+    double s2 = 0;
+    for (int k = 1; k < FG_CELLS; k++)
+        s2 += (dvt2[k] - dvt[k]) * (dvt2[k] - dvt[k]);
+    ck_assert(sqrt(s2 / 255) > 0.005 && sqrt(s2 / 255) < 0.02);
+    w[3] = 1.5;
+    ck_assert_int_eq(cosim_weights_to_dvt(&op, w, 0.0, 1, dvt), FG_ERR_RANGE);
+}
+END_TEST
+
+/* A worker that crashes or hangs is replaced; its run is retried once. */
+static void run_with_fault(const char *fault, int expect_ok5, int expect_restarts)
+{
+    nl_layout *lay;
+    ck_assert_int_eq(nl_layout_load("regular", &lay), FG_OK);
+    fg_op_point op = nl_layout_op_point(lay);
+    double w[FG_CELLS] = {0}, dvt[FG_CELLS], x[8 * FG_ROWS], v[8 * FG_COLS];
+    int ok[8];
+    char mark[] = "/tmp/fgcosim-fault-XXXXXX";
+    int fd = mkstemp(mark);
+    close(fd);
+    unlink(mark);
+    setenv("FGCOSIM_FAULT", fault, 1);
+    setenv("FGCOSIM_FAULT_MARK", mark, 1);
+    ck_assert_int_eq(cosim_weights_to_dvt(&op, w, 0.0, 1, dvt), FG_OK);
+    cosim_patterns_generate(x, 8, 1);
+    cosim_pool *pool;
+    cosim_pool_config cfg = {.layout = lay, .op = op, .jobs = 2, .timeout_s = 3};
+    ck_assert_int_eq(cosim_pool_new(&cfg, dvt, &pool), FG_OK);
+    ck_assert_int_eq(cosim_pool_run(pool, x, 8, v, ok, NULL), FG_OK);
+    ck_assert_int_eq(cosim_pool_restarts(pool), expect_restarts);
+    cosim_pool_free(pool);
+    unsetenv("FGCOSIM_FAULT");
+    unlink(mark);
+    for (int p = 0; p < 8; p++)
+        ck_assert_int_eq(ok[p], p == 5 ? expect_ok5 : 1);
+    ck_assert(isnan(v[5 * FG_COLS]) == !expect_ok5);
+    nl_layout_free(lay);
+}
+
+START_TEST(test_fault_crash_once) { run_with_fault("crash:5", 1, 1); }
+END_TEST
+START_TEST(test_fault_hang_once) { run_with_fault("hang:5", 1, 1); }
+END_TEST
+START_TEST(test_fault_crash_always) { run_with_fault("crash-always:5", 0, 2); }
+END_TEST
+
+static void dataset_fill(cosim_dataset *ds, int P)
+{
+    memset(ds, 0, sizeof *ds);
+    ds->P = P;
+    ds->inputs = calloc((size_t)P * FG_ROWS, sizeof(double));
+    ds->v_bl = calloc((size_t)P * FG_COLS, sizeof(double));
+    ds->y = calloc((size_t)P * FG_COLS, sizeof(double));
+    ds->ok = calloc((size_t)P, sizeof(int));
+    for (int k = 0; k < P * FG_COLS; k++) {
+        ds->inputs[k] = (k % 7) / 6.0;
+        ds->v_bl[k] = 0.8 - 0.001 * k;
+        ds->y[k] = 0.1 * k;
+    }
+    for (int p = 0; p < P; p++)
+        ds->ok[p] = 1;
+    ds->op = fg_op_point_default();
+    ds->layout_name = strdup("regular");
+    ds->layout_json = strdup("{}");
+    ds->ngspice_version = strdup("ngspice-39");
+    ds->seed = 77;
+    ds->dvt[3] = 0.25;
+}
+
+START_TEST(test_dataset_roundtrip)
+{
+    cosim_dataset a, b;
+    dataset_fill(&a, 5);
+    const char *path = "/tmp/fgcosim-test-ds.h5";
+    ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_OK);
+    ck_assert_int_eq(b.P, 5);
+    ck_assert_double_eq(b.v_bl[17], a.v_bl[17]);
+    ck_assert_double_eq(b.y[79], a.y[79]);
+    ck_assert_double_eq(b.dvt[3], 0.25);
+    ck_assert_double_eq(b.op.c_bl, a.op.c_bl);
+    ck_assert_str_eq(b.layout_name, "regular");
+    ck_assert(b.seed == 77);
+    /* NaN outputs on a converged pattern are rejected, naming the field */
+    a.y[20] = NAN;
+    ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "/y[1][4]"));
+    ck_assert_int_eq(cosim_dataset_read("/tmp/nonexistent.h5", &b), FG_ERR_IO);
+    ck_assert_int_eq(cosim_dataset_read(FG_SOURCE_DIR "/README.md", &b), FG_ERR_FORMAT);
+    unlink(path);
+    cosim_dataset_free(&a);
+}
+END_TEST
+
+/* ---- the simulate command ------------------------------------------------ */
+static int run_cmd(const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s/apps/fgcosim %s >/dev/null 2>/tmp/fgcosim-test-err.txt",
+             FG_BUILD_DIR, args);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+START_TEST(test_simulate_bad_input)
+{
+    const char *out = "/tmp/fgcosim-test-bad.h5";
+    unlink(out);
+    ck_assert_int_eq(run_cmd("simulate --layout nosuch -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(run_cmd("simulate --inputs /nonexistent.csv -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(run_cmd("simulate --inputs " FG_FIXTURES "/bad_inputs_range.csv -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(run_cmd("simulate --inputs " FG_FIXTURES "/bad_inputs_count.csv -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(run_cmd("simulate --patterns 0 -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(run_cmd("simulate --patterns 10"), 2);
+    ck_assert_int_eq(access(out, F_OK), -1);
+}
+END_TEST
+
+/* An interrupted run (a DATA.h5.partial) is finished without redoing the
+ * completed patterns. */
+START_TEST(test_simulate_resume)
+{
+    const char *a = "/tmp/fgcosim-test-a.h5", *b = "/tmp/fgcosim-test-b.h5";
+    ck_assert_int_eq(run_cmd("simulate --patterns 6 --seed 5 --jobs 2 -o /tmp/fgcosim-test-a.h5"), 0);
+    ck_assert_int_eq(rename(a, "/tmp/fgcosim-test-b.h5.partial"), 0);
+    ck_assert_int_eq(run_cmd("simulate --patterns 10 --seed 5 --jobs 2 -o /tmp/fgcosim-test-b.h5"), 0);
+    char *err;
+    ck_assert_int_eq(fg_file_read("/tmp/fgcosim-test-err.txt", &err, NULL), FG_OK);
+    ck_assert_ptr_nonnull(strstr(err, "resuming after 6 patterns"));
+    free(err);
+    ck_assert_int_eq(access("/tmp/fgcosim-test-b.h5.partial", F_OK), -1);
+    cosim_dataset ds;
+    ck_assert_int_eq(cosim_dataset_read(b, &ds), FG_OK);
+    ck_assert_int_eq(ds.P, 10);
+    for (int p = 0; p < 10; p++)
+        ck_assert(ds.ok[p]);
+    /* the one-hot rows come first: row p of weights shows in pattern p */
+    ck_assert(ds.inputs[3 * FG_ROWS + 3] == 1.0);
+    cosim_dataset_free(&ds);
+    unlink(b);
+}
+END_TEST
 
 Suite *cosim_suite(void)
 {
-    return suite_create("cosim");
+    Suite *s = suite_create("cosim");
+    TCase *tc = tcase_create("cosim:program");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_program_monotonic);
+    tcase_add_test(tc, test_program_single_cell);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cosim:vs-ngspice");
+    tcase_set_timeout(tc, 300);
+    int n = 0;
+    while (nl_builtin_layouts()[n])
+        n++;
+    tcase_add_loop_test(tc, test_vs_program_builtin, 0, n);
+    tcase_add_test(tc, test_vs_program_external);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cosim:faults");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_fault_crash_once);
+    tcase_add_test(tc, test_fault_hang_once);
+    tcase_add_test(tc, test_fault_crash_always);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cosim:dataset");
+    tcase_add_test(tc, test_dataset_roundtrip);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cosim:simulate");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_simulate_bad_input);
+    tcase_add_test(tc, test_simulate_resume);
+    suite_add_tcase(s, tc);
+    return s;
 }

@@ -1,0 +1,115 @@
+/* Option helpers shared by the fgcosim subcommands. */
+#include "app_common.h"
+#include "cosim.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int app_parse_int(const char *name, const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "fgcosim: %s: '%s' is not an integer in [%d,%d]\n",
+                name, s, lo, hi);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int app_parse_u64(const char *name, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-') {
+        fprintf(stderr, "fgcosim: %s: '%s' is not a non-negative integer\n", name, s);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+int app_parse_double(const char *name, const char *s, double lo, double hi,
+                     double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "fgcosim: %s: '%s' is not a number in [%g,%g]\n",
+                name, s, lo, hi);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+void app_array_opts_init(app_array_opts *o)
+{
+    *o = (app_array_opts){.layout = "regular", .weights_seed = 1};
+}
+
+int app_array_opt(app_array_opts *o, int c, const char *arg)
+{
+    switch (c) {
+    case APP_OPT_LAYOUT: o->layout = arg; return 1;
+    case APP_OPT_ARRAY_NETLIST: o->array_netlist = arg; return 1;
+    case APP_OPT_WEIGHTS: o->weights = arg; return 1;
+    case APP_OPT_WEIGHTS_SEED:
+        o->bad |= app_parse_u64("--weights-seed", arg, &o->weights_seed);
+        return 1;
+    case APP_OPT_SIGMA_VT:
+        o->bad |= app_parse_double("--sigma-vt", arg, 0.0, 0.5, &o->sigma_vt);
+        return 1;
+    }
+    return 0;
+}
+
+static fg_status weights_load(const app_array_opts *o, double *w /*(16,16)*/)
+{
+    if (!o->weights) {
+        fg_rng r;
+        fg_rng_seed(&r, o->weights_seed);
+        for (int k = 0; k < FG_CELLS; k++)
+            w[k] = fg_rng_uniform(&r);
+        return FG_OK;
+    }
+    double *v;
+    int rows;
+    fg_status st = fg_csv_read(o->weights, FG_COLS, 0.0, 1.0, &v, &rows);
+    if (st != FG_OK)
+        return st;
+    if (rows != FG_ROWS)
+        st = fg_error(FG_ERR_PARSE, "%s: %d rows of weights, expected %d",
+                      o->weights, rows, FG_ROWS);
+    else
+        memcpy(w, v, FG_CELLS * sizeof *w);
+    free(v);
+    return st;
+}
+
+fg_status app_array_load(const app_array_opts *o, app_array *a)
+{
+    memset(a, 0, sizeof *a);
+    fg_status st = nl_layout_load(o->layout, &a->layout);
+    if (st != FG_OK)
+        return st;
+    a->op = nl_layout_op_point(a->layout);
+    a->name = o->array_netlist ? o->array_netlist : nl_layout_name(a->layout);
+    a->layout_json = nl_layout_json(a->layout);
+    if ((st = weights_load(o, a->w)) != FG_OK)
+        return st;
+    st = cosim_weights_to_dvt(&a->op, a->w, o->sigma_vt, o->weights_seed, a->dvt);
+    a->ngspice_version = cosim_ngspice_version();
+    return st;
+}
+
+void app_array_free(app_array *a)
+{
+    nl_layout_free(a->layout);
+    a->layout = NULL;
+}

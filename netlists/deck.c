@@ -1,0 +1,252 @@
+/* The SPICE deck of one VMM: drivers, word lines, bit lines, cells, source
+ * line, precharge, stimulus and read-out, each written by its own function.
+ *
+ * Timing (s): the precharge switch opens at T_PRE_OFF; all word-line pulses
+ * start at T_START; input x is a pulse of x*T_max measured at half height
+ * (edges of NL_T_EDGE, shortened for narrower pulses so that the area stays
+ * V_read*x*T_max); the bit lines are read at T_START + T_max + NL_T_EDGE +
+ * T_SETTLE, which is where the transient stops. */
+#include "netlists.h"
+#include "nl_embedded.h"
+#include "nl_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T_PRE_OFF 4e-9
+#define T_START 5e-9
+#define NL_T_EDGE 0.5e-9
+#define T_SETTLE 2e-9
+#define MAX_STEP 5e-9 /* error < 0.1 mV against 10x smaller (bench/cosim) */
+
+const char *nl_model_card(void) { return nl_embedded_model_card(); }
+const char *nl_cell_instance_params(void) { return "W=0.2u L=0.1u"; }
+
+void nl_pulse_params(const fg_op_point *op, double x, double p[7])
+{
+    double w = (x > 0 ? x : 0) * op->t_max;
+    double te = w < NL_T_EDGE ? (w > 1e-12 ? w : NL_T_EDGE) : NL_T_EDGE;
+    p[0] = 0.0;
+    p[1] = w > 0 ? op->v_read : 0.0;
+    p[2] = T_START;
+    p[3] = te;
+    p[4] = te;
+    p[5] = w > te ? w - te : 0.0;
+    p[6] = 1.0; /* period: one pulse per run */
+}
+
+double nl_t_read(const fg_op_point *op)
+{
+    return T_START + op->t_max + NL_T_EDGE + T_SETTLE;
+}
+
+/* ---- growable text ---------------------------------------------------------- */
+void nl_sb_printf(nl_sb *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        size_t room = b->cap - b->len;
+        va_start(ap, fmt);
+        int n = b->data ? vsnprintf(b->data + b->len, room, fmt, ap) : -1;
+        va_end(ap);
+        if (n >= 0 && (size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? 2 * b->cap : 1 << 16;
+        while (n >= 0 && cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d) {
+            b->failed = 1;
+            return;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+}
+
+/* ---- parts of the array ------------------------------------------------------- */
+static void write_header(nl_sb *b, const nl_deck_spec *s, const char *what)
+{
+    const fg_op_point *op = &s->op;
+    nl_sb_printf(b, "* fgcosim 16x16 FG array VMM: %s\n", what);
+    nl_sb_printf(b, "* V_pre %g V, V_read %g V, T_max %g s, C_BL %g F, I_unit %g A\n",
+                 op->v_pre, op->v_read, op->t_max, op->c_bl, op->i_unit);
+    nl_sb_printf(b, "* inputs:");
+    for (int i = 0; i < FG_ROWS; i++)
+        nl_sb_printf(b, " %.6g", s->x[i]);
+    nl_sb_printf(b, "\n.options num_threads=1\n");
+}
+
+/* Driver of row i: PULSE source + output resistance into net wl<i> (or
+ * into the row's feed wire, which ends at wl<i>). */
+static void write_drivers(nl_sb *b, const nl_deck_spec *s, double r_drv)
+{
+    for (int i = 0; i < FG_ROWS; i++) {
+        double p[7];
+        nl_pulse_params(&s->op, s->x[i], p);
+        nl_sb_printf(b, "VWL%d wld%d 0 PULSE(%.9g %.9g %.9g %.9g %.9g %.9g %.9g)\n",
+                     i, i, p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+        nl_sb_printf(b, "RDRV%d wld%d %s%d %.6g\n", i, i,
+                     s->layout->wl_feed && !s->array_netlist ? "wf" : "wl", i, r_drv);
+    }
+}
+
+/* Word-line feeds beside the edge bit line: the feed of row i rises from
+ * the bottom edge past rows 0..i, coupling to the edge bit line segments. */
+static void write_feeds(nl_sb *b, const nl_layout *l, const nl_parasitics *p)
+{
+    const nl_layer *ly = &l->layers[l->feed.layer];
+    double r = nl_wire_res(ly->sheet_res_ohm_sq, l->pitch_y_m, l->feed.width_m);
+    for (int i = 0; i < FG_ROWS; i++) {
+        int edge = i < FG_ROWS / 2 ? 0 : FG_COLS - 1;
+        for (int k = 0; k <= i; k++) {
+            if (k == 0)
+                nl_sb_printf(b, "RWF%d_0 wf%d wf%d_0 %.6g\n", i, i, i, r);
+            else
+                nl_sb_printf(b, "RWF%d_%d wf%d_%d wf%d_%d %.6g\n", i, k, i, k - 1, i, k, r);
+            nl_sb_printf(b, "CWF%d_%d wf%d_%d bl%d_%d %.6g\n", i, k, i, k, edge, k,
+                         p->c_feed[i]);
+        }
+        nl_sb_printf(b, "RWFV%d wf%d_%d wl%d %.6g\n", i, i, i, i, ly->via_res_ohm);
+    }
+}
+
+/* Row i runs from its driver side: rows fed from the right edge (feeds of
+ * rows 8-15) start at column 15. */
+static int wl_col(const nl_layout *l, int i, int k)
+{
+    return l->wl_feed && i >= FG_ROWS / 2 ? FG_COLS - 1 - k : k;
+}
+
+static void write_word_lines(nl_sb *b, const nl_layout *l, const nl_parasitics *p)
+{
+    double rvia = l->layers[l->wl.layer].via_res_ohm;
+    for (int i = 0; i < FG_ROWS; i++)
+        for (int k = 0; k < FG_COLS; k++) {
+            int j = wl_col(l, i, k), jp = wl_col(l, i, k - 1);
+            if (k == 0)
+                nl_sb_printf(b, "RWL%d_%d wl%d wl%d_%d %.6g\n", i, j, i, i, j,
+                             p->r_wl_seg + rvia);
+            else
+                nl_sb_printf(b, "RWL%d_%d wl%d_%d wl%d_%d %.6g\n", i, j, i, jp, i, j,
+                             p->r_wl_seg);
+            nl_sb_printf(b, "CWL%d_%d wl%d_%d 0 %.6g\n", i, j, i, j, p->c_wl_seg);
+        }
+}
+
+/* Bit line j: sense net bl<j> at the bottom (row 0 side), one segment per
+ * row upward; crossover with each word line, coupling to the neighbour. */
+static void write_bit_lines(nl_sb *b, const nl_parasitics *p)
+{
+    for (int j = 0; j < FG_COLS; j++)
+        for (int i = 0; i < FG_ROWS; i++) {
+            if (i == 0)
+                nl_sb_printf(b, "RBL%d_0 bl%d bl%d_0 %.6g\n", j, j, j, p->r_bl_seg);
+            else
+                nl_sb_printf(b, "RBL%d_%d bl%d_%d bl%d_%d %.6g\n", j, i, j, i - 1, j, i,
+                             p->r_bl_seg);
+            nl_sb_printf(b, "CBL%d_%d bl%d_%d 0 %.6g\n", j, i, j, i, p->c_bl_seg);
+            nl_sb_printf(b, "CX%d_%d wl%d_%d bl%d_%d %.6g\n", i, j, i, j, j, i, p->c_cross);
+            if (j + 1 < FG_COLS && p->c_bl_bl > 0)
+                nl_sb_printf(b, "CBB%d_%d bl%d_%d bl%d_%d %.6g\n", j, i, j, i, j + 1, i,
+                             p->c_bl_bl);
+        }
+}
+
+static void write_cells(nl_sb *b, const double *dvt)
+{
+    for (int i = 0; i < FG_ROWS; i++)
+        for (int j = 0; j < FG_COLS; j++) {
+            nl_sb_printf(b, "VFG_%d_%d wl%d_%d g%d_%d DC %.9g\n", i, j, i, j, i, j,
+                         dvt[i * FG_COLS + j]);
+            nl_sb_printf(b, "M%d_%d bl%d_%d g%d_%d sl%d 0 nfg %s\n", i, j, j, i, i, j,
+                         i, nl_cell_instance_params());
+        }
+}
+
+static void write_source_line(nl_sb *b, const nl_parasitics *p)
+{
+    for (int i = 0; i < FG_ROWS; i++)
+        nl_sb_printf(b, "RSL%d sl%d sl %.6g\n", i, i, p->r_sl_row);
+}
+
+/* Precharge, bit-line capacitors, source-line strap, analysis, read-out. */
+void nl_write_periphery(nl_sb *b, const nl_deck_spec *s)
+{
+    const nl_layout *l = s->layout;
+    nl_sb_printf(b, "RSLS sl 0 %.6g\nVPRE vpre 0 DC %.9g\n", l->sl_strap_res_ohm, s->op.v_pre);
+    nl_sb_printf(b, "VPC pre 0 PWL(0 1 %.9g 1 %.9g 0)\n", T_PRE_OFF, T_PRE_OFF + NL_T_EDGE);
+    nl_sb_printf(b, ".model swpre sw vt=0.5 vh=0 ron=100 roff=1e13\n");
+    for (int j = 0; j < FG_COLS; j++) {
+        nl_sb_printf(b, "CSENSE%d bl%d 0 %.6g\n", j, j, l->c_bl_F);
+        nl_sb_printf(b, "SPRE%d vpre bl%d pre 0 swpre\n", j, j);
+    }
+    double t_read = nl_t_read(&s->op), scale = s->max_step_scale > 0 ? s->max_step_scale : 1.0;
+    nl_sb_printf(b, ".tran 1n %.9g 0 %.6g\n.save", t_read, MAX_STEP * scale);
+    for (int j = 0; j < FG_COLS; j++)
+        nl_sb_printf(b, " v(bl%d)", j);
+    nl_sb_printf(b, "\n");
+    for (int j = 0; j < FG_COLS; j++)
+        nl_sb_printf(b, ".meas tran vbl%d FIND v(bl%d) AT=%.9g\n", j, j, t_read);
+    nl_sb_printf(b, ".end\n");
+}
+
+static fg_status check_spec(const nl_deck_spec *s)
+{
+    if (!s->layout)
+        return fg_error(FG_ERR_INTERNAL, "deck without a layout");
+    for (int i = 0; i < FG_ROWS; i++)
+        if (!(s->x[i] >= 0.0 && s->x[i] <= 1.0))
+            return fg_error(FG_ERR_RANGE, "input %d = %g is outside [0,1]", i, s->x[i]);
+    for (int k = 0; k < FG_CELLS; k++)
+        if (!isfinite(s->dvt[k]) || fabs(s->dvt[k]) > 5.0)
+            return fg_error(FG_ERR_RANGE, "dVT(%d,%d) = %g V is not in [-5,5]",
+                            k / FG_COLS, k % FG_COLS, s->dvt[k]);
+    return FG_OK;
+}
+
+static fg_status generated_array(nl_sb *b, const nl_deck_spec *s)
+{
+    nl_parasitics p;
+    fg_status st = nl_extract(s->layout, &p);
+    if (st != FG_OK)
+        return st;
+    write_header(b, s, s->layout->name);
+    nl_sb_printf(b, "%s\n", nl_model_card());
+    write_drivers(b, s, s->layout->driver_res_ohm);
+    if (s->layout->wl_feed)
+        write_feeds(b, s->layout, &p);
+    write_word_lines(b, s->layout, &p);
+    write_bit_lines(b, &p);
+    write_cells(b, s->dvt);
+    write_source_line(b, &p);
+    return FG_OK;
+}
+
+fg_status nl_deck_build(const nl_deck_spec *s, char **text)
+{
+    fg_status st = check_spec(s);
+    if (st != FG_OK)
+        return st;
+    nl_sb b = {0};
+    if (s->array_netlist) {
+        write_header(&b, s, s->array_netlist);
+        write_drivers(&b, s, s->layout->driver_res_ohm);
+        st = nl_external_array(&b, s->array_netlist, s->dvt);
+    } else
+        st = generated_array(&b, s);
+    if (st == FG_OK)
+        nl_write_periphery(&b, s);
+    if (st == FG_OK && b.failed)
+        st = fg_error(FG_ERR_NOMEM, "out of memory writing the deck");
+    if (st != FG_OK) {
+        free(b.data);
+        return st;
+    }
+    *text = b.data;
+    return FG_OK;
+}

@@ -1,0 +1,136 @@
+/* netlists.h — layout description, parasitic extraction and SPICE decks of
+ * a 16x16 floating-gate array.
+ *
+ * Worked example: the deck for the default layout, one input vector.
+ *
+ *     nl_layout *lay;
+ *     if (nl_layout_load("regular", &lay) != FG_OK)     // or a JSON file
+ *         fprintf(stderr, "%s\n", fg_errmsg());
+ *     double dvt[FG_CELLS] = {0}, x[FG_ROWS] = {0};   // V, pulse fractions
+ *     x[3] = 0.5;
+ *     nl_deck_spec spec = {.layout = lay, .op = nl_layout_op_point(lay),
+ *                          .dvt = dvt, .x = x, .max_step_scale = 1.0};
+ *     char *deck;
+ *     nl_deck_build(&spec, &deck);   // `ngspice -b` prints vbl0 ... vbl15
+ *     free(deck);
+ *     nl_layout_free(lay);
+ *
+ * Names: word line i is net wl<i> at its driver and wl<i>_<j> over cell
+ * (i,j); bit line j is the sense net bl<j> (integrating capacitor, read) and
+ * bl<j>_<i> over cell (i,j); cell (i,j) is M<i>_<j> with gate g<i>_<j> and
+ * threshold-shift source VFG_<i>_<j> (wl<i>_<j> -> g<i>_<j>, DC = dVT).
+ * Units are SI everywhere.
+ */
+#ifndef NETLISTS_H
+#define NETLISTS_H
+
+#include "fgcore.h"
+
+/* ---- layout --------------------------------------------------------------- */
+typedef struct {
+    double height_m;         /* bottom of the layer above the substrate */
+    double thickness_m;
+    double sheet_res_ohm_sq;
+    double via_res_ohm;      /* one contact or via down to the device   */
+} nl_layer;
+
+typedef struct {
+    int layer;       /* index into nl_layout.layers */
+    double width_m;
+} nl_line;
+
+typedef struct nl_layout nl_layout;
+struct nl_layout {
+    char name[64];
+    char *json;                /* canonical JSON text                    */
+    double pitch_x_m;          /* cell pitch along the word line         */
+    double pitch_y_m;          /* cell pitch along the bit line          */
+    double eps_r;
+    int nlayers;
+    char layer_names[8][16];
+    nl_layer layers[8];
+    nl_line wl, bl, sl;
+    double driver_res_ohm;     /* word-line driver output resistance     */
+    double sl_strap_res_ohm;   /* source-line strap to ground            */
+    double c_bl_F;             /* bit-line integrating capacitor         */
+    int shields;               /* grounded shields between bit lines     */
+    double shield_width_m;
+    int wl_feed;               /* word-line feeds beside the edge BLs    */
+    nl_line feed;
+    double feed_spacing_m;
+};
+
+/* Built-in name (see nl_builtin_layouts) or a JSON file. Errors name the
+ * file and field: FG_ERR_IO, FG_ERR_PARSE, FG_ERR_RANGE. */
+fg_status nl_layout_load(const char *name_or_path, nl_layout **out);
+/* Parses JSON text; `what` names the source in error messages. */
+fg_status nl_layout_parse(const char *text, const char *what, nl_layout **out);
+void nl_layout_free(nl_layout *l);
+const char *nl_layout_name(const nl_layout *l);
+const char *nl_layout_json(const nl_layout *l);
+/* core's default operating point with the layout's C_BL. */
+fg_op_point nl_layout_op_point(const nl_layout *l);
+const char *const *nl_builtin_layouts(void); /* NULL-terminated */
+
+/* ---- parasitic extraction (extract.c) ---------------------------------------
+ * Closed-form wire models for a line of width W and thickness T whose bottom
+ * is H above the ground plane, in a dielectric eps = eps_r * eps0:
+ *   R        = rho_s * L / W                                  (ohm)
+ *   C_ground = eps * L * (1.15 (W/H) + 2.80 (T/H)^0.222)      (Sakurai-Tamaru)
+ *   C_couple = eps * L * (0.03 (W/H) + 0.83 (T/H) - 0.07 (T/H)^0.222)
+ *                      * (S/H)^-1.34       for two parallel lines at spacing S
+ *   C_cross  = eps * (W1 + d) * (W2 + d) / d   for two crossing lines whose
+ *              facing surfaces are d apart (parallel plate, each edge
+ *              widened by d/2 for the fringe field).                        */
+#define NL_EPS0 8.8541878128e-12
+double nl_wire_res(double sheet_res_ohm_sq, double length_m, double width_m);
+double nl_wire_cap_ground(double eps_r, double length_m, double width_m,
+                          double thickness_m, double height_m);
+double nl_wire_cap_couple(double eps_r, double length_m, double width_m,
+                          double thickness_m, double height_m, double spacing_m);
+double nl_wire_cap_cross(double eps_r, double width1_m, double width2_m,
+                         double distance_m);
+
+/* One lump per cell: the elements the deck writer places. */
+typedef struct {
+    double r_wl_seg, c_wl_seg;   /* per cell segment of a word line      */
+    double r_bl_seg, c_bl_seg;   /* per cell segment of a bit line       */
+    double r_sl_row;             /* source line of one row, lumped (R/3) */
+    double c_cross;              /* WL/BL crossover at each cell         */
+    double c_bl_bl;              /* neighbouring bit lines, per segment  */
+    double c_feed[FG_ROWS];      /* feed of row i to the edge bit line it
+                                    runs beside, per segment passed      */
+    double c_bl_total;           /* C_BL + all wire C on one bit line    */
+} nl_parasitics;
+
+fg_status nl_extract(const nl_layout *l, nl_parasitics *p);
+/* Human-readable summary, one element per line. */
+void nl_parasitics_print(const nl_parasitics *p, FILE *f);
+
+/* ---- cell model ------------------------------------------------------------- */
+const char *nl_model_card(void);           /* `.model nfg ...` text       */
+const char *nl_cell_instance_params(void); /* "W=0.2u L=0.1u"              */
+
+/* ---- decks -------------------------------------------------------------------- */
+typedef struct {
+    const nl_layout *layout;     /* geometry of the generated array       */
+    const char *array_netlist;   /* NULL, or a user's flat array netlist  */
+    fg_op_point op;
+    const double *dvt;           /* (16,16) row-major threshold shifts, V */
+    const double *x;             /* (16) pulse fractions in [0,1]         */
+    double max_step_scale;       /* 1.0; 0.1 for the accuracy check       */
+} nl_deck_spec;
+
+/* A complete deck (malloc'd, '\n'-separated, title first, .end last) that
+ * `ngspice -b` runs as is; it prints `vbl<j> = <volts>` at read time. */
+fg_status nl_deck_build(const nl_deck_spec *spec, char **text);
+/* PULSE(v1 v2 td tr tf pw per) of word line input x, as in the deck; the
+ * cosim driver alters `@vwl<i>[pulse]` with exactly these values. */
+void nl_pulse_params(const fg_op_point *op, double x, double p[7]);
+double nl_t_read(const fg_op_point *op); /* read time = .tran stop, s */
+
+/* Checks a user's flat array netlist: ports wl0..wl15, bl0..bl15, sl and
+ * sources VFG_<i>_<j>; errors name the file and what is missing. */
+fg_status nl_array_netlist_check(const char *path);
+
+#endif
