@@ -80,7 +80,7 @@ static fg_status netlist_write(const netlist_opts *o, app_array *a)
         st = nl_array_netlist_check(o->arr.array_netlist);
     if (st == FG_OK && o->parasitics) {
         nl_parasitics p;
-        if ((st = nl_extract(a->layout, &p)) == FG_OK)
+        if ((st = nl_extract(a->layout, &a->op, &p)) == FG_OK)
             nl_parasitics_print(&p, stderr);
     }
     nl_deck_spec spec = {.layout = a->layout, .array_netlist = o->arr.array_netlist,

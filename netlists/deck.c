@@ -90,28 +90,46 @@ static void write_drivers(nl_sb *b, const nl_deck_spec *s, double r_drv)
         nl_pulse_params(&s->op, s->x[i], p);
         nl_sb_printf(b, "VWL%d wld%d 0 PULSE(%.9g %.9g %.9g %.9g %.9g %.9g %.9g)\n",
                      i, i, p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
-        nl_sb_printf(b, "RDRV%d wld%d %s%d %.6g\n", i, i,
-                     s->layout->wl_feed && !s->array_netlist ? "wf" : "wl", i, r_drv);
+        nl_sb_printf(b, "RDRV%d wld%d wl%d %.6g\n", i, i, i, r_drv);
     }
 }
 
-/* Word-line feeds beside the edge bit line: the feed of row i rises from
- * the bottom edge past rows 0..i, coupling to the edge bit line segments. */
-static void write_feeds(nl_sb *b, const nl_layout *l, const nl_parasitics *p)
+/* Net of word line i over cell j, and of bit line j over row i (one net
+ * per line when the RC reduction merged it). */
+static const char *wl_net(char *buf, const nl_parasitics *p, int i, int j)
 {
-    const nl_layer *ly = &l->layers[l->feed.layer];
-    double r = nl_wire_res(ly->sheet_res_ohm_sq, l->pitch_y_m, l->feed.width_m);
+    if (p->merge_wl)
+        snprintf(buf, 32, "wl%d", i);
+    else
+        snprintf(buf, 32, "wl%d_%d", i, j);
+    return buf;
+}
+
+static const char *bl_net(char *buf, const nl_parasitics *p, int j, int i)
+{
+    if (p->merge_bl)
+        snprintf(buf, 32, "bl%d", j);
+    else
+        snprintf(buf, 32, "bl%d_%d", j, i);
+    return buf;
+}
+
+/* Word-line feeds beside the edge bit line: the feed of row i rises from
+ * the bottom edge past rows 0..i (feed wire R is small next to the driver
+ * resistance and is folded into it), coupling to each edge bit-line
+ * segment it passes. */
+static void write_feeds(nl_sb *b, const nl_parasitics *p)
+{
+    char bn[32];
     for (int i = 0; i < FG_ROWS; i++) {
         int edge = i < FG_ROWS / 2 ? 0 : FG_COLS - 1;
-        for (int k = 0; k <= i; k++) {
-            if (k == 0)
-                nl_sb_printf(b, "RWF%d_0 wf%d wf%d_0 %.6g\n", i, i, i, r);
-            else
-                nl_sb_printf(b, "RWF%d_%d wf%d_%d wf%d_%d %.6g\n", i, k, i, k - 1, i, k, r);
-            nl_sb_printf(b, "CWF%d_%d wf%d_%d bl%d_%d %.6g\n", i, k, i, k, edge, k,
-                         p->c_feed[i]);
-        }
-        nl_sb_printf(b, "RWFV%d wf%d_%d wl%d %.6g\n", i, i, i, i, ly->via_res_ohm);
+        if (p->merge_bl)
+            nl_sb_printf(b, "CWF%d wl%d %s %.6g\n", i, i, bl_net(bn, p, edge, 0),
+                         (i + 1) * p->c_feed[i]);
+        else
+            for (int k = 0; k <= i; k++)
+                nl_sb_printf(b, "CWF%d_%d wl%d %s %.6g\n", i, k, i,
+                             bl_net(bn, p, edge, k), p->c_feed[i]);
     }
 }
 
@@ -125,7 +143,11 @@ static int wl_col(const nl_layout *l, int i, int k)
 static void write_word_lines(nl_sb *b, const nl_layout *l, const nl_parasitics *p)
 {
     double rvia = l->layers[l->wl.layer].via_res_ohm;
-    for (int i = 0; i < FG_ROWS; i++)
+    for (int i = 0; i < FG_ROWS; i++) {
+        if (p->merge_wl) {
+            nl_sb_printf(b, "CWL%d wl%d 0 %.6g\n", i, i, FG_COLS * p->c_wl_seg);
+            continue;
+        }
         for (int k = 0; k < FG_COLS; k++) {
             int j = wl_col(l, i, k), jp = wl_col(l, i, k - 1);
             if (k == 0)
@@ -136,13 +158,21 @@ static void write_word_lines(nl_sb *b, const nl_layout *l, const nl_parasitics *
                              p->r_wl_seg);
             nl_sb_printf(b, "CWL%d_%d wl%d_%d 0 %.6g\n", i, j, i, j, p->c_wl_seg);
         }
+    }
 }
 
 /* Bit line j: sense net bl<j> at the bottom (row 0 side), one segment per
- * row upward; crossover with each word line, coupling to the neighbour. */
+ * row upward (or the one merged net). */
 static void write_bit_lines(nl_sb *b, const nl_parasitics *p)
 {
-    for (int j = 0; j < FG_COLS; j++)
+    for (int j = 0; j < FG_COLS; j++) {
+        if (p->merge_bl) {
+            nl_sb_printf(b, "CBL%d bl%d 0 %.6g\n", j, j, FG_ROWS * p->c_bl_seg);
+            if (j + 1 < FG_COLS && p->c_bl_bl > 0)
+                nl_sb_printf(b, "CBB%d bl%d bl%d %.6g\n", j, j, j + 1,
+                             FG_ROWS * p->c_bl_bl);
+            continue;
+        }
         for (int i = 0; i < FG_ROWS; i++) {
             if (i == 0)
                 nl_sb_printf(b, "RBL%d_0 bl%d bl%d_0 %.6g\n", j, j, j, p->r_bl_seg);
@@ -150,21 +180,26 @@ static void write_bit_lines(nl_sb *b, const nl_parasitics *p)
                 nl_sb_printf(b, "RBL%d_%d bl%d_%d bl%d_%d %.6g\n", j, i, j, i - 1, j, i,
                              p->r_bl_seg);
             nl_sb_printf(b, "CBL%d_%d bl%d_%d 0 %.6g\n", j, i, j, i, p->c_bl_seg);
-            nl_sb_printf(b, "CX%d_%d wl%d_%d bl%d_%d %.6g\n", i, j, i, j, j, i, p->c_cross);
             if (j + 1 < FG_COLS && p->c_bl_bl > 0)
                 nl_sb_printf(b, "CBB%d_%d bl%d_%d bl%d_%d %.6g\n", j, i, j, i, j + 1, i,
                              p->c_bl_bl);
         }
+    }
 }
 
-static void write_cells(nl_sb *b, const double *dvt)
+/* Cell (i,j): threshold-shift source, transistor, WL/BL crossover. */
+static void write_cells(nl_sb *b, const nl_parasitics *p, const double *dvt)
 {
+    char wn[32], bn[32];
     for (int i = 0; i < FG_ROWS; i++)
         for (int j = 0; j < FG_COLS; j++) {
-            nl_sb_printf(b, "VFG_%d_%d wl%d_%d g%d_%d DC %.9g\n", i, j, i, j, i, j,
+            wl_net(wn, p, i, j);
+            bl_net(bn, p, j, i);
+            nl_sb_printf(b, "VFG_%d_%d %s g%d_%d DC %.9g\n", i, j, wn, i, j,
                          dvt[i * FG_COLS + j]);
-            nl_sb_printf(b, "M%d_%d bl%d_%d g%d_%d sl%d 0 nfg %s\n", i, j, j, i, i, j,
-                         i, nl_cell_instance_params());
+            nl_sb_printf(b, "M%d_%d %s g%d_%d sl%d 0 nfg %s\n", i, j, bn, i, j, i,
+                         nl_cell_instance_params());
+            nl_sb_printf(b, "CX%d_%d %s %s %.6g\n", i, j, wn, bn, p->c_cross);
         }
 }
 
@@ -212,17 +247,17 @@ static fg_status check_spec(const nl_deck_spec *s)
 static fg_status generated_array(nl_sb *b, const nl_deck_spec *s)
 {
     nl_parasitics p;
-    fg_status st = nl_extract(s->layout, &p);
+    fg_status st = nl_extract(s->layout, &s->op, &p);
     if (st != FG_OK)
         return st;
     write_header(b, s, s->layout->name);
     nl_sb_printf(b, "%s\n", nl_model_card());
     write_drivers(b, s, s->layout->driver_res_ohm);
     if (s->layout->wl_feed)
-        write_feeds(b, s->layout, &p);
+        write_feeds(b, &p);
     write_word_lines(b, s->layout, &p);
     write_bit_lines(b, &p);
-    write_cells(b, s->dvt);
+    write_cells(b, &p, s->dvt);
     write_source_line(b, &p);
     return FG_OK;
 }

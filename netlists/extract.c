@@ -77,7 +77,7 @@ static void extract_feeds(const nl_layout *l, nl_parasitics *p)
     }
 }
 
-fg_status nl_extract(const nl_layout *l, nl_parasitics *p)
+fg_status nl_extract(const nl_layout *l, const fg_op_point *op, nl_parasitics *p)
 {
     *p = (nl_parasitics){0};
     const nl_layer *lw = &l->layers[l->wl.layer], *lb = &l->layers[l->bl.layer];
@@ -93,6 +93,11 @@ fg_status nl_extract(const nl_layout *l, nl_parasitics *p)
     p->r_sl_row = line_res(l, &l->sl, FG_COLS * l->pitch_x_m) / 3.0 +
                   l->layers[l->sl.layer].via_res_ohm / FG_COLS;
     extract_feeds(l, p);
+    double c_wl_row = FG_COLS * (p->c_wl_seg + p->c_cross);
+    p->tau_wl = FG_COLS * p->r_wl_seg * c_wl_row;
+    p->ir_bl = FG_ROWS * p->r_bl_seg * FG_ROWS * op->i_unit;
+    p->merge_wl = p->tau_wl < NL_TAU_MERGE;
+    p->merge_bl = p->ir_bl < NL_IR_MERGE;
     p->c_bl_total = l->c_bl_F + FG_ROWS * (p->c_bl_seg + p->c_cross + 2 * p->c_bl_bl);
     return FG_OK;
 }
@@ -106,4 +111,8 @@ void nl_parasitics_print(const nl_parasitics *p, FILE *f)
     fprintf(f, "WL feed coupling    C %.4g F (nearest track) per segment\n", p->c_feed[0]);
     fprintf(f, "source line row     R %.4g ohm\n", p->r_sl_row);
     fprintf(f, "bit line total      C %.4g F\n", p->c_bl_total);
+    fprintf(f, "word line wire RC   %.3g s -> %s\n", p->tau_wl,
+            p->merge_wl ? "one node per word line" : "one lump per cell");
+    fprintf(f, "bit line IR drop    %.3g V -> %s\n", p->ir_bl,
+            p->merge_bl ? "one node per bit line" : "one lump per cell");
 }
