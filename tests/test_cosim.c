@@ -2,6 +2,7 @@
  * weight programming, data sets and the simulate command. */
 #include "suites.h"
 #include "cosim.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -10,31 +11,6 @@
 #include <unistd.h>
 
 #define NPAT 4
-
-/* Runs `ngspice -b` on deck text and parses the vbl<j> = value lines. */
-static void ngspice_program(const char *deck, double *v /*(16)*/)
-{
-    char dir[] = "/tmp/fgcosim-ngb-XXXXXX", path[96], cmd[256], line[512];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/deck.cir", dir);
-    ck_assert_int_eq(fg_file_write_atomic(path, deck, strlen(deck)), FG_OK);
-    snprintf(cmd, sizeof cmd, "cd %s && HOME=%s LC_ALL=C ngspice -b deck.cir 2>&1", dir, dir);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    int seen = 0;
-    while (fgets(line, sizeof line, p)) {
-        int j;
-        double val;
-        if (sscanf(line, " vbl%d = %lf", &j, &val) == 2 && j >= 0 && j < FG_COLS) {
-            v[j] = val;
-            seen |= 1 << j;
-        }
-    }
-    pclose(p);
-    unlink(path);
-    rmdir(dir);
-    ck_assert_int_eq(seen, 0xffff);
-}
 
 static void test_patterns(double *x /*(NPAT,16)*/)
 {
@@ -74,7 +50,7 @@ static void compare_with_program(const char *layout_name, const char *array_netl
         char *deck;
         double vp[FG_COLS];
         ck_assert_int_eq(nl_deck_build(&spec, &deck), FG_OK);
-        ngspice_program(deck, vp);
+        tu_ngspice_program(deck, vp);
         free(deck);
         ck_assert(ok[p]);
         for (int j = 0; j < FG_COLS; j++)
@@ -232,25 +208,16 @@ START_TEST(test_dataset_roundtrip)
 END_TEST
 
 /* ---- the simulate command ------------------------------------------------ */
-static int run_cmd(const char *args)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s/apps/fgcosim %s >/dev/null 2>/tmp/fgcosim-test-err.txt",
-             FG_BUILD_DIR, args);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 START_TEST(test_simulate_bad_input)
 {
     const char *out = "/tmp/fgcosim-test-bad.h5";
     unlink(out);
-    ck_assert_int_eq(run_cmd("simulate --layout nosuch -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(run_cmd("simulate --inputs /nonexistent.csv -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(run_cmd("simulate --inputs " FG_FIXTURES "/bad_inputs_range.csv -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(run_cmd("simulate --inputs " FG_FIXTURES "/bad_inputs_count.csv -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(run_cmd("simulate --patterns 0 -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(run_cmd("simulate --patterns 10"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --layout nosuch -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --inputs /nonexistent.csv -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --inputs " FG_FIXTURES "/bad_inputs_range.csv -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --inputs " FG_FIXTURES "/bad_inputs_count.csv -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 0 -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 10"), 2);
     ck_assert_int_eq(access(out, F_OK), -1);
 }
 END_TEST
@@ -260,11 +227,11 @@ END_TEST
 START_TEST(test_simulate_resume)
 {
     const char *a = "/tmp/fgcosim-test-a.h5", *b = "/tmp/fgcosim-test-b.h5";
-    ck_assert_int_eq(run_cmd("simulate --patterns 6 --seed 5 --jobs 2 -o /tmp/fgcosim-test-a.h5"), 0);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 6 --seed 5 --jobs 2 -o /tmp/fgcosim-test-a.h5"), 0);
     ck_assert_int_eq(rename(a, "/tmp/fgcosim-test-b.h5.partial"), 0);
-    ck_assert_int_eq(run_cmd("simulate --patterns 10 --seed 5 --jobs 2 -o /tmp/fgcosim-test-b.h5"), 0);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 10 --seed 5 --jobs 2 -o /tmp/fgcosim-test-b.h5"), 0);
     char *err;
-    ck_assert_int_eq(fg_file_read("/tmp/fgcosim-test-err.txt", &err, NULL), FG_OK);
+    ck_assert_int_eq(fg_file_read(TU_ERR_FILE, &err, NULL), FG_OK);
     ck_assert_ptr_nonnull(strstr(err, "resuming after 6 patterns"));
     free(err);
     ck_assert_int_eq(access("/tmp/fgcosim-test-b.h5.partial", F_OK), -1);

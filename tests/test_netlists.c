@@ -1,7 +1,248 @@
-/* Tests of netlists/ (filled in by the module's own work). */
+/* Tests of netlists/: extraction formulas, layout files, external arrays,
+ * the deck's time-step accuracy and the crosstalk of the built-in layouts. */
 #include "suites.h"
+#include "cosim.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Hand-computed: eps = 3.9 * 8.8541878128e-12 F/m, line W 0.1 um, T 0.2 um,
+ * H 0.6 um, L 1 um: C_ground = eps L (1.15 W/H + 2.80 (T/H)^0.222)
+ * = 8.2380e-17 F; at S 0.3 um C_couple = eps L (0.03 W/H + 0.83 T/H -
+ * 0.07 (T/H)^0.222) (S/H)^-1.34 = 1.9828e-17 F; two 0.1 um lines crossing
+ * 0.45 um apart: eps (0.55 um)^2 / 0.45 um = 2.3213e-17 F. */
+START_TEST(test_extract_formulas)
+{
+    ck_assert_double_eq_tol(nl_wire_res(0.1, 0.4e-6, 0.1e-6), 0.4, 1e-12);
+    ck_assert_double_eq_tol(nl_wire_res(8.0, 0.4e-6, 0.1e-6), 32.0, 1e-12);
+    ck_assert_double_eq_tol(nl_wire_cap_ground(3.9, 1e-6, 0.1e-6, 0.2e-6, 0.6e-6),
+                            8.2380e-17, 1e-21);
+    ck_assert_double_eq_tol(nl_wire_cap_couple(3.9, 1e-6, 0.1e-6, 0.2e-6, 0.6e-6, 0.3e-6),
+                            1.9828e-17, 1e-21);
+    ck_assert_double_eq_tol(nl_wire_cap_cross(3.9, 0.1e-6, 0.1e-6, 0.45e-6),
+                            2.3213e-17, 1e-21);
+    /* coupling falls with spacing, grows with length */
+    ck_assert(nl_wire_cap_couple(3.9, 1e-6, 0.1e-6, 0.2e-6, 0.6e-6, 0.6e-6) <
+              nl_wire_cap_couple(3.9, 1e-6, 0.1e-6, 0.2e-6, 0.6e-6, 0.3e-6));
+}
+END_TEST
+
+START_TEST(test_extract_layouts)
+{
+    nl_layout *reg, *sh, *ef;
+    fg_op_point op = fg_op_point_default();
+    ck_assert_int_eq(nl_layout_load("regular", &reg), FG_OK);
+    ck_assert_int_eq(nl_layout_load("shielded", &sh), FG_OK);
+    ck_assert_int_eq(nl_layout_load("edge-feed", &ef), FG_OK);
+    nl_parasitics pr, ps, pe;
+    ck_assert_int_eq(nl_extract(reg, &op, &pr), FG_OK);
+    ck_assert_int_eq(nl_extract(sh, &op, &ps), FG_OK);
+    ck_assert_int_eq(nl_extract(ef, &op, &pe), FG_OK);
+    /* regular: m2 bit line 0.1 ohm/sq over a 0.4 um pitch, 0.1 um wide */
+    ck_assert_double_eq_tol(pr.r_bl_seg, 0.4, 1e-12);
+    ck_assert(pr.c_bl_bl > 0 && ps.c_bl_bl == 0 && ps.c_bl_seg > pr.c_bl_seg);
+    ck_assert(pr.c_feed[0] == 0 && pe.c_feed[0] > pe.c_feed[7]);
+    ck_assert(pr.merge_wl && pr.merge_bl);
+    nl_layout_free(reg);
+    nl_layout_free(sh);
+    nl_layout_free(ef);
+}
+END_TEST
+
+static fg_status load_text(const char *text)
+{
+    nl_layout *l = NULL;
+    fg_status st = nl_layout_parse(text, "t.json", &l);
+    nl_layout_free(l);
+    return st;
+}
+
+START_TEST(test_layout_errors)
+{
+    nl_layout *l;
+    ck_assert_int_eq(nl_layout_load("nosuch", &l), FG_ERR_RANGE);
+    ck_assert_int_eq(nl_layout_load("/nonexistent/x.json", &l), FG_ERR_IO);
+    ck_assert_int_eq(load_text("{\n\"name\": \"x\",\n oops }"), FG_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "t.json:3"));
+    /* a built-in with one field broken, named in the message */
+    ck_assert_int_eq(nl_layout_load("regular", &l), FG_OK);
+    char *text = strdup(nl_layout_json(l));
+    nl_layout_free(l);
+    char *p = strstr(text, "\"c_bl_F\":");
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, "\"c_bl_X\":", 9);
+    ck_assert_int_eq(load_text(text), FG_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "missing field c_bl_F"));
+    memcpy(p, "\"c_bl_F\":", 9);
+    p = strstr(text, "\"driver_res_ohm\":") + strlen("\"driver_res_ohm\":");
+    *p = '-';
+    ck_assert_int_eq(load_text(text), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "driver_res_ohm"));
+    free(text);
+    ck_assert_int_eq(load_text("[1, 2]"), FG_ERR_PARSE);
+}
+END_TEST
+
+START_TEST(test_layout_cli_errors)
+{
+    char *bad = tu_write_tmp("{\"name\": \"x\", \"cell_pitch_x_m\": 1}", ".json");
+    char args[256];
+    unlink("/tmp/fgcosim-test-deck.cir");
+    snprintf(args, sizeof args, "netlist --layout %s -o /tmp/fgcosim-test-deck.cir", bad);
+    ck_assert_int_eq(tu_run_fgcosim(args), 2);
+    ck_assert_int_eq(tu_run_fgcosim("netlist --layout nosuch -o /tmp/fgcosim-test-deck.cir"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("netlist --weights " FG_FIXTURES "/bad_inputs_range.csv -o /tmp/fgcosim-test-deck.cir"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("netlist --array-netlist " FG_FIXTURES "/bad_inputs_count.csv -o /tmp/fgcosim-test-deck.cir"), 2);
+    ck_assert_int_eq(access("/tmp/fgcosim-test-deck.cir", F_OK), -1);
+    ck_assert_int_eq(tu_run_fgcosim("netlist -o /tmp/fgcosim-test-deck.cir"), 0);
+    ck_assert_int_eq(access("/tmp/fgcosim-test-deck.cir", F_OK), 0);
+    unlink("/tmp/fgcosim-test-deck.cir");
+    unlink(bad);
+    free(bad);
+}
+END_TEST
+
+START_TEST(test_external_check)
+{
+    ck_assert_int_eq(nl_array_netlist_check(FG_FIXTURES "/layout_ext_array.cir"), FG_OK);
+    char *text;
+    ck_assert_int_eq(fg_file_read(FG_FIXTURES "/layout_ext_array.cir", &text, NULL), FG_OK);
+    char *v = strstr(text, "VFG_7_9 ");
+    ck_assert_ptr_nonnull(v);
+    v[0] = 'X';
+    char *path = tu_write_tmp(text, ".cir");
+    ck_assert_int_eq(nl_array_netlist_check(path), FG_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "VFG_7_9"));
+    unlink(path);
+    free(path);
+    char *w = strstr(text, " wl12 ");
+    ck_assert_ptr_nonnull(w);
+    memcpy(w, " wlXX ", 6);
+    v[0] = 'V';
+    path = tu_write_tmp(text, ".cir");
+    ck_assert_int_eq(nl_array_netlist_check(path), FG_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "no port wl12"));
+    unlink(path);
+    free(path);
+    free(text);
+}
+END_TEST
+
+static char *deck_for(const char *layout, const double *x, double step_scale,
+                      nl_layout **keep)
+{
+    nl_layout *l;
+    ck_assert_int_eq(nl_layout_load(layout, &l), FG_OK);
+    fg_op_point op = nl_layout_op_point(l);
+    double w[FG_CELLS], dvt[FG_CELLS];
+    fg_rng r;
+    fg_rng_seed(&r, 5);
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = fg_rng_uniform(&r);
+    ck_assert_int_eq(cosim_weights_to_dvt(&op, w, 0.0, 1, dvt), FG_OK);
+    nl_deck_spec spec = {.layout = l, .op = op, .dvt = dvt, .x = x,
+                         .max_step_scale = step_scale};
+    char *deck;
+    ck_assert_int_eq(nl_deck_build(&spec, &deck), FG_OK);
+    *keep = l;
+    return deck;
+}
+
+/* Speed must not cost accuracy: within 1 mV of a 10x smaller max step. */
+START_TEST(test_deck_step_accuracy)
+{
+    double x[FG_ROWS], v1[FG_COLS], v2[FG_COLS];
+    fg_rng r;
+    fg_rng_seed(&r, 9 + (uint64_t)_i);
+    for (int i = 0; i < FG_ROWS; i++)
+        x[i] = fg_rng_uniform(&r);
+    nl_layout *l;
+    char *d1 = deck_for("regular", x, 1.0, &l), *d2;
+    nl_layout_free(l);
+    d2 = deck_for("regular", x, 0.1, &l);
+    nl_layout_free(l);
+    ck_assert_ptr_nonnull(strstr(d1, "VFG_3_4 wl3 g3_4 DC "));
+    ck_assert_ptr_nonnull(strstr(d1, ".meas tran vbl15 FIND v(bl15) AT="));
+    tu_ngspice_program(d1, v1);
+    tu_ngspice_program(d2, v2);
+    for (int j = 0; j < FG_COLS; j++)
+        ck_assert_msg(fabs(v1[j] - v2[j]) < 1e-3, "col %d: %.6f vs %.6f", j, v1[j], v2[j]);
+    free(d1);
+    free(d2);
+}
+END_TEST
+
+/* Word-line edges step the floating bit lines (all cells off, all rows on):
+ * feeds beside the edge columns add to it there, and only there. */
+static void mid_pulse_step(const char *layout, double *step /*(16)*/)
+{
+    double x[FG_ROWS];
+    for (int i = 0; i < FG_ROWS; i++)
+        x[i] = 1.0;
+    nl_layout *l;
+    ck_assert_int_eq(nl_layout_load(layout, &l), FG_OK);
+    fg_op_point op = nl_layout_op_point(l);
+    double dvt[FG_CELLS];
+    for (int k = 0; k < FG_CELLS; k++)
+        dvt[k] = COSIM_DVT_OFF;
+    nl_deck_spec spec = {.layout = l, .op = op, .dvt = dvt, .x = x, .max_step_scale = 1};
+    char *deck;
+    ck_assert_int_eq(nl_deck_build(&spec, &deck), FG_OK);
+    ck_assert_int_eq(cosim_engine_init(), FG_OK);
+    for (int j = 0; j < FG_COLS; j++) {
+        char name[8];
+        double *v, *t;
+        int n, m;
+        snprintf(name, sizeof name, "bl%d", j);
+        ck_assert_int_eq(cosim_engine_load(deck), FG_OK);
+        ck_assert_int_eq(cosim_engine_run_vector(name, &v, &n), FG_OK);
+        ck_assert_int_eq(cosim_engine_load(deck), FG_OK);
+        ck_assert_int_eq(cosim_engine_run_vector("time", &t, &m), FG_OK);
+        ck_assert_int_eq(n, m);
+        int q = 0;
+        while (q < n - 1 && t[q] < 50e-9)
+            q++;
+        step[j] = v[q] - op.v_pre;
+        free(v);
+        free(t);
+    }
+    free(deck);
+    nl_layout_free(l);
+}
+
+START_TEST(test_crosstalk_layouts)
+{
+    double reg[FG_COLS], ef[FG_COLS], dense[FG_COLS];
+    mid_pulse_step("regular", reg);
+    mid_pulse_step("edge-feed", ef);
+    mid_pulse_step("dense", dense);
+    ck_assert_msg(reg[0] > 2e-3, "16 rows step the bit line by %.2f mV", 1e3 * reg[0]);
+    ck_assert(fabs(reg[0] - reg[15]) < 1e-4 && fabs(reg[7] - ef[7]) < 1e-4);
+    ck_assert_msg(ef[15] - reg[15] > 1e-3, "edge feed adds %.2f mV", 1e3 * (ef[15] - reg[15]));
+    ck_assert(ef[0] - reg[0] > 2e-4 && dense[15] > ef[15]);
+}
+END_TEST
 
 Suite *netlists_suite(void)
 {
-    return suite_create("netlists");
+    Suite *s = suite_create("netlists");
+    TCase *tc = tcase_create("netlists:extract");
+    tcase_add_test(tc, test_extract_formulas);
+    tcase_add_test(tc, test_extract_layouts);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("netlists:layout");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_layout_errors);
+    tcase_add_test(tc, test_layout_cli_errors);
+    tcase_add_test(tc, test_external_check);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("netlists:deck");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_deck_step_accuracy, 0, 3);
+    tcase_add_test(tc, test_crosstalk_layouts);
+    suite_add_tcase(s, tc);
+    return s;
 }

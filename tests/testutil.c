@@ -1,0 +1,53 @@
+/* Helpers shared by the test files. */
+#include "testutil.h"
+#include "suites.h"
+#include "fgcore.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void tu_ngspice_program(const char *deck, double *v)
+{
+    char dir[] = "/tmp/fgcosim-ngb-XXXXXX", path[96], cmd[256], line[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/deck.cir", dir);
+    ck_assert_int_eq(fg_file_write_atomic(path, deck, strlen(deck)), FG_OK);
+    snprintf(cmd, sizeof cmd, "cd %s && HOME=%s LC_ALL=C ngspice -b deck.cir 2>&1", dir, dir);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    int seen = 0;
+    while (fgets(line, sizeof line, p)) {
+        int j;
+        double val;
+        if (sscanf(line, " vbl%d = %lf", &j, &val) == 2 && j >= 0 && j < 16) {
+            v[j] = val;
+            seen |= 1 << j;
+        }
+    }
+    pclose(p);
+    unlink(path);
+    rmdir(dir);
+    ck_assert_int_eq(seen, 0xffff);
+}
+
+int tu_run_fgcosim(const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s/apps/fgcosim %s >/dev/null 2>" TU_ERR_FILE,
+             FG_BUILD_DIR, args);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+char *tu_write_tmp(const char *text, const char *suffix)
+{
+    char *path = malloc(64);
+    snprintf(path, 64, "/tmp/fgtest_XXXXXX%s", suffix);
+    int fd = mkstemps(path, (int)strlen(suffix));
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}

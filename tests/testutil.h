@@ -1,0 +1,15 @@
+/* Helpers shared by the test files. */
+#ifndef FG_TESTUTIL_H
+#define FG_TESTUTIL_H
+
+/* Runs `ngspice -b` (HOME isolated) on deck text and parses its
+ * `vbl<j> = value` lines into v (16); fails the test if any is missing. */
+void tu_ngspice_program(const char *deck, double *v /*(16)*/);
+/* Runs the built fgcosim with args; stdout to /dev/null, stderr to
+ * TU_ERR_FILE; returns the exit status. */
+#define TU_ERR_FILE "/tmp/fgcosim-test-err.txt"
+int tu_run_fgcosim(const char *args);
+/* Writes text to a new temporary file; returns its malloc'd path. */
+char *tu_write_tmp(const char *text, const char *suffix);
+
+#endif
