@@ -195,6 +195,7 @@ START_TEST(test_dataset_roundtrip)
     ck_assert_double_eq(b.op.c_bl, a.op.c_bl);
     ck_assert_str_eq(b.layout_name, "regular");
     ck_assert(b.seed == 77);
+    cosim_dataset_free(&b);
     /* NaN outputs on a converged pattern are rejected, naming the field */
     a.y[20] = NAN;
     ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
