@@ -1,10 +1,14 @@
 /* Option helpers shared by the fgcosim subcommands. */
 #include "app_common.h"
 #include "cosim.h"
+#include "model_fit.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int app_parse_int(const char *name, const char *s, int lo, int hi, int *out)
 {
@@ -112,4 +116,85 @@ void app_array_free(app_array *a)
 {
     nl_layout_free(a->layout);
     a->layout = NULL;
+}
+
+static fg_status backend_hwa(const char *model_path, fg_backend **be)
+{
+    if (!model_path)
+        return fg_error(FG_ERR_RANGE, "backend hwa needs --model MODEL.json (from fgcosim fit)");
+    fit_model m;
+    fg_status st = fit_model_load(&m, model_path);
+    if (st == FG_OK && !(*be = fit_backend_hwa_new(&m)))
+        st = fg_error(FG_ERR_NOMEM, "out of memory");
+    return st;
+}
+
+static fg_status backend_spice(const char *layout, const char *array_netlist,
+                               int jobs, fg_backend **be)
+{
+    if (!layout && !array_netlist)
+        return fg_error(FG_ERR_RANGE,
+                        "backend spice needs --layout NAME|FILE or --array-netlist FILE");
+    nl_layout *lay;
+    fg_status st = nl_layout_load(layout ? layout : "regular", &lay);
+    if (st == FG_OK && array_netlist)
+        st = nl_array_netlist_check(array_netlist);
+    if (st == FG_OK) {
+        cosim_pool_config cfg = {.layout = lay, .array_netlist = array_netlist,
+                                 .op = nl_layout_op_point(lay), .jobs = jobs};
+        st = cosim_backend_spice_new(&cfg, 0.0, 1, be);
+    }
+    nl_layout_free(lay);
+    return st;
+}
+
+fg_status app_backend_new(const char *name, const char *model_path,
+                          const char *layout, const char *array_netlist,
+                          int jobs, fg_backend **be)
+{
+    *be = NULL;
+    if (!strcmp(name, "ideal"))
+        return (*be = fg_backend_ideal_new()) ? FG_OK
+                                              : fg_error(FG_ERR_NOMEM, "out of memory");
+    if (!strcmp(name, "hwa"))
+        return backend_hwa(model_path, be);
+    if (!strcmp(name, "spice"))
+        return backend_spice(layout, array_netlist, jobs, be);
+    return fg_error(FG_ERR_RANGE, "unknown backend '%s' (ideal, hwa, spice)", name);
+}
+
+fg_status app_subcommand_json(const char *const *args, cJSON **out)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return fg_error(FG_ERR_IO, "pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv("/proc/self/exe", (char *const *)args);
+        _exit(127);
+    }
+    close(fds[1]);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    char chunk[4096];
+    ssize_t k;
+    while ((k = read(fds[0], chunk, sizeof chunk)) > 0)
+        fwrite(chunk, 1, (size_t)k, mem);
+    fclose(mem);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    fg_status st = FG_OK;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        st = fg_error(FG_ERR_INTERNAL, "fgcosim %s failed (exit status %d)", args[1],
+                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    else if (!(*out = cJSON_Parse(buf)))
+        st = fg_error(FG_ERR_INTERNAL, "fgcosim %s printed no JSON", args[1]);
+    free(buf);
+    return st;
 }

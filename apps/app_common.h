@@ -47,6 +47,19 @@ typedef struct {
     const char *ngspice_version;
 } app_array;
 
+/* An array backend by name: "ideal"; "hwa" (the fitted compact model in
+ * model_path); "spice" (the layout -- name or file -- or a user's flat
+ * array netlist, simulated by a pool of `jobs` ngspice workers, 0 = all
+ * cores). Errors name the missing or bad argument (exit status 2). */
+fg_status app_backend_new(const char *name, const char *model_path,
+                          const char *layout, const char *array_netlist,
+                          int jobs, fg_backend **be);
+
+/* Runs `fgcosim ARGS... --json` as a child process and parses the JSON
+ * object it prints (stderr passes through). The caller cJSON_Delete()s it. */
+struct cJSON;
+fg_status app_subcommand_json(const char *const *args, struct cJSON **out);
+
 /* Loads layout, weights, and programs them (I-V inversion via ngspice). */
 fg_status app_array_load(const app_array_opts *o, app_array *a);
 void app_array_free(app_array *a);

@@ -7,5 +7,7 @@ int cmd_simulate(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
 
 #endif

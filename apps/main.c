@@ -15,6 +15,8 @@ static const struct {
     {"fit", cmd_fit, "fit the compact HWA model to SPICE data"},
     {"train", cmd_train, "train a reference network"},
     {"evaluate", cmd_evaluate, "evaluate a checkpoint on a backend"},
+    {"demo", cmd_demo, "the whole loop on one layout: report and summary.json"},
+    {"explore", cmd_explore, "compare layouts: parasitics, fit, accuracy on SPICE"},
 };
 
 static void usage(FILE *f)

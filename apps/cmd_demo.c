@@ -1,0 +1,207 @@
+/* fgcosim demo and fgcosim explore: the design-to-deployment loop on one or
+ * several layouts, with a Markdown report, PNG plots and summary.json. */
+#include "cmds.h"
+#include "app_common.h"
+#include "pipeline.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_LAYOUTS 8
+
+typedef struct {
+    const char *layouts[MAX_LAYOUTS];
+    int n;
+    const char *dir, *data;
+    int patterns, spice_images;
+} loop_opts;
+
+static void loop_usage(FILE *f, const char *cmd)
+{
+    fprintf(f,
+        "usage: fgcosim %s %s[-o DIR] [--patterns N] [--spice-images N]\n"
+        "         [--data mnist-lowres[:DIR]]\n"
+        "Simulates calibration data, fits the compact model, trains mlp-lowres\n"
+        "digitally and hardware-aware, evaluates both on the fitted model (hwa)\n"
+        "and on the SPICE array (spice); writes DIR/report.md, PNG plots and\n"
+        "DIR/summary.json. Defaults: %s, 1200 patterns, 200 SPICE images.\n",
+        cmd, strcmp(cmd, "demo") ? "--layout A --layout B ... " : "[--layout NAME|FILE] ",
+        strcmp(cmd, "demo") ? "-o explore-out" : "layout regular, -o demo-out");
+}
+
+static int loop_parse(int argc, char **argv, loop_opts *o, int multi)
+{
+    static const struct option lo[] = {
+        {"layout", required_argument, 0, 'l'}, {"patterns", required_argument, 0, 'p'},
+        {"spice-images", required_argument, 0, 's'}, {"data", required_argument, 0, 'd'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    *o = (loop_opts){.dir = multi ? "explore-out" : "demo-out", .data = "mnist-lowres",
+                     .patterns = 1200, .spice_images = 200};
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            if (o->n == (multi ? MAX_LAYOUTS : 1)) {
+                fprintf(stderr, "fgcosim %s: too many --layout\n", argv[0]);
+                return 2;
+            }
+            o->layouts[o->n++] = optarg;
+            break;
+        case 'p': if (app_parse_int("--patterns", optarg, 400, 100000, &o->patterns)) return 2; break;
+        case 's': if (app_parse_int("--spice-images", optarg, 1, 10000, &o->spice_images)) return 2; break;
+        case 'd': o->data = optarg; break;
+        case 'o': o->dir = optarg; break;
+        case 'h': loop_usage(stdout, argv[0]); return -1;
+        default: loop_usage(stderr, argv[0]); return 2;
+        }
+    }
+    if (o->n == 0 && multi) {
+        fprintf(stderr, "fgcosim explore: give at least one --layout\n");
+        return 2;
+    }
+    if (o->n == 0)
+        o->layouts[o->n++] = "regular";
+    for (int k = 0; k < o->n; k++) { /* bad layouts fail now, not after an hour */
+        nl_layout *l;
+        fg_status st = nl_layout_load(o->layouts[k], &l);
+        nl_layout_free(l);
+        if (st != FG_OK) {
+            fprintf(stderr, "fgcosim %s: %s\n", argv[0], fg_errmsg());
+            return 2;
+        }
+    }
+    return optind < argc ? 2 : 0;
+}
+
+/* Bar chart of the accuracies (gnuplot), one group per layout. */
+static void plot_accuracy(const char *dir, const pipe_opts *po, const pipe_result *r, int n)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/accuracy.dat", dir);
+    FILE *d = fopen(path, "w");
+    if (!d)
+        return;
+    for (int k = 0; k < n; k++)
+        fprintf(d, "\"%s\" %.2f %.2f %.2f %.2f %.2f\n", po[k].layout, 100 * r[k].digital,
+                100 * r[k].ideal_on_hwa, 100 * r[k].hwa_on_hwa, 100 * r[k].ideal_on_spice,
+                100 * r[k].hwa_on_spice);
+    fclose(d);
+    FILE *g = popen("gnuplot 2>/dev/null", "w");
+    if (!g)
+        return;
+    fprintf(g, "set terminal png size 900,500\nset output '%s/accuracy.png'\n"
+               "set style data histogram\nset style histogram clustered\n"
+               "set style fill solid 0.8\nset ylabel 'test accuracy (%%)'\n"
+               "set yrange [50:100]\nset key top right\nset grid y\n"
+               "set title 'mlp-lowres: ideal-trained vs HWA-trained'\n"
+               "plot '%s' using 2:xtic(1) title 'digital', '' using 3 title 'ideal on hwa', "
+               "'' using 4 title 'HWA on hwa', '' using 5 title 'ideal on spice', "
+               "'' using 6 title 'HWA on spice'\n", dir, path);
+    pclose(g);
+}
+
+static void write_parasitics(FILE *f, const char *layout)
+{
+    nl_layout *l;
+    if (nl_layout_load(layout, &l) != FG_OK)
+        return;
+    fg_op_point op = nl_layout_op_point(l);
+    nl_parasitics p;
+    if (nl_extract(l, &op, &p) == FG_OK) {
+        fprintf(f, "\nExtracted parasitics of `%s`:\n\n```\n", layout);
+        nl_parasitics_print(&p, f);
+        fprintf(f, "```\n");
+    }
+    nl_layout_free(l);
+}
+
+static fg_status write_report(const loop_opts *o, const pipe_opts *po,
+                              const pipe_result *r, int n)
+{
+    char path[600], tmp[640];
+    snprintf(path, sizeof path, "%s/report.md", o->dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return fg_error(FG_ERR_IO, "%s: cannot write", path);
+    fprintf(f, "# fgcosim: calibrate, train, deploy\n\n"
+               "mlp-lowres on %s; %d calibration patterns per layout (25%% held out "
+               "for the SER); accuracies on the full test set for `ideal`/`hwa`, on "
+               "the first %d test images for `spice` (the SPICE \"chip\").\n\n",
+            o->data, o->patterns, o->spice_images);
+    pipeline_table_head(f);
+    for (int k = 0; k < n; k++)
+        pipeline_table_row(f, &po[k], &r[k]);
+    fprintf(f, "\n![accuracy](accuracy.png)\n");
+    for (int k = 0; k < n; k++) {
+        const char *sub = n > 1 ? strrchr(po[k].dir, '/') + 1 : ".";
+        fprintf(f, "\n## Layout `%s`\n", po[k].layout);
+        write_parasitics(f, po[k].layout);
+        fprintf(f, "\nFitted model vs SPICE (held out): ![scatter](%s/fit_scatter.png)\n"
+                   "![SER per column](%s/fit_ser_columns.png)\n"
+                   "![crosstalk](%s/fit_kappa.png) ![weights](%s/fit_weights.png)\n",
+                sub, sub, sub, sub);
+    }
+    int bad = fclose(f) != 0 || rename(tmp, path) != 0;
+    return bad ? fg_error(FG_ERR_IO, "%s: cannot write", path) : FG_OK;
+}
+
+static fg_status write_summary(const loop_opts *o, const pipe_opts *po,
+                               const pipe_result *r, int n, int multi)
+{
+    char path[600], tmp[640];
+    snprintf(path, sizeof path, "%s/summary.json", o->dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return fg_error(FG_ERR_IO, "%s: cannot write", path);
+    fputs(multi ? "[" : "", f);
+    for (int k = 0; k < n; k++) {
+        pipeline_json(f, &po[k], &r[k]);
+        fputs(k + 1 < n ? ",\n" : "", f);
+    }
+    fputs(multi ? "]\n" : "\n", f);
+    int bad = fclose(f) != 0 || rename(tmp, path) != 0;
+    return bad ? fg_error(FG_ERR_IO, "%s: cannot write", path) : FG_OK;
+}
+
+static int loop_main(int argc, char **argv, int multi)
+{
+    loop_opts o;
+    int rc = loop_parse(argc, argv, &o, multi);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    mkdir(o.dir, 0777);
+    pipe_opts po[MAX_LAYOUTS];
+    pipe_result r[MAX_LAYOUTS];
+    char dirs[MAX_LAYOUTS][512];
+    fg_status st = FG_OK;
+    for (int k = 0; k < o.n && st == FG_OK; k++) {
+        const char *base = strrchr(o.layouts[k], '/');
+        snprintf(dirs[k], sizeof dirs[k], "%s/%s", o.dir, base ? base + 1 : o.layouts[k]);
+        po[k] = (pipe_opts){.layout = o.layouts[k], .dir = multi ? dirs[k] : o.dir,
+                            .data = o.data, .patterns = o.patterns,
+                            .spice_images = o.spice_images};
+        st = pipeline_run(&po[k], &r[k]);
+    }
+    if (st == FG_OK) {
+        plot_accuracy(o.dir, po, r, o.n);
+        st = write_report(&o, po, r, o.n);
+    }
+    if (st == FG_OK)
+        st = write_summary(&o, po, r, o.n, multi);
+    if (st != FG_OK) {
+        fprintf(stderr, "fgcosim %s: %s\n", argv[0], fg_errmsg());
+        return fg_status_exit_code(st);
+    }
+    pipeline_table_head(stdout);
+    for (int k = 0; k < o.n; k++)
+        pipeline_table_row(stdout, &po[k], &r[k]);
+    fprintf(stderr, "fgcosim %s: report in %s/report.md\n", argv[0], o.dir);
+    return 0;
+}
+
+int cmd_demo(int argc, char **argv) { return loop_main(argc, argv, 0); }
+int cmd_explore(int argc, char **argv) { return loop_main(argc, argv, 1); }
