@@ -1,10 +1,157 @@
-/* fgcosim evaluate (placeholder until its module lands). */
+/* fgcosim evaluate: accuracy of a checkpoint on the test split of its data
+ * set, through an array backend. */
 #include "cmds.h"
+#include "nn_cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+
+#define CMD "evaluate"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: fgcosim evaluate --ckpt CKPT [options]\n"
+        "  --ckpt CKPT        checkpoint written by fgcosim train\n"
+        "  --data SPEC        test data (default: the spec stored in CKPT)\n"
+        "  --limit N          first N test images only\n"
+        "  --batch N          images per forward pass (default 256)\n"
+        "  --backend ideal    array backend (ideal = dense fast path)\n"
+        "  --tiles            force products through 16x16 tiles\n"
+        "  --threads N        OpenBLAS/OpenMP threads (default: all cores)\n"
+        "  --json             print one JSON object\n");
+}
+
+enum { O_CKPT = 1, O_DATA, O_LIMIT, O_BATCH, O_BACKEND, O_TILES, O_THREADS,
+       O_JSON, O_HELP };
+
+static const struct option longopts[] = {
+    {"ckpt", required_argument, 0, O_CKPT}, {"data", required_argument, 0, O_DATA},
+    {"limit", required_argument, 0, O_LIMIT}, {"batch", required_argument, 0, O_BATCH},
+    {"backend", required_argument, 0, O_BACKEND}, {"tiles", no_argument, 0, O_TILES},
+    {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
+    {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
+};
+
+typedef struct {
+    const char *ckpt, *data, *backend;
+    int limit, batch, tiles, threads, json;
+} eval_args;
+
+static int parse_opt(eval_args *a, int c, const char *arg)
+{
+    switch (c) {
+    case O_CKPT: a->ckpt = arg; return 0;
+    case O_DATA: a->data = arg; return 0;
+    case O_LIMIT: return nn_cli_int(CMD, "--limit", arg, 1, 1 << 30, &a->limit);
+    case O_BATCH: return nn_cli_int(CMD, "--batch", arg, 1, 65536, &a->batch);
+    case O_BACKEND: a->backend = arg; return 0;
+    case O_TILES: a->tiles = 1; return 0;
+    case O_THREADS: return nn_cli_int(CMD, "--threads", arg, 0, 1024, &a->threads);
+    case O_JSON: a->json = 1; return 0;
+    }
+    usage(stderr);
+    return 2;
+}
+
+typedef struct {
+    double acc, seconds;
+    int images;
+    uint64_t array_ops;
+    nn_ckpt_meta meta;
+    const char *spec;
+} eval_result;
+
+/* The test split, checked against the shape the checkpoint was trained on. */
+static fg_status load_test(const eval_args *a, eval_result *r, nn_dataset *ds)
+{
+    r->spec = a->data ? a->data : r->meta.data;
+    fg_status st = nn_data_load(r->spec, 0, a->limit, ds);
+    if (st == FG_OK && (ds->H != r->meta.H || ds->W != r->meta.W ||
+                        ds->C != r->meta.C || ds->classes != r->meta.classes))
+        st = fg_error(FG_ERR_FORMAT,
+                      "%s: net trained on %dx%dx%d images (%d classes), data '%s' "
+                      "has %dx%dx%d (%d classes)", a->ckpt, r->meta.H, r->meta.W,
+                      r->meta.C, r->meta.classes, r->spec, ds->H, ds->W, ds->C,
+                      ds->classes);
+    return st;
+}
+
+static fg_status run(const eval_args *a, fg_backend *be, eval_result *r)
+{
+    nn_net *net = NULL;
+    nn_dataset ds = {0};
+    fg_status st = nn_ckpt_load(a->ckpt, a->batch, &net, &r->meta);
+    if (st == FG_OK)
+        st = load_test(a, r, &ds);
+    if (st == FG_OK) {
+        nn_net_set_backend(net, be);
+        nn_net_set_tiles(net, a->tiles ? NN_TILES_ALWAYS : NN_TILES_AUTO);
+        uint64_t ops0 = be ? fg_backend_ops_count(be) : 0;
+        double t0 = fg_now();
+        st = nn_evaluate(net, &ds, 0, &r->acc);
+        r->seconds = fg_now() - t0;
+        r->images = ds.n;
+        r->array_ops = be ? fg_backend_ops_count(be) - ops0 : 0;
+    }
+    nn_data_free(&ds);
+    nn_net_free(net);
+    return st;
+}
+
+static void print_json(const eval_args *a, const eval_result *r)
+{
+    printf("{\"checkpoint\": ");
+    nn_cli_json_str(stdout, a->ckpt);
+    printf(", \"net\": ");
+    nn_cli_json_str(stdout, r->meta.net);
+    printf(", \"data\": ");
+    nn_cli_json_str(stdout, r->spec);
+    printf(", \"backend\": ");
+    nn_cli_json_str(stdout, a->backend);
+    printf(", \"tiles\": %s, \"accuracy\": %.6f, \"images\": %d, \"seconds\": %.3f, "
+           "\"images_per_s\": %.1f, \"array_ops\": %llu, \"epochs\": %d, "
+           "\"trained_test_accuracy\": %.6f}\n",
+           a->tiles || strcmp(a->backend, "ideal") ? "true" : "false", r->acc,
+           r->images, r->seconds, r->seconds > 0 ? r->images / r->seconds : 0.0,
+           (unsigned long long)r->array_ops, r->meta.epochs,
+           (double)r->meta.test_accuracy);
+}
 
 int cmd_evaluate(int argc, char **argv)
 {
-    fprintf(stderr, "fgcosim evaluate: not built yet\n");
-    return 1;
+    eval_args a = {.backend = "ideal", .batch = 256};
+    int c, bad = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == O_HELP) {
+            usage(stdout);
+            return 0;
+        }
+        bad |= parse_opt(&a, c, optarg);
+    }
+    if (!bad && (optind < argc || !a.ckpt)) {
+        fprintf(stderr, "fgcosim evaluate: %s\n",
+                optind < argc ? "unexpected argument" : "--ckpt is required");
+        bad = 2;
+    }
+    if (bad)
+        return 2;
+    nn_set_threads(a.threads);
+    fg_backend *be = NULL;
+    eval_result r = {0};
+    fg_status st = nn_cli_backend(a.backend, NULL, a.tiles, &be);
+    if (st == FG_OK)
+        st = run(&a, be, &r);
+    fg_backend_free(be);
+    if (st != FG_OK)
+        return nn_cli_fail(CMD, st);
+    if (a.json)
+        print_json(&a, &r);
+    else
+        printf("%s (%s) on %s: accuracy %.2f%% over %d images, backend %s, "
+               "%.0f images/s\n", a.ckpt, r.meta.net, r.spec, 100 * r.acc,
+               r.images, a.backend, r.seconds > 0 ? r.images / r.seconds : 0.0);
+    return 0;
 }

@@ -1,10 +1,173 @@
-/* fgcosim train (placeholder until its module lands). */
+/* fgcosim train: train a reference network, write a checkpoint. */
 #include "cmds.h"
+#include "nn_cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+
+#define CMD "train"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: fgcosim train --net NET [--data SPEC] -o CKPT [options]\n"
+        "  --net NET          mlp-lowres | lenet5 | vgg-small\n"
+        "  --data SPEC        mnist[:DIR] | mnist-lowres[:DIR] | fashion[:DIR] |\n"
+        "                     cifar10:PATH   (default per net: mlp-lowres ->\n"
+        "                     mnist-lowres, lenet5 -> mnist, vgg-small -> fashion)\n"
+        "  -o, --output CKPT  checkpoint to write (atomically)\n"
+        "  --epochs N --batch N --lr X --seed S   (defaults per net)\n"
+        "  --optim adam|sgd   --momentum X  --weight-decay X  --no-cosine\n"
+        "  --limit-train N --limit-test N   use the first N images only\n"
+        "  --backend ideal    array backend (ideal = dense fast path)\n"
+        "  --tiles            force products through 16x16 tiles\n"
+        "  --threads N        OpenBLAS/OpenMP threads (default: all cores)\n"
+        "  --json             print one JSON object with the results\n"
+        "  --quiet            no per-epoch lines\n");
+}
+
+enum { O_NET = 1, O_DATA, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_OPTIM, O_MOM,
+       O_WD, O_NOCOS, O_LTRAIN, O_LTEST, O_BACKEND, O_TILES, O_THREADS,
+       O_JSON, O_QUIET, O_HELP };
+
+static const struct option longopts[] = {
+    {"net", required_argument, 0, O_NET}, {"data", required_argument, 0, O_DATA},
+    {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
+    {"lr", required_argument, 0, O_LR}, {"seed", required_argument, 0, O_SEED},
+    {"optim", required_argument, 0, O_OPTIM}, {"momentum", required_argument, 0, O_MOM},
+    {"weight-decay", required_argument, 0, O_WD}, {"no-cosine", no_argument, 0, O_NOCOS},
+    {"limit-train", required_argument, 0, O_LTRAIN},
+    {"limit-test", required_argument, 0, O_LTEST},
+    {"backend", required_argument, 0, O_BACKEND}, {"tiles", no_argument, 0, O_TILES},
+    {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
+    {"quiet", no_argument, 0, O_QUIET}, {"output", required_argument, 0, 'o'},
+    {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
+};
+
+typedef struct {
+    nn_train_opts o;
+    const char *out, *backend;
+    int json, tiles;
+    /* options given on the command line override the net's defaults */
+    int epochs, batch, optim;
+    float lr, momentum, wd;
+    uint64_t seed;
+    int set_epochs, set_batch, set_lr, set_seed, set_optim, set_mom, set_wd,
+        nocos;
+} train_args;
+
+static int parse_opt(train_args *a, int c, const char *arg)
+{
+    switch (c) {
+    case O_NET: a->o.net = arg; return 0;
+    case O_DATA: a->o.data = arg; return 0;
+    case 'o': a->out = arg; return 0;
+    case O_EPOCHS: a->set_epochs = 1; return nn_cli_int(CMD, "--epochs", arg, 1, 100000, &a->epochs);
+    case O_BATCH: a->set_batch = 1; return nn_cli_int(CMD, "--batch", arg, 1, 65536, &a->batch);
+    case O_LR: a->set_lr = 1; return nn_cli_float(CMD, "--lr", arg, 1e-9, 10, &a->lr);
+    case O_SEED: a->set_seed = 1; return nn_cli_u64(CMD, "--seed", arg, &a->seed);
+    case O_MOM: a->set_mom = 1; return nn_cli_float(CMD, "--momentum", arg, 0, 0.9999, &a->momentum);
+    case O_WD: a->set_wd = 1; return nn_cli_float(CMD, "--weight-decay", arg, 0, 1, &a->wd);
+    case O_NOCOS: a->nocos = 1; return 0;
+    case O_LTRAIN: return nn_cli_int(CMD, "--limit-train", arg, 1, 1 << 30, &a->o.limit_train);
+    case O_LTEST: return nn_cli_int(CMD, "--limit-test", arg, 1, 1 << 30, &a->o.limit_test);
+    case O_BACKEND: a->backend = arg; return 0;
+    case O_TILES: a->tiles = 1; return 0;
+    case O_THREADS: return nn_cli_int(CMD, "--threads", arg, 0, 1024, &a->o.threads);
+    case O_JSON: a->json = 1; return 0;
+    case O_QUIET: a->o.quiet = 1; return 0;
+    case O_OPTIM:
+        a->set_optim = 1;
+        if (!strcmp(arg, "adam") || !strcmp(arg, "sgd")) {
+            a->optim = strcmp(arg, "adam") ? NN_SGD : NN_ADAM;
+            return 0;
+        }
+        fprintf(stderr, "fgcosim train: --optim: '%s' is not adam or sgd\n", arg);
+        return 2;
+    }
+    usage(stderr);
+    return 2;
+}
+
+/* The net's defaults, overridden by what the command line set. */
+static void apply_defaults(train_args *a)
+{
+    nn_train_opts d;
+    nn_train_opts_default(&d, a->o.net);
+    d.data = a->o.data ? a->o.data : d.data;
+    d.limit_train = a->o.limit_train, d.limit_test = a->o.limit_test;
+    d.threads = a->o.threads, d.quiet = a->o.quiet;
+    if (a->set_epochs) d.epochs = a->epochs;
+    if (a->set_batch) d.batch = a->batch;
+    if (a->set_lr) d.opt.lr = a->lr;
+    if (a->set_seed) d.seed = a->seed;
+    if (a->set_optim) d.opt.kind = (nn_optim_kind)a->optim;
+    if (a->set_mom) d.opt.momentum = a->momentum;
+    if (a->set_wd) d.opt.weight_decay = a->wd;
+    if (a->nocos) d.cosine = 0;
+    d.tiles = a->tiles ? NN_TILES_ALWAYS : NN_TILES_AUTO;
+    a->o = d;
+}
+
+static void print_json(const train_args *a, const nn_train_result *r)
+{
+    printf("{\"net\": ");
+    nn_cli_json_str(stdout, a->o.net);
+    printf(", \"data\": ");
+    nn_cli_json_str(stdout, a->o.data);
+    printf(", \"checkpoint\": ");
+    nn_cli_json_str(stdout, a->out);
+    printf(", \"backend\": ");
+    nn_cli_json_str(stdout, a->backend);
+    printf(", \"test_accuracy\": %.6f, \"train_accuracy\": %.6f, \"train_loss\": %.6f, "
+           "\"epochs\": %d, \"batch\": %d, \"lr\": %g, \"optim\": \"%s\", \"seed\": %llu, "
+           "\"seconds\": %.3f, \"epoch_seconds\": %.3f, \"images_per_s\": %.1f, "
+           "\"train_images\": %ld, \"test_images\": %d}\n",
+           r->test_accuracy, r->train_accuracy, r->train_loss, r->epochs,
+           a->o.batch, (double)a->o.opt.lr, a->o.opt.kind == NN_ADAM ? "adam" : "sgd",
+           (unsigned long long)a->o.seed, r->seconds, r->epoch_seconds,
+           r->images_per_s, r->images / (r->epochs ? r->epochs : 1), r->test_images);
+}
 
 int cmd_train(int argc, char **argv)
 {
-    fprintf(stderr, "fgcosim train: not built yet\n");
-    return 1;
+    train_args a = {.backend = "ideal"};
+    int c, bad = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+        if (c == O_HELP) {
+            usage(stdout);
+            return 0;
+        }
+        bad |= parse_opt(&a, c, optarg);
+    }
+    if (!bad && (optind < argc || !a.o.net || !a.out)) {
+        fprintf(stderr, "fgcosim train: %s\n", optind < argc ? "unexpected argument"
+                : !a.o.net ? "--net is required" : "-o CKPT is required");
+        bad = 2;
+    }
+    if (!bad && !nn_net_known(a.o.net)) {
+        fprintf(stderr, "fgcosim train: unknown net '%s' (mlp-lowres, lenet5, vgg-small)\n",
+                a.o.net);
+        bad = 2;
+    }
+    if (bad)
+        return 2;
+    apply_defaults(&a);
+    fg_backend *be = NULL;
+    fg_status st = nn_cli_backend(a.backend, NULL, a.tiles, &be);
+    nn_train_result r;
+    if (st == FG_OK)
+        st = nn_train(&a.o, be, a.out, &r);
+    fg_backend_free(be);
+    if (st != FG_OK)
+        return nn_cli_fail(CMD, st);
+    if (a.json)
+        print_json(&a, &r);
+    else
+        printf("%s on %s: test accuracy %.2f%% after %d epochs, %.1f s/epoch, "
+               "%.0f images/s; checkpoint %s\n", a.o.net, a.o.data,
+               100 * r.test_accuracy, r.epochs, r.epoch_seconds, r.images_per_s, a.out);
+    return 0;
 }

@@ -1,0 +1,83 @@
+/* Command-line helpers shared by `fgcosim train` and `fgcosim evaluate`. */
+#include "nn_cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int nn_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi,
+               int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "fgcosim %s: %s: '%s' is not an integer in [%d,%d]\n",
+                cmd, opt, s, lo, hi);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int nn_cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-') {
+        fprintf(stderr, "fgcosim %s: %s: '%s' is not a non-negative integer\n",
+                cmd, opt, s);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+int nn_cli_float(const char *cmd, const char *opt, const char *s, double lo,
+                 double hi, float *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "fgcosim %s: %s: '%s' is not a number in [%g,%g]\n",
+                cmd, opt, s, lo, hi);
+        return 2;
+    }
+    *out = (float)v;
+    return 0;
+}
+
+fg_status nn_cli_backend(const char *name, const char *model, int tiles,
+                         fg_backend **be)
+{
+    *be = NULL;
+    if (!strcmp(name, "ideal")) {
+        if (tiles && !(*be = fg_backend_ideal_new()))
+            return fg_error(FG_ERR_NOMEM, "out of memory");
+        return FG_OK;
+    }
+    return fg_error(FG_ERR_RANGE, "backend '%s' is not available (ideal)", name);
+}
+
+void nn_cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+int nn_cli_fail(const char *cmd, fg_status st)
+{
+    fprintf(stderr, "fgcosim %s: %s\n", cmd, fg_errmsg());
+    return fg_status_exit_code(st);
+}

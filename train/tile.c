@@ -1,0 +1,192 @@
+/* Analog tiles: a layer's matrix product on 16x16 floating-gate arrays through
+ * the fg_backend seam. Mapping (see train.h):
+ *   tile (r,c): word line i  <- input 16r+i as pulse width x = a/s_x in [0,1];
+ *               bit lines 2k, 2k+1 <- output 8c+k as the differential pair
+ *               (w+, w-) of v = W/g, g = max|W|;
+ *   out[n][8c+k] = b[8c+k] + s_x*g*sum_r (y[n][2k] - y[n][2k+1]).
+ * Backward: dy[n][2k] = s_x*g*dout, dy[n][2k+1] = -s_x*g*dout; the backend's
+ * vmm_backward gives dx and dcells; da = dx/s_x, dW = dv/g with dv = dw+ for
+ * v >= 0 and -dw- for v < 0 (exact derivative of the split). */
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAIRS (FG_COLS / 2) /* outputs per tile */
+
+int nn_tile_count(int IC, int OC)
+{
+    return ((IC + FG_ROWS - 1) / FG_ROWS) * ((OC + PAIRS - 1) / PAIRS);
+}
+
+float nn_tile_scale(const float *w, int IC, int OC)
+{
+    float g = 0.0f;
+    for (size_t i = 0; i < (size_t)IC * OC; i++)
+        g = fabsf(w[i]) > g ? fabsf(w[i]) : g;
+    return g > 0.0f ? g : 1.0f;
+}
+
+void nn_tile_cells(float *cells, const float *w, int IC, int OC, int r, int c,
+                   float g)
+{
+    memset(cells, 0, FG_CELLS * sizeof *cells);
+    for (int i = 0; i < FG_ROWS; i++) {
+        int in = r * FG_ROWS + i;
+        if (in >= IC)
+            break;
+        for (int k = 0; k < PAIRS; k++) {
+            int o = c * PAIRS + k;
+            if (o >= OC)
+                break;
+            float v = w[(size_t)o * IC + in] / g;
+            v = v > 1.0f ? 1.0f : (v < -1.0f ? -1.0f : v);
+            cells[i * FG_COLS + 2 * k] = v > 0.0f ? v : 0.0f;
+            cells[i * FG_COLS + 2 * k + 1] = v < 0.0f ? -v : 0.0f;
+        }
+    }
+}
+
+/* xb (N,16) = inputs 16r.. of inp (N,IC) divided by s_x, zero padded */
+static void tile_pulses(float *xb, const float *inp, int N, int IC, int r,
+                        float s_x)
+{
+    const float inv = s_x > 0.0f ? 1.0f / s_x : 0.0f;
+    const int i0 = r * FG_ROWS;
+    const int ni = IC - i0 < FG_ROWS ? IC - i0 : FG_ROWS;
+    for (int n = 0; n < N; n++) {
+        float *x = xb + (size_t)n * FG_ROWS;
+        const float *a = inp + (size_t)n * IC + i0;
+        for (int i = 0; i < ni; i++)
+            x[i] = a[i] * inv;
+        for (int i = ni; i < FG_ROWS; i++)
+            x[i] = 0.0f;
+    }
+}
+
+fg_status nn_tiled_forward(fg_backend *be, float *out, const float *inp,
+                           const float *w, const float *b, float s_x,
+                           nn_linear_dims d)
+{
+    const int nr = (d.IC + FG_ROWS - 1) / FG_ROWS;
+    const int nc = (d.OC + PAIRS - 1) / PAIRS;
+    const float g = nn_tile_scale(w, d.IC, d.OC);
+    float *xb = malloc((size_t)d.N * FG_ROWS * sizeof *xb); /* (N,16) */
+    float *yb = malloc((size_t)d.N * FG_COLS * sizeof *yb); /* (N,16) */
+    if (!xb || !yb) {
+        free(xb);
+        free(yb);
+        return fg_error(FG_ERR_NOMEM, "tiles: out of memory (N=%d)", d.N);
+    }
+    for (int n = 0; n < d.N; n++)
+        for (int k = 0; k < d.OC; k++)
+            out[(size_t)n * d.OC + k] = b ? b[k] : 0.0f;
+    fg_status st = FG_OK;
+    float cells[FG_CELLS];
+    for (int r = 0; r < nr && st == FG_OK; r++) {
+        tile_pulses(xb, inp, d.N, d.IC, r, s_x);
+        for (int c = 0; c < nc && st == FG_OK; c++) {
+            nn_tile_cells(cells, w, d.IC, d.OC, r, c, g);
+            if ((st = fg_backend_vmm(be, cells, xb, yb, d.N)) != FG_OK)
+                break;
+            const int k0 = c * PAIRS;
+            const int nk = d.OC - k0 < PAIRS ? d.OC - k0 : PAIRS;
+            for (int n = 0; n < d.N; n++) {
+                const float *y = yb + (size_t)n * FG_COLS;
+                float *o = out + (size_t)n * d.OC + k0;
+                for (int k = 0; k < nk; k++)
+                    o[k] += s_x * g * (y[2 * k] - y[2 * k + 1]);
+            }
+        }
+    }
+    free(xb);
+    free(yb);
+    return st;
+}
+
+/* dyb (nc,N,16): differential bit-line gradients of dout (N,OC) */
+static void tile_dy(float *dyb, const float *dout, nn_linear_dims d, int nc,
+                    float scale)
+{
+    for (int c = 0; c < nc; c++) {
+        const int k0 = c * PAIRS;
+        const int nk = d.OC - k0 < PAIRS ? d.OC - k0 : PAIRS;
+        for (int n = 0; n < d.N; n++) {
+            float *dy = dyb + ((size_t)c * d.N + n) * FG_COLS;
+            const float *go = dout + (size_t)n * d.OC + k0;
+            memset(dy, 0, FG_COLS * sizeof *dy);
+            for (int k = 0; k < nk; k++) {
+                dy[2 * k] = scale * go[k];
+                dy[2 * k + 1] = -scale * go[k];
+            }
+        }
+    }
+}
+
+/* dw (OC,IC) += dv/g for tile (r,c) from the cells' gradient dcell (16,16) */
+static void tile_dw(float *dw, const float *dcell, const float *cells,
+                    nn_linear_dims d, int r, int c, float g)
+{
+    for (int i = 0; i < FG_ROWS && r * FG_ROWS + i < d.IC; i++)
+        for (int k = 0; k < PAIRS && c * PAIRS + k < d.OC; k++) {
+            int plus = i * FG_COLS + 2 * k;
+            float dv = cells[plus + 1] > 0.0f ? -dcell[plus + 1] : dcell[plus];
+            dw[(size_t)(c * PAIRS + k) * d.IC + r * FG_ROWS + i] += dv / g;
+        }
+}
+
+/* dinp (N,IC) += dxb (N,16) / s_x for the inputs of row tile r */
+static void tile_dx(float *dinp, const float *dxb, nn_linear_dims d, int r,
+                    float s_x)
+{
+    const int i0 = r * FG_ROWS;
+    const int ni = d.IC - i0 < FG_ROWS ? d.IC - i0 : FG_ROWS;
+    const float inv = s_x > 0.0f ? 1.0f / s_x : 0.0f;
+    for (int n = 0; n < d.N; n++)
+        for (int i = 0; i < ni; i++)
+            dinp[(size_t)n * d.IC + i0 + i] += dxb[(size_t)n * FG_ROWS + i] * inv;
+}
+
+fg_status nn_tiled_backward(fg_backend *be, float *dinp, float *dw, float *db,
+                            const float *dout, const float *inp, const float *w,
+                            float s_x, nn_linear_dims d)
+{
+    const int nr = (d.IC + FG_ROWS - 1) / FG_ROWS;
+    const int nc = (d.OC + PAIRS - 1) / PAIRS;
+    const float g = nn_tile_scale(w, d.IC, d.OC);
+    if (db)
+        nn_linear_backward(NULL, NULL, db, dout, inp, w, d); /* digital */
+    if (!dinp && !dw)
+        return FG_OK;
+    float *xb = malloc((size_t)d.N * FG_ROWS * sizeof *xb);       /* (N,16) */
+    float *dxb = malloc((size_t)d.N * FG_ROWS * sizeof *dxb);     /* (N,16) */
+    float *dyb = malloc((size_t)nc * d.N * FG_COLS * sizeof *dyb); /* (nc,N,16) */
+    fg_status st = FG_OK;
+    if (!xb || !dxb || !dyb)
+        st = fg_error(FG_ERR_NOMEM, "tiles: out of memory (N=%d)", d.N);
+    else
+        tile_dy(dyb, dout, d, nc, s_x * g);
+    float cells[FG_CELLS], dcell[FG_CELLS];
+    for (int r = 0; r < nr && st == FG_OK; r++) {
+        tile_pulses(xb, inp, d.N, d.IC, r, s_x);
+        for (int c = 0; c < nc && st == FG_OK; c++) {
+            nn_tile_cells(cells, w, d.IC, d.OC, r, c, g);
+            memset(dxb, 0, (size_t)d.N * FG_ROWS * sizeof *dxb);
+            memset(dcell, 0, sizeof dcell);
+            st = fg_backend_vmm_backward(be, cells, xb,
+                                         dyb + (size_t)c * d.N * FG_COLS, dxb,
+                                         dcell, d.N);
+            if (st != FG_OK)
+                break;
+            if (dinp)
+                tile_dx(dinp, dxb, d, r, s_x);
+            if (dw)
+                tile_dw(dw, dcell, cells, d, r, c, g);
+        }
+    }
+    free(xb);
+    free(dxb);
+    free(dyb);
+    return st;
+}
