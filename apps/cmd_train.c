@@ -22,7 +22,8 @@ static void usage(FILE *f)
         "  --limit-train N --limit-test N   use the first N images only\n"
         "  --backend ideal    array backend (ideal = dense fast path)\n"
         "  --tiles            force products through 16x16 tiles\n"
-        "  --threads N        OpenBLAS/OpenMP threads (default: all cores)\n"
+        "  --threads N        OpenBLAS/OpenMP threads (default 2: same seed and\n"
+        "                     threads give the same checkpoint; 0 = all cores)\n"
         "  --json             print one JSON object with the results\n"
         "  --quiet            no per-epoch lines\n");
 }
@@ -54,7 +55,7 @@ typedef struct {
     float lr, momentum, wd;
     uint64_t seed;
     int set_epochs, set_batch, set_lr, set_seed, set_optim, set_mom, set_wd,
-        nocos;
+        nocos, set_threads;
 } train_args;
 
 static int parse_opt(train_args *a, int c, const char *arg)
@@ -74,7 +75,7 @@ static int parse_opt(train_args *a, int c, const char *arg)
     case O_LTEST: return nn_cli_int(CMD, "--limit-test", arg, 1, 1 << 30, &a->o.limit_test);
     case O_BACKEND: a->backend = arg; return 0;
     case O_TILES: a->tiles = 1; return 0;
-    case O_THREADS: return nn_cli_int(CMD, "--threads", arg, 0, 1024, &a->o.threads);
+    case O_THREADS: a->set_threads = 1; return nn_cli_int(CMD, "--threads", arg, 0, 1024, &a->o.threads);
     case O_JSON: a->json = 1; return 0;
     case O_QUIET: a->o.quiet = 1; return 0;
     case O_OPTIM:
@@ -97,7 +98,8 @@ static void apply_defaults(train_args *a)
     nn_train_opts_default(&d, a->o.net);
     d.data = a->o.data ? a->o.data : d.data;
     d.limit_train = a->o.limit_train, d.limit_test = a->o.limit_test;
-    d.threads = a->o.threads, d.quiet = a->o.quiet;
+    d.quiet = a->o.quiet;
+    if (a->set_threads) d.threads = a->o.threads;
     if (a->set_epochs) d.epochs = a->epochs;
     if (a->set_batch) d.batch = a->batch;
     if (a->set_lr) d.opt.lr = a->lr;
@@ -122,11 +124,11 @@ static void print_json(const train_args *a, const nn_train_result *r)
     nn_cli_json_str(stdout, a->backend);
     printf(", \"test_accuracy\": %.6f, \"train_accuracy\": %.6f, \"train_loss\": %.6f, "
            "\"epochs\": %d, \"batch\": %d, \"lr\": %g, \"optim\": \"%s\", \"seed\": %llu, "
-           "\"seconds\": %.3f, \"epoch_seconds\": %.3f, \"images_per_s\": %.1f, "
+           "\"threads\": %d, \"seconds\": %.3f, \"epoch_seconds\": %.3f, \"images_per_s\": %.1f, "
            "\"train_images\": %ld, \"test_images\": %d}\n",
            r->test_accuracy, r->train_accuracy, r->train_loss, r->epochs,
            a->o.batch, (double)a->o.opt.lr, a->o.opt.kind == NN_ADAM ? "adam" : "sgd",
-           (unsigned long long)a->o.seed, r->seconds, r->epoch_seconds,
+           (unsigned long long)a->o.seed, a->o.threads, r->seconds, r->epoch_seconds,
            r->images_per_s, r->images / (r->epochs ? r->epochs : 1), r->test_images);
 }
 

@@ -150,13 +150,16 @@ static fg_status load_body(const char *path, const unsigned char *p, size_t len,
     size_t need = CK_HEAD + (size_t)nt * CK_TREC +
                   (nn_net_num_params(net) + (size_t)na) * 4 + 4;
     const unsigned char *r = p + CK_HEAD;
+    if (len < CK_HEAD + (size_t)nt * CK_TREC)
+        return fg_error(FG_ERR_FORMAT, "%s: truncated tensor table (%zu bytes)",
+                        path, len);
     fg_status st = FG_OK;
-    for (int k = 0; k < nn && st == FG_OK && len >= need - 4; k++) {
+    for (int k = 0; k < nn && st == FG_OK; k++) {
         const nn_tensor_info *t = nn_net_tensor(net, k);
         st = check_rec(path, r + (size_t)k * CK_TREC, k, t->name, t->ndim,
                        t->shape, nn_net_name(net));
     }
-    if (st == FG_OK && len >= need - 4)
+    if (st == FG_OK)
         st = check_rec(path, r + (size_t)nn * CK_TREC, nn, CK_SCALES, 1, &na,
                        nn_net_name(net));
     if (st != FG_OK)

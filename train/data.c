@@ -12,7 +12,7 @@
 #define CIFAR_REC 3073 /* 1 label byte + 3*32*32 pixel bytes */
 
 /* ---- IDX ------------------------------------------------------------------- */
-/* Reads exactly len bytes; 0 on success, else the count read (or -1). */
+/* Reads up to len bytes; returns the count read, -1 on a stream error. */
 static long gz_read_all(gzFile f, void *buf, size_t len)
 {
     size_t got = 0;
@@ -25,7 +25,7 @@ static long gz_read_all(gzFile f, void *buf, size_t len)
             break;
         got += (size_t)r;
     }
-    return got == len ? 0 : (long)got;
+    return (long)got;
 }
 
 static uint32_t be32(const unsigned char *p)
@@ -43,7 +43,7 @@ static fg_status idx_open(const char *path, int ndim, uint32_t *dims, gzFile *ou
     unsigned char h[4 + 4 * 3];
     size_t hl = 4 + 4 * (size_t)ndim;
     long r = gz_read_all(f, h, hl);
-    if (r != 0) {
+    if (r != (long)hl) {
         gzclose(f);
         return fg_error(FG_ERR_FORMAT, "%s: truncated IDX header (%ld of %zu bytes)",
                         path, r < 0 ? 0L : r, hl);
@@ -70,7 +70,7 @@ static fg_status idx_body(gzFile f, const char *path, size_t count, size_t each,
     if (!*buf)
         return fg_error(FG_ERR_NOMEM, "%s: out of memory (%zu bytes)", path, len);
     long r = gz_read_all(f, *buf, len);
-    if (r != 0) {
+    if (r != (long)len) {
         free(*buf);
         *buf = NULL;
         if (r < 0)
@@ -161,13 +161,13 @@ static fg_status cifar_file(const char *path, nn_dataset *ds, int room)
     fg_status st = FG_OK;
     for (int k = 0; k < room; k++) {
         long r = gz_read_all(f, rec, CIFAR_REC);
-        if (r == 0 && rec[0] >= NN_CLASSES) {
+        if (r == CIFAR_REC && rec[0] >= NN_CLASSES) {
             st = fg_error(FG_ERR_FORMAT, "%s: label %d of record %d is not in 0..9",
                           path, rec[0], k);
             break;
         }
-        if (r != 0) {
-            if (r > 0 || k == 0)
+        if (r != CIFAR_REC) {
+            if (r != 0 || k == 0)
                 st = fg_error(FG_ERR_FORMAT,
                               "%s: truncated CIFAR-10 record %d (%ld of %d bytes)",
                               path, k, r < 0 ? 0L : r, CIFAR_REC);

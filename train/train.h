@@ -269,6 +269,10 @@ fg_status nn_ckpt_load(const char *path, int max_batch, nn_net **net,
                        nn_ckpt_meta *meta);
 
 /* ---- training ---------------------------------------------------------------- */
+/* Default thread count of training: fixed (not "all cores") so that the
+ * same seed gives the same checkpoint on any machine. */
+#define NN_DEFAULT_THREADS 2
+
 typedef struct {
     const char *net;
     const char *data;   /* spec; NULL = the net's default              */
@@ -277,7 +281,11 @@ typedef struct {
     int cosine;         /* cosine decay of lr to 0 over the run         */
     uint64_t seed;
     int limit_train, limit_test; /* 0 = all                            */
-    int threads;        /* OpenBLAS/OpenMP threads (0 = all cores)      */
+    int threads;        /* OpenBLAS/OpenMP threads (0 = all cores).
+                           Results are bit-identical for the same seed and
+                           the same thread count; OpenBLAS splits some
+                           reductions by thread, so another count gives
+                           (slightly) different floats.                  */
     int quiet;          /* no per-epoch lines on stderr                 */
     nn_tiles_mode tiles;/* NN_TILES_ALWAYS: products through the tiles  */
 } nn_train_opts;

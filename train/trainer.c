@@ -27,6 +27,7 @@ void nn_train_opts_default(nn_train_opts *o, const char *net)
 {
     *o = (nn_train_opts){
         .net = net, .epochs = 10, .batch = 64, .cosine = 1, .seed = 1,
+        .threads = NN_DEFAULT_THREADS,
         .opt = {.kind = NN_ADAM, .lr = 1e-3f, .momentum = 0.9f, .beta1 = 0.9f,
                 .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.0f},
     };
