@@ -332,6 +332,17 @@ uint64_t nn_net_macs(const nn_net *n, uint64_t *train_macs)
     return f;
 }
 
+nn_linear_dims nn_net_analog_dims(const nn_net *n, int a, int B, int *need_dinp)
+{
+    for (int i = 0; i < n->nl; i++)
+        if (n->L[i].analog == a) {
+            if (need_dinp)
+                *need_dinp = n->L[i].need_dinp;
+            return layer_ld(&n->L[i], B);
+        }
+    return (nn_linear_dims){0, 0, 0};
+}
+
 void nn_net_print(const nn_net *n, FILE *f)
 {
     static const char *kn[] = {"linear", "conv", "relu", "maxpool", "avgpool",

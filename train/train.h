@@ -237,6 +237,10 @@ uint64_t nn_net_array_ops_per_image(const nn_net *net);
 /* Multiply-accumulates of one image's forward pass; train_macs: forward +
  * backward (input gradients skipped for the first layer). */
 uint64_t nn_net_macs(const nn_net *net, uint64_t *train_macs);
+/* The matrix product of analog layer a (0..nn_net_num_analog-1) for a batch
+ * of B images (conv: the im2col product); *need_dinp: its backward also
+ * computes input gradients. */
+nn_linear_dims nn_net_analog_dims(const nn_net *net, int a, int B, int *need_dinp);
 /* One line per layer to f. */
 void nn_net_print(const nn_net *net, FILE *f);
 
