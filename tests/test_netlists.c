@@ -52,6 +52,62 @@ START_TEST(test_extract_layouts)
 }
 END_TEST
 
+/* Built-ins and the model card come from the binary (embedded at build
+ * time); the canonical JSON parses back to the same layout. */
+START_TEST(test_layout_builtins)
+{
+    const char *const *names = nl_builtin_layouts();
+    int n = 0;
+    for (; names[n]; n++) {
+        nl_layout *l, *l2;
+        ck_assert_int_eq(nl_layout_load(names[n], &l), FG_OK);
+        ck_assert_str_eq(nl_layout_name(l), names[n]);
+        ck_assert_int_eq(nl_layout_parse(nl_layout_json(l), "canonical", &l2), FG_OK);
+        ck_assert_str_eq(nl_layout_json(l2), nl_layout_json(l));
+        ck_assert_double_eq(nl_layout_op_point(l).c_bl, l->c_bl_F);
+        nl_layout_free(l);
+        nl_layout_free(l2);
+    }
+    ck_assert_int_ge(n, 3);
+    ck_assert_ptr_nonnull(strstr(nl_model_card(), ".model nfg nmos level=54"));
+}
+END_TEST
+
+/* Input x is a pulse of area V_read * x * T_max starting at one t0; x = 0
+ * has amplitude 0; the read time is the .tran stop time. */
+START_TEST(test_pulse_params)
+{
+    fg_op_point op = fg_op_point_default();
+    double p[7], q[7];
+    nl_pulse_params(&op, 0.0, p);
+    ck_assert_double_eq(p[1], 0.0);
+    for (int k = 1; k <= 10; k++) {
+        double x = k / 10.0;
+        nl_pulse_params(&op, x, q);
+        double area = q[1] * (q[5] + 0.5 * (q[3] + q[4]));
+        ck_assert_double_eq_tol(area, op.v_read * x * op.t_max, 1e-15);
+        ck_assert_double_eq(q[2], p[2]);
+        ck_assert(q[2] + q[3] + q[4] + q[5] < nl_t_read(&op));
+    }
+    nl_pulse_params(&op, 0.001, q); /* narrower than an edge: a triangle */
+    ck_assert_double_eq_tol(q[1] * (q[5] + 0.5 * (q[3] + q[4])), op.v_read * 1e-10, 1e-20);
+    nl_layout *l;
+    ck_assert_int_eq(nl_layout_load("regular", &l), FG_OK);
+    double dvt[FG_CELLS] = {0}, x[FG_ROWS] = {0};
+    nl_deck_spec spec = {.layout = l, .op = op, .dvt = dvt, .x = x, .max_step_scale = 1};
+    char *deck, tran[64];
+    ck_assert_int_eq(nl_deck_build(&spec, &deck), FG_OK);
+    snprintf(tran, sizeof tran, ".tran 1n %.9g ", nl_t_read(&op));
+    ck_assert_ptr_nonnull(strstr(deck, tran));
+    ck_assert_ptr_nonnull(strstr(deck, "VWL15 wld15 0 PULSE(0 0 "));
+    ck_assert_ptr_nonnull(strstr(deck, "\n.end\n"));
+    free(deck);
+    x[0] = 2.0;
+    ck_assert_int_eq(nl_deck_build(&spec, &deck), FG_ERR_RANGE);
+    nl_layout_free(l);
+}
+END_TEST
+
 static fg_status load_text(const char *text)
 {
     nl_layout *l = NULL;
@@ -151,6 +207,85 @@ static char *deck_for(const char *layout, const double *x, double step_scale,
     return deck;
 }
 
+/* The deck of one layout (or the external fixture) with weights w. */
+static void run_deck(const char *layout, const char *ext, const double *w,
+                     const double *x, double *v /*(16)*/, fg_op_point *op_out)
+{
+    nl_layout *l;
+    ck_assert_int_eq(nl_layout_load(layout, &l), FG_OK);
+    fg_op_point op = nl_layout_op_point(l);
+    double dvt[FG_CELLS];
+    ck_assert_int_eq(cosim_weights_to_dvt(&op, w, 0.0, 1, dvt), FG_OK);
+    nl_deck_spec spec = {.layout = l, .array_netlist = ext, .op = op, .dvt = dvt,
+                         .x = x, .max_step_scale = 1.0};
+    char *deck;
+    ck_assert_msg(nl_deck_build(&spec, &deck) == FG_OK, "%s", fg_errmsg());
+    tu_ngspice_program(deck, v);
+    free(deck);
+    nl_layout_free(l);
+    *op_out = op;
+}
+
+/* Precharge of the whole bit line: all inputs zero leave V_BL at V_pre
+ * (the pitfall of an un-initialised wire would show as a ~50 mV drop). */
+START_TEST(test_deck_zero_inputs)
+{
+    const char *const *names = nl_builtin_layouts();
+    const char *layout = names[_i] ? names[_i] : "regular";
+    const char *ext = names[_i] ? NULL : FG_FIXTURES "/layout_ext_array.cir";
+    double w[FG_CELLS], x[FG_ROWS] = {0}, v[FG_COLS];
+    fg_rng r;
+    fg_rng_seed(&r, 3);
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = fg_rng_uniform(&r);
+    fg_op_point op;
+    run_deck(layout, ext, w, x, v, &op);
+    for (int j = 0; j < FG_COLS; j++)
+        ck_assert_msg(fabs(op.v_pre - v[j]) < 0.3e-3, "%s col %d: V_pre - V_bl = %.3f mV",
+                      ext ? ext : layout, j, 1e3 * (op.v_pre - v[j]));
+}
+END_TEST
+
+/* Row 5 fully on, only cell (5,9) programmed (weight 1): column 9 swings
+ * by about I_unit T_max / C_BL = 25 mV (less by DIBL as it discharges),
+ * the others stay at V_pre. Also through the external fixture. */
+START_TEST(test_deck_one_row)
+{
+    const char *ext = _i ? FG_FIXTURES "/layout_ext_array.cir" : NULL;
+    double w[FG_CELLS] = {0}, x[FG_ROWS] = {0}, v[FG_COLS];
+    w[5 * FG_COLS + 9] = 1.0;
+    x[5] = 1.0;
+    fg_op_point op;
+    run_deck("regular", ext, w, x, v, &op);
+    double ideal = op.i_unit * op.t_max / op.c_bl, swing = op.v_pre - v[9];
+    ck_assert_msg(swing > 0.7 * ideal && swing < 1.1 * ideal, "swing %.2f mV, ideal %.2f mV",
+                  1e3 * swing, 1e3 * ideal);
+    for (int j = 0; j < FG_COLS; j++)
+        if (j != 9)
+            ck_assert_msg(fabs(op.v_pre - v[j]) < 0.5e-3, "idle col %d: %.3f mV", j,
+                          1e3 * (op.v_pre - v[j]));
+}
+END_TEST
+
+/* Regression: a random pattern whose last time point rounded below the
+ * stop time made every `.meas ... AT=t_read` fail in ngspice 39. */
+START_TEST(test_deck_meas_at_stop)
+{
+    static const double x[FG_ROWS] = {0.9560, 0.9478, 0.0566, 0.0849, 0.8355, 0.7360,
+                                      0.6697, 0.3081, 0.6059, 0.6068, 0.5812, 0.1584,
+                                      0.4307, 0.3935, 0.7230, 0.9948};
+    double w[FG_CELLS], v[FG_COLS];
+    fg_rng r;
+    fg_rng_seed(&r, 2);
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = fg_rng_uniform(&r);
+    fg_op_point op;
+    run_deck("regular", NULL, w, x, v, &op); /* fails unless all 16 print */
+    for (int j = 0; j < FG_COLS; j++)
+        ck_assert(v[j] > 0.3 && v[j] < op.v_pre);
+}
+END_TEST
+
 /* Speed must not cost accuracy: within 1 mV of a 10x smaller max step. */
 START_TEST(test_deck_step_accuracy)
 {
@@ -232,6 +367,8 @@ Suite *netlists_suite(void)
     TCase *tc = tcase_create("netlists:extract");
     tcase_add_test(tc, test_extract_formulas);
     tcase_add_test(tc, test_extract_layouts);
+    tcase_add_test(tc, test_layout_builtins);
+    tcase_add_test(tc, test_pulse_params);
     suite_add_tcase(s, tc);
     tc = tcase_create("netlists:layout");
     tcase_set_timeout(tc, 60);
@@ -242,6 +379,13 @@ Suite *netlists_suite(void)
     tc = tcase_create("netlists:deck");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_deck_step_accuracy, 0, 3);
+    /* every built-in layout, then (index = count) the external fixture */
+    int nb = 0;
+    while (nl_builtin_layouts()[nb])
+        nb++;
+    tcase_add_loop_test(tc, test_deck_zero_inputs, 0, nb + 1);
+    tcase_add_loop_test(tc, test_deck_one_row, 0, 2);
+    tcase_add_test(tc, test_deck_meas_at_stop);
     tcase_add_test(tc, test_crosstalk_layouts);
     suite_add_tcase(s, tc);
     return s;
