@@ -142,22 +142,48 @@ START_TEST(test_layout_errors)
 }
 END_TEST
 
+/* Bad input to `fgcosim netlist`: exit status 2, one stderr line
+ * "fgcosim netlist: ..." naming the file (or layout), no output file. */
+static void cli_bad(const char *opts, const char *named)
+{
+    const char *out = "/tmp/fgcosim-test-deck.cir";
+    char args[512], *err;
+    unlink(out);
+    snprintf(args, sizeof args, "netlist %s -o %s", opts, out);
+    ck_assert_msg(tu_run_fgcosim(args) == 2, "exit status for %s", opts);
+    ck_assert_int_eq(access(out, F_OK), -1);
+    ck_assert_int_eq(fg_file_read(TU_ERR_FILE, &err, NULL), FG_OK);
+    ck_assert_msg(!strncmp(err, "fgcosim netlist: ", 17) && strstr(err, named) &&
+                      strchr(err, '\n') == err + strlen(err) - 1,
+                  "stderr for %s: %s", opts, err);
+    free(err);
+}
+
 START_TEST(test_layout_cli_errors)
 {
-    char *bad = tu_write_tmp("{\"name\": \"x\", \"cell_pitch_x_m\": 1}", ".json");
-    char args[256];
-    unlink("/tmp/fgcosim-test-deck.cir");
-    snprintf(args, sizeof args, "netlist --layout %s -o /tmp/fgcosim-test-deck.cir", bad);
-    ck_assert_int_eq(tu_run_fgcosim(args), 2);
-    ck_assert_int_eq(tu_run_fgcosim("netlist --layout nosuch -o /tmp/fgcosim-test-deck.cir"), 2);
-    ck_assert_int_eq(tu_run_fgcosim("netlist --weights " FG_FIXTURES "/bad_inputs_range.csv -o /tmp/fgcosim-test-deck.cir"), 2);
-    ck_assert_int_eq(tu_run_fgcosim("netlist --array-netlist " FG_FIXTURES "/bad_inputs_count.csv -o /tmp/fgcosim-test-deck.cir"), 2);
-    ck_assert_int_eq(access("/tmp/fgcosim-test-deck.cir", F_OK), -1);
-    ck_assert_int_eq(tu_run_fgcosim("netlist -o /tmp/fgcosim-test-deck.cir"), 0);
-    ck_assert_int_eq(access("/tmp/fgcosim-test-deck.cir", F_OK), 0);
-    unlink("/tmp/fgcosim-test-deck.cir");
+    char *bad = tu_write_tmp("{\"name\": \"x\", \"cell_pitch_x_m\": 1}", ".json"), opts[256];
+    snprintf(opts, sizeof opts, "--layout %s", bad);
+    cli_bad(opts, "cell_pitch_x_m");
+    cli_bad("--layout nosuch", "nosuch");
+    cli_bad("--layout /nonexistent/l.json", "/nonexistent/l.json");
+    cli_bad("--weights " FG_FIXTURES "/bad_inputs_range.csv", "bad_inputs_range.csv");
+    cli_bad("--weights /nonexistent/w.csv", "/nonexistent/w.csv");
+    cli_bad("--inputs " FG_FIXTURES "/bad_inputs_count.csv", "bad_inputs_count.csv");
+    cli_bad("--inputs " FG_FIXTURES "/bad_inputs_range.csv", "bad_inputs_range.csv");
+    cli_bad("--inputs /nonexistent/x.csv", "/nonexistent/x.csv");
+    cli_bad("--array-netlist " FG_FIXTURES "/bad_inputs_count.csv", "no port wl0");
+    cli_bad("--array-netlist /nonexistent/a.cir", "/nonexistent/a.cir");
     unlink(bad);
     free(bad);
+    const char *out = "/tmp/fgcosim-test-deck.cir";
+    ck_assert_int_eq(tu_run_fgcosim("netlist --layout shielded --weights-seed 4 "
+                                    "-o /tmp/fgcosim-test-deck.cir"), 0);
+    char *deck;
+    ck_assert_int_eq(fg_file_read(out, &deck, NULL), FG_OK);
+    ck_assert_ptr_nonnull(strstr(deck, "VFG_3_4 wl3 g3_4 DC "));
+    ck_assert_ptr_nonnull(strstr(deck, ".model nfg nmos"));
+    free(deck);
+    unlink(out);
 }
 END_TEST
 
