@@ -98,7 +98,14 @@ fg_status nl_extract(const nl_layout *l, const fg_op_point *op, nl_parasitics *p
     p->ir_bl = FG_ROWS * p->r_bl_seg * FG_ROWS * op->i_unit;
     p->merge_wl = p->tau_wl < NL_TAU_MERGE;
     p->merge_bl = p->ir_bl < NL_IR_MERGE;
-    p->c_bl_total = l->c_bl_F + FG_ROWS * (p->c_bl_seg + p->c_cross + 2 * p->c_bl_bl);
+    p->c_bl_wire = FG_ROWS * (p->c_bl_seg + p->c_cross + 2 * p->c_bl_bl);
+    p->c_bl_total = l->c_bl_F + p->c_bl_wire;
+    p->r_bl_total = FG_ROWS * p->r_bl_seg;
+    p->r_wl_total = FG_COLS * p->r_wl_seg + lw->via_res_ohm;
+    double c_feed_max = 0; /* feed of row i couples over rows 0..i */
+    for (int i = 0; i < FG_ROWS; i++)
+        c_feed_max = fmax(c_feed_max, (i + 1) * p->c_feed[i]);
+    p->c_wl_total = c_wl_row + c_feed_max;
     return FG_OK;
 }
 
@@ -110,7 +117,10 @@ void nl_parasitics_print(const nl_parasitics *p, FILE *f)
     fprintf(f, "BL-BL coupling      C %.4g F per segment\n", p->c_bl_bl);
     fprintf(f, "WL feed coupling    C %.4g F (nearest track) per segment\n", p->c_feed[0]);
     fprintf(f, "source line row     R %.4g ohm\n", p->r_sl_row);
-    fprintf(f, "bit line total      C %.4g F\n", p->c_bl_total);
+    fprintf(f, "bit line total      C %.4g F (wire %.4g F), wire R %.4g ohm\n",
+            p->c_bl_total, p->c_bl_wire, p->r_bl_total);
+    fprintf(f, "word line total     C %.4g F (worst feed), wire R %.4g ohm\n",
+            p->c_wl_total, p->r_wl_total);
     fprintf(f, "word line wire RC   %.3g s -> %s\n", p->tau_wl,
             p->merge_wl ? "one node per word line" : "one lump per cell");
     fprintf(f, "bit line IR drop    %.3g V -> %s\n", p->ir_bl,

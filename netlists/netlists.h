@@ -101,6 +101,11 @@ typedef struct {
     double c_feed[FG_ROWS];      /* feed of row i to the edge bit line it
                                     runs beside, per segment passed      */
     double c_bl_total;           /* C_BL + all wire C on one bit line    */
+    double r_wl_total, c_wl_total; /* one word line: wire R from its driver
+                                    to the far end (with the via), and all
+                                    its C (ground, crossovers, feed)     */
+    double r_bl_total, c_bl_wire;  /* one bit line: wire R over 16 rows, and
+                                    its wire C (without C_BL)            */
     double tau_wl, ir_bl;        /* WL wire R*C (s); BL wire IR drop (V)
                                     at 16 cells of I_unit                */
     int merge_wl, merge_bl;      /* RC reduction: one node per line      */

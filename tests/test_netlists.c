@@ -46,6 +46,11 @@ START_TEST(test_extract_layouts)
     ck_assert(pr.c_bl_bl > 0 && ps.c_bl_bl == 0 && ps.c_bl_seg > pr.c_bl_seg);
     ck_assert(pr.c_feed[0] == 0 && pe.c_feed[0] > pe.c_feed[7]);
     ck_assert(pr.merge_wl && pr.merge_bl);
+    /* totals: 16 segments of 0.4 ohm; 16 poly segments of 32 ohm + 20 ohm via */
+    ck_assert_double_eq_tol(pr.r_bl_total, 6.4, 1e-9);
+    ck_assert_double_eq_tol(pr.r_wl_total, 16 * 32.0 + 20.0, 1e-9);
+    ck_assert_double_eq_tol(pr.c_bl_total - pr.c_bl_wire, 100e-15, 1e-24);
+    ck_assert(pe.c_wl_total > pr.c_wl_total && pe.c_bl_wire > pr.c_bl_wire - 1e-24);
     nl_layout_free(reg);
     nl_layout_free(sh);
     nl_layout_free(ef);
