@@ -1,15 +1,21 @@
 /* fgcosim fit: fit the compact HWA model to a SPICE calibration data set.
  *
  *   fgcosim fit --data DATA.h5 [--holdout FRACTION] -o MODEL.json
- *               [--plots DIR] [--json] [--init MODEL.json] [--verbose]
+ *               [--min-width SECONDS] [--plots DIR] [--json]
+ *               [--init MODEL.json] [--verbose]
  *
  * The fit reads only inputs, measured outputs and the operating point. The
  * one-hot full-width patterns are always training data (they give the naive
  * weights); the held-out part is the last FRACTION of the patterns. Reports
  * SER (naive / linear / fitted; overall and per column) and relative RMS
- * error on the held-out part. Bad input: one line on stderr, exit 2, nothing
+ * error on the held-out part. --min-width drops every pattern with a pulse
+ * the stimulus cannot make (0 < x T_max <= SECONDS) from both parts: in the
+ * built-in decks a pulse of at most one edge time (0.5 ns) gets PW = 0,
+ * which ngspice reads as PW = TSTOP, so the word line stays on to the read
+ * (x < 0.005 measures like a full-width pulse). Bad input: one line on stderr, exit 2, nothing
  * written. */
 #include "cmds.h"
+#include "cosim.h"
 #include "model_fit.h"
 
 #include <errno.h>
@@ -20,29 +26,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#if defined(__has_include)
-#if __has_include("cosim.h") && __has_include("netlists.h")
-#define FIT_HAVE_COSIM 1
-#include "cosim.h"
-/* Until cosim/ is linked into fgcosim the reader may be absent: a weak
- * reference keeps the link working and `fit` says so at run time. */
-#pragma weak cosim_dataset_read
-#pragma weak cosim_dataset_free
-#endif
-#endif
-
-/* Unknowns of the joint fit: cells + physics less the two gauge-fixed. */
-#define FIT_NFITTED (FG_CELLS + FIT_NPHYS - 2)
-
 typedef struct {
     const char *data, *out, *plots, *init;
-    double holdout;
+    double holdout, min_width;
     int json, verbose;
 } fit_args;
 
 typedef struct {
     int P;
     double *x, *y; /* (P,16) */
+    int dropped;   /* patterns dropped by --min-width (held-out set only) */
 } pat_set;
 
 enum { M_NAIVE, M_LINEAR, M_FITTED, M_N };
@@ -58,7 +51,10 @@ static void usage(FILE *f)
     fprintf(f, "usage: fgcosim fit --data DATA.h5 [--holdout FRACTION] -o MODEL.json\n"
                "                  [--plots DIR] [--json] [--init MODEL.json] [--verbose]\n"
                "  --holdout  last fraction of patterns held out (default 0.25)\n"
-               "  --init     start the fit from this model's cells and physics\n");
+               "  --init     start the fit from this model's cells and physics\n"
+               "  --min-width  drop patterns with a pulse 0 < x*T_max <= SECONDS (default 0:\n"
+               "             keep all). Built-in decks: pulses <= 0.5 ns stay on to the\n"
+               "             read (ngspice PULSE PW = 0), so use --min-width 5e-10\n");
 }
 
 static int parse_args(int argc, char **argv, fit_args *a)
@@ -67,7 +63,7 @@ static int parse_args(int argc, char **argv, fit_args *a)
         {"data", required_argument, 0, 'd'}, {"holdout", required_argument, 0, 'H'},
         {"output", required_argument, 0, 'o'}, {"plots", required_argument, 0, 'p'},
         {"json", no_argument, 0, 'j'}, {"init", required_argument, 0, 'i'},
-        {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"verbose", no_argument, 0, 'v'}, {"min-width", required_argument, 0, 'm'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     *a = (fit_args){.holdout = 0.25};
     int c;
@@ -82,6 +78,14 @@ static int parse_args(int argc, char **argv, fit_args *a)
         case 'i': a->init = optarg; break;
         case 'v': a->verbose = 1; break;
         case 'h': usage(stdout); return -1;
+        case 'm':
+            errno = 0;
+            a->min_width = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(a->min_width >= 0 && a->min_width < 1)) {
+                fprintf(stderr, "fgcosim fit: --min-width: '%s' is not a time in [0,1) s\n", optarg);
+                return 2;
+            }
+            break;
         case 'H':
             errno = 0;
             a->holdout = strtod(optarg, &end);
@@ -129,9 +133,20 @@ static void pat_push(pat_set *s, const double *x, const double *y)
 }
 
 /* Converged patterns; the last frac of them are held out unless one-hot. */
-static fg_status split(const char *path, int P, const double *x, const double *y,
-                       const int *ok, double frac, pat_set *tr, pat_set *ho)
+/* 1 if a row's pulse is on but no longer than min_w (in T_max units). */
+static int too_narrow(const double *x, double min_w)
 {
+    for (int i = 0; i < FG_ROWS; i++)
+        if (x[i] > 0 && x[i] <= min_w)
+            return 1;
+    return 0;
+}
+
+static fg_status split(const char *path, int P, const double *x, const double *y,
+                       const int *ok, double frac, double min_w, pat_set *tr,
+                       pat_set *ho, int *n_narrow)
+{
+    *n_narrow = 0;
     size_t nx = (size_t)(P > 0 ? P : 1);
     tr->x = malloc(nx * FG_ROWS * sizeof(double));
     tr->y = malloc(nx * FG_COLS * sizeof(double));
@@ -145,6 +160,10 @@ static fg_status split(const char *path, int P, const double *x, const double *y
         const double *xp = x + (size_t)p * FG_ROWS, *yp = y + (size_t)p * FG_COLS;
         if (ok && !ok[p])
             continue;
+        if (too_narrow(xp, min_w)) {
+            ++*n_narrow;
+            continue;
+        }
         fg_status st = check_pattern(path, xp, yp, p);
         if (st)
             return st;
@@ -179,10 +198,11 @@ static fg_status evaluate(fit_eval *ev, const pat_set *ho, const double *wn,
 }
 
 static void print_text(const fit_eval *ev, const fit_report *rep, int ntr, int nho,
-                       const fit_model *m, const char *out)
+                       int ndrop, const fit_model *m, const char *out)
 {
-    printf("fit: %d training / %d held-out patterns, %d unknowns, %d LM iterations, "
-           "%.2f s\n", ntr, nho, rep->n_params, rep->iterations, rep->seconds);
+    printf("fit: %d training / %d held-out patterns (%d dropped by --min-width), "
+           "%d unknowns, %d LM iterations, %.2f s\n", ntr, nho, ndrop, rep->n_params,
+           rep->iterations, rep->seconds);
     printf("held-out        SER dB   rel RMS\n");
     for (int k = 0; k < M_N; k++)
         printf("  %-8s  %9.2f  %9.4f\n", model_names[k], ev->ser[k], ev->rel[k]);
@@ -197,15 +217,16 @@ static void print_text(const fit_eval *ev, const fit_report *rep, int ntr, int n
 static double jnum(double v) { return isfinite(v) ? v : (v > 0 ? 999 : -999); }
 
 static void print_json(const fit_eval *ev, const fit_report *rep, int ntr, int nho,
-                       const fit_model *m, const char *out)
+                       int ndrop, const fit_model *m, const char *out)
 {
     printf("{\"ser_naive_db\": %.6g, \"ser_linear_db\": %.6g, \"ser_fitted_db\": %.6g, "
            "\"rel_rms_naive\": %.6g, \"rel_rms_linear\": %.6g, \"rel_rms_fitted\": %.6g, "
            "\"fit_seconds\": %.4g, \"lm_iterations\": %d, \"n_params\": %d, "
-           "\"n_train\": %d, \"n_holdout\": %d, \"lambda_per_V\": %.6g, \"model\": \"%s\"",
+           "\"n_train\": %d, \"n_holdout\": %d, \"n_dropped_narrow\": %d, "
+           "\"lambda_per_V\": %.6g, \"model\": \"%s\"",
            jnum(ev->ser[0]), jnum(ev->ser[1]), jnum(ev->ser[2]), jnum(ev->rel[0]),
            jnum(ev->rel[1]), jnum(ev->rel[2]), rep->seconds, rep->iterations,
-           rep->n_params, ntr, nho, m->p.lambda, out);
+           rep->n_params, ntr, nho, ndrop, m->p.lambda, out);
     for (int k = 0; k < M_N; k++) {
         printf(", \"ser_col_%s_db\": [", model_names[k]);
         for (int j = 0; j < FG_COLS; j++)
@@ -321,26 +342,24 @@ static fg_status fit_and_report(const fit_args *a, const fg_op_point *op,
         st = make_plots(a->plots, &ev, ho, &m);
     if (st == FG_OK) {
         if (a->json)
-            print_json(&ev, &rep, tr->P, ho->P, &m, a->out);
+            print_json(&ev, &rep, tr->P, ho->P, ho->dropped, &m, a->out);
         else
-            print_text(&ev, &rep, tr->P, ho->P, &m, a->out);
+            print_text(&ev, &rep, tr->P, ho->P, ho->dropped, &m, a->out);
     }
     for (int k = 0; k < M_N; k++)
         free(ev.yhat[k]);
     return st;
 }
 
-#ifdef FIT_HAVE_COSIM
 static fg_status run(const fit_args *a)
 {
     cosim_dataset ds;
     pat_set tr = {0}, ho = {0};
-    if (!cosim_dataset_read || !cosim_dataset_free)
-        return fg_error(FG_ERR_UNSUPPORTED, "fit: this build has no cosim data set reader");
     memset(&ds, 0, sizeof ds);
     fg_status st = cosim_dataset_read(a->data, &ds);
     if (st == FG_OK)
-        st = split(a->data, ds.P, ds.inputs, ds.y, ds.ok, a->holdout, &tr, &ho);
+        st = split(a->data, ds.P, ds.inputs, ds.y, ds.ok, a->holdout,
+                   a->min_width / ds.op.t_max, &tr, &ho, &ho.dropped);
     if (st == FG_OK && tr.P < FIT_NFITTED)
         st = fg_error(FG_ERR_RANGE, "%s: %d training patterns, fewer than the %d "
                       "fitted parameters", a->data, tr.P, FIT_NFITTED);
@@ -354,16 +373,6 @@ static fg_status run(const fit_args *a)
     cosim_dataset_free(&ds);
     return st;
 }
-#else
-static fg_status run(const fit_args *a)
-{
-    (void)split;
-    (void)pat_free;
-    (void)fit_and_report;
-    return fg_error(FG_ERR_UNSUPPORTED, "fit: this build has no cosim data set reader "
-                    "(cosim/ not built)");
-}
-#endif
 
 int cmd_fit(int argc, char **argv)
 {

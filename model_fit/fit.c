@@ -87,7 +87,7 @@ static int cb_f(const gsl_vector *th, void *params, gsl_vector *f)
 static int tcol(const theta_map *mp, int f, int k) { return mp->col[mp->f_start[f] + k]; }
 static double tscale(const theta_map *mp, int f) { return mp->scale[mp->f_start[f]]; }
 
-enum { F_LAMBDA, F_KROW, F_KCOL, F_KEDGE, F_QROW, F_QCOL, F_BETA, F_VOFF };
+enum { F_LAMBDA, F_KROW, F_KCOL, F_KEDGE, F_QROW, F_QCOL, F_BETA, F_VOFF, F_TEDGE };
 
 /* pre (16, np): d u_j / d theta for one pattern's lane gradients g. */
 static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
@@ -95,6 +95,7 @@ static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
 {
     const int np = mp->np;
     double ks = ip->kscale * tscale(mp, F_KROW), qs = ip->qscale * tscale(mp, F_QROW);
+    double ts = ip->tscale * tscale(mp, F_TEDGE);
     for (int j = 0; j < L; j++) {
         double *r = pre + (size_t)j * np, ksum = 0, qsum = 0, kedge = 0;
         for (int i = 0; i < FG_ROWS; i++) {
@@ -104,6 +105,7 @@ static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
                 r[tcol(mp, F_KROW, i)] = dk * ks;
             if (tcol(mp, F_QROW, i) >= 0)
                 r[tcol(mp, F_QROW, i)] = dr * qs;
+            r[tcol(mp, F_TEDGE, i)] = g->ddelta[i * L + j] * ts;
             ksum += dk;
             qsum += dr;
             kedge += dk * i / (FG_ROWS - 1.0);

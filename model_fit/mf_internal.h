@@ -9,11 +9,13 @@ typedef struct {
     double a;                /* lambda * Vs                               */
     double k[FG_CELLS];      /* (16,16) rise/fall step, y-units           */
     double rho[FG_CELLS];    /* (16,16) residual charge, y-units          */
+    double delta[FG_ROWS];   /* pulse shortening per row, T_max units     */
     double beta[FIT_NBETA];
     double off[FG_COLS];     /* y-units                                   */
     double vs;               /* I_unit T_max / C_BL, V per y-unit          */
     double kscale;           /* V_read / Vs: k = kappa * kscale            */
     double qscale;           /* 1/(I_unit T_max): rho = q * qscale         */
+    double tscale;           /* 1/T_max: delta = t_edge * tscale           */
 } mf_ip;
 
 void mf_ip_from_model(mf_ip *ip, const fit_model *m);
@@ -25,6 +27,7 @@ typedef struct {
     double da[FG_COLS];      /* lane j                                     */
     double dk[FG_CELLS];     /* (16,16) lane j                             */
     double drho[FG_CELLS];   /* (16,16) lane j                             */
+    double ddelta[FG_CELLS]; /* (16,16): entry (i,j) is row i's delta, lane j */
 } mf_lane_grad;
 
 /* u (16) = pre-coupling outputs of one vector x (16). */

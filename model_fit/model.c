@@ -1,5 +1,6 @@
-/* The compact HWA model: adaptive time slots in Z = (e^{a u} - 1)/a, where
- * every slot is Z += S dt and every edge is an affine map; the backward pass
+/* The compact HWA model: adaptive time slots, each solved exactly for the
+ * square-law drain dependence (a rational map of u per slot, since in
+ * Z = u/(1 - a u) a slot is Z += S dt), every edge a shift; the backward pass
  * walks the same events in reverse (see model_fit.h for the equations). */
 #include "mf_internal.h"
 
@@ -12,49 +13,8 @@
 
 #define L FG_COLS /* lanes: one per bit line */
 
-/* ---- scalar helpers, accurate for small arguments ----------------------- */
-/* psi(z) = expm1(z)/z */
-static inline double psi(double z)
-{
-    if (fabs(z) < 0.05)
-        return 1 + z * (1.0 / 2 + z * (1.0 / 6 + z * (1.0 / 24 + z * (1.0 / 120
-               + z * (1.0 / 720 + z * (1.0 / 5040 + z * (1.0 / 40320
-               + z / 362880)))))));
-    return expm1(z) / z;
-}
-
-/* psi'(z) = (z e^z - expm1(z)) / z^2 */
-static inline double dpsi(double z)
-{
-    if (fabs(z) < 0.05)
-        return 1.0 / 2 + z * (2.0 / 6 + z * (3.0 / 24 + z * (4.0 / 120
-               + z * (5.0 / 720 + z * (6.0 / 5040 + z * (7.0 / 40320
-               + z * 8.0 / 362880))))));
-    return (z * exp(z) - expm1(z)) / (z * z);
-}
-
-/* e^z = 1 + z psi(z) */
-static inline double ex(double z) { return 1 + z * psi(z); }
-
-/* phi(u) = log1p(u)/u */
-static inline double phi(double u)
-{
-    if (fabs(u) < 0.01)
-        return 1 + u * (-1.0 / 2 + u * (1.0 / 3 + u * (-1.0 / 4 + u * (1.0 / 5
-               + u * (-1.0 / 6 + u * (1.0 / 7 + u * (-1.0 / 8 + u / 9)))))));
-    return log1p(u) / u;
-}
-
-/* phi'(u) = (u/(1+u) - log1p(u)) / u^2 */
-static inline double dphi(double u)
-{
-    if (fabs(u) < 0.01)
-        return -1.0 / 2 + u * (2.0 / 3 + u * (-3.0 / 4 + u * (4.0 / 5
-               + u * (-5.0 / 6 + u * (6.0 / 7 + u * (-7.0 / 8 + u * 8.0 / 9))))));
-    return (u / (1 + u) - log1p(u)) / (u * u);
-}
-
-/* 1 + aZ is kept above this (a < 0 could otherwise blow up). */
+/* The slot denominator 1 + a D s is kept above this (a < 0 could
+ * otherwise blow up). */
 #define MF_MIN_1PU 1e-12
 
 /* ---- parameters ----------------------------------------------------------- */
@@ -68,11 +28,14 @@ void mf_ip_from_model(mf_ip *ip, const fit_model *m)
     ip->a = p->lambda * ip->vs;
     ip->kscale = op->v_read / ip->vs;
     ip->qscale = 1.0 / (op->i_unit * op->t_max);
+    ip->tscale = 1.0 / op->t_max;
     for (int i = 0; i < FG_ROWS; i++)
         for (int j = 0; j < FG_COLS; j++) {
             ip->k[i * L + j] = kappa[i * L + j] * ip->kscale;
             ip->rho[i * L + j] = (p->q_row[i] + p->q_col[j]) * ip->qscale;
         }
+    for (int i = 0; i < FG_ROWS; i++)
+        ip->delta[i] = p->t_edge[i] / op->t_max;
     memcpy(ip->beta, p->beta, sizeof ip->beta);
     for (int j = 0; j < FG_COLS; j++)
         ip->off[j] = p->v_off[j] / ip->vs;
@@ -107,22 +70,27 @@ void mf_lane_to_params(fit_params *dp, const mf_lane_grad *g, const mf_ip *ip)
                 dp->kappa_edge[1] += dkap * i / (FG_ROWS - 1.0);
             dp->q_row[i] += dq;
             dp->q_col[j] += dq;
+            dp->t_edge[i] += g->ddelta[i * L + j] * ip->tscale;
         }
 }
 
 /* ---- one vector: the trajectory -------------------------------------------- */
 typedef struct {
     int ord[FG_ROWS];          /* rows by (end, index)                     */
-    double xs[FG_ROWS];        /* clamped widths (ends)                    */
-    double r[FG_ROWS], rp[FG_ROWS]; /* residual factor and its derivative   */
+    double xs[FG_ROWS];        /* clamped widths                            */
+    double e[FG_ROWS];         /* effective ends x - delta r(x), >= 0      */
+    double r[FG_ROWS], rp[FG_ROWS]; /* onset factor r(x) and dr/dx          */
     int gate[FG_ROWS];         /* x_i >= 0 (else clamped: gradient 0)      */
-    double d0[L];              /* rise step (t = 0)                        */
-    double zb[FG_ROWS][L];     /* Z after slot q, before fall event q       */
+    int egate[FG_ROWS];        /* end not clamped at 0                      */
+    double dt[FG_ROWS];        /* slot q length                            */
+    double ub[FG_ROWS][L];     /* u at the start of slot q                 */
+    double D[FG_ROWS][L];      /* charge of slot q, S dt                    */
+    double ua[FG_ROWS][L];     /* u after fall event q                     */
     double sb[FG_ROWS][L];     /* S during slot q                          */
-    double z[L];               /* Z at read time                           */
+    double u[L];               /* u at read time                           */
 } mf_traj;
 
-static void sort_rows(mf_traj *t, const double *x)
+static void sort_rows(mf_traj *t, const double *x, const mf_ip *ip)
 {
     for (int i = 0; i < FG_ROWS; i++) {
         double v = x[i] > 0 ? x[i] : 0; /* negative or NaN: off */
@@ -130,8 +98,11 @@ static void sort_rows(mf_traj *t, const double *x)
         t->r[i] = -expm1(-v / FIT_XR);
         t->gate[i] = x[i] >= 0;
         t->rp[i] = t->gate[i] ? exp(-v / FIT_XR) / FIT_XR : 0;
+        double e = v - ip->delta[i] * t->r[i];
+        t->egate[i] = e > 0 || (e == 0 && ip->delta[i] <= FIT_XR);
+        t->e[i] = e > 0 ? e : 0;
         int q = i;
-        while (q > 0 && t->xs[t->ord[q - 1]] > v) { /* stable: ties by index */
+        while (q > 0 && t->e[t->ord[q - 1]] > t->e[i]) { /* stable: ties by index */
             t->ord[q] = t->ord[q - 1];
             q--;
         }
@@ -139,43 +110,55 @@ static void sort_rows(mf_traj *t, const double *x)
     }
 }
 
+/* Slot map u' = F(u, D) = (u + D s)/(1 + a D s), s = 1 - a u: the exact
+ * solution of du/dD = (1 - a u)^2 (D = charge in y-units). s is kept >= 0
+ * (the bit line cannot pass the pinch voltage) and the denominator > 0. */
+static inline double slot_s(double a, double u)
+{
+    double s = 1 - a * u;
+    return s > 0 ? s : 0;
+}
+
+static inline double slot_m(double a, double D, double s)
+{
+    double m = 1 + a * D * s;
+    return m > MF_MIN_1PU ? m : MF_MIN_1PU;
+}
+
 static void run_traj(mf_traj *t, const double *x, const double *w,
                      const mf_ip *ip)
 {
     const double a = ip->a;
-    double Z[L], S[L];
-    sort_rows(t, x);
+    double U[L], S[L];
+    sort_rows(t, x, ip);
     for (int j = 0; j < L; j++) {
         double d0 = 0, s = 0;
         for (int i = 0; i < FG_ROWS; i++) {
             d0 -= ip->k[i * L + j];
             s += w[i * L + j];
         }
-        t->d0[j] = d0;
-        Z[j] = d0 * psi(a * d0);
+        U[j] = d0;
         S[j] = s;
     }
     double tprev = 0;
     for (int q = 0; q < FG_ROWS; q++) {
         int i = t->ord[q];
-        double dt = t->xs[i] - tprev, r = t->r[i];
+        double dt = t->e[i] - tprev, r = t->r[i];
         const double *k = ip->k + i * L, *rho = ip->rho + i * L, *wi = w + i * L;
-        tprev = t->xs[i];
+        tprev = t->e[i];
+        t->dt[q] = dt;
         for (int j = 0; j < L; j++) {
+            double D = S[j] * dt, s = slot_s(a, U[j]);
             t->sb[q][j] = S[j];
-            double zb = Z[j] + S[j] * dt;
-            double d = k[j] + rho[j] * r, z = a * d, ps = psi(z);
-            t->zb[q][j] = zb;
-            Z[j] = (1 + z * ps) * zb + d * ps;
+            t->ub[q][j] = U[j];
+            t->D[q][j] = D;
+            double u = (U[j] + D * s) / slot_m(a, D, s);
+            U[j] = u + k[j] + rho[j] * r;
+            t->ua[q][j] = U[j];
             S[j] -= wi[j];
         }
     }
-    memcpy(t->z, Z, sizeof Z);
-}
-
-static inline double clamp_u(double u)
-{
-    return u < MF_MIN_1PU - 1 ? MF_MIN_1PU - 1 : u;
+    memcpy(t->u, U, sizeof U);
 }
 
 void mf_vec_forward(double *u, const double *x, const double *w,
@@ -183,94 +166,97 @@ void mf_vec_forward(double *u, const double *x, const double *w,
 {
     mf_traj t;
     run_traj(&t, x, w, ip);
-    for (int j = 0; j < L; j++) {
-        double au = clamp_u(ip->a * t.z[j]);
-        u[j] = fabs(au) < 0.01 ? t.z[j] * phi(au) : log1p(au) / ip->a;
-    }
+    memcpy(u, t.u, sizeof t.u);
 }
 
-/* Right derivative of Z (lanes) w.r.t. the end of row i in a group of equal
- * ends: lam (lane adjoint after the group), sp = S after the group. */
-static double end_grad(const double *lam, const double *sp, const double *wi,
-                       const double *k, const double *rho, double r, double a)
+static inline double gsq(double a, double u)
 {
-    double de = 0;
-    for (int j = 0; j < L; j++) {
-        double m = ex(a * (k[j] + rho[j] * r));
-        de += lam[j] * (m * (sp[j] + wi[j]) - sp[j]);
-    }
-    return de;
+    double s = slot_s(a, u);
+    return s * s;
 }
 
-/* Reverse through the fall events q = g1..g0 and their slots. */
-static void back_group(mf_lane_grad *g, double *lam, double sl[][L],
+/* Right derivative of the lanes w.r.t. the end e of row i in a group of
+ * equal ends (row i made the last of its group): lam = adjoint after the
+ * group, uG = u after the group, sp = S after the group; de (16) per lane. */
+static void end_grad(double *de, const double *lam, const double *uG,
+                     const double *sp, const double *wi, const double *k,
+                     const double *rho, double r, double a)
+{
+    for (int j = 0; j < L; j++) {
+        double ubf = uG[j] - k[j] - rho[j] * r; /* before row i's fall */
+        de[j] = lam[j] * (gsq(a, ubf) * (sp[j] + wi[j]) - gsq(a, uG[j]) * sp[j]);
+    }
+}
+
+/* Reverse through the fall events q = g1..g0 and their slots; dD[q][j]
+ * receives d loss / d D of slot q. */
+static void back_group(mf_lane_grad *g, double *lam, double dD[][L],
                        const mf_traj *t, int g0, int g1, const double *w,
                        const mf_ip *ip)
 {
     const double a = ip->a;
     double sp[L];
-    const double *wl = w + t->ord[g1] * L;
+    const double *wl = w + t->ord[g1] * L, *uG = t->ua[g1];
     for (int j = 0; j < L; j++)
         sp[j] = t->sb[g1][j] - wl[j];
     for (int q = g0; q <= g1; q++) {
         int i = t->ord[q];
-        if (t->gate[i]) /* x_i >= 0: not clamped */
-            g->dx[i] += end_grad(lam, sp, w + i * L, ip->k + i * L,
-                                 ip->rho + i * L, t->r[i], a);
+        if (!t->egate[i])
+            continue;
+        double de[L], sde = 0;
+        end_grad(de, lam, uG, sp, w + i * L, ip->k + i * L, ip->rho + i * L,
+                 t->r[i], a);
+        for (int j = 0; j < L; j++) {
+            g->ddelta[i * L + j] -= de[j] * t->r[i];
+            sde += de[j];
+        }
+        if (t->gate[i])
+            g->dx[i] += sde * (1 - ip->delta[i] * t->rp[i]);
     }
     for (int q = g1; q >= g0; q--) {
         int i = t->ord[q];
-        const double *k = ip->k + i * L, *rho = ip->rho + i * L;
+        const double *rho = ip->rho + i * L;
         double r = t->r[i], dxr = 0;
-        double dt = t->xs[i] - (q > 0 ? t->xs[t->ord[q - 1]] : 0);
         for (int j = 0; j < L; j++) {
-            double d = k[j] + rho[j] * r, z = a * d, m = ex(z);
-            double zb = t->zb[q][j];
-            double dd = lam[j] * m * (1 + a * zb);
-            g->da[j] += lam[j] * (d * m * zb + d * d * dpsi(z));
-            g->dk[i * L + j] += dd;
-            g->drho[i * L + j] += dd * r;
-            dxr += dd * rho[j];
-            lam[j] *= m;
-            sl[q][j] = lam[j] * dt;
+            /* fall: u += k + rho r (adjoint unchanged) */
+            g->dk[i * L + j] += lam[j];
+            g->drho[i * L + j] += lam[j] * r;
+            dxr += lam[j] * rho[j];
+            /* slot: u = F(ub, D) */
+            double ub = t->ub[q][j], D = t->D[q][j], s = slot_s(a, ub);
+            double m = slot_m(a, D, s), im2 = 1 / (m * m);
+            dD[q][j] = lam[j] * s * s * im2;
+            g->da[j] -= lam[j] * D * s * (2 * ub + D * s) * im2;
+            lam[j] *= im2;
         }
-        g->dx[i] += dxr * t->rp[i];
+        if (t->gate[i]) /* r's effect on the end is in de above */
+            g->dx[i] += dxr * t->rp[i];
     }
 }
 
 void mf_vec_backward(mf_lane_grad *g, double *u, const double *du,
                      const double *x, const double *w, const mf_ip *ip)
 {
-    const double a = ip->a;
     mf_traj t;
-    double lam[L], sl[FG_ROWS][L];
+    double lam[L], dD[FG_ROWS][L];
     run_traj(&t, x, w, ip);
-    for (int j = 0; j < L; j++) {
-        double Z = t.z[j], au = clamp_u(a * Z);
-        u[j] = fabs(au) < 0.01 ? Z * phi(au) : log1p(au) / a;
-        int clamped = au != a * Z;
-        lam[j] = clamped ? 0 : du[j] / (1 + au);
-        g->da[j] += clamped ? 0 : du[j] * Z * Z * dphi(au);
-    }
+    memcpy(u, t.u, sizeof t.u);
+    memcpy(lam, du, sizeof lam);
     for (int g1 = FG_ROWS - 1; g1 >= 0;) {
         int g0 = g1;
-        while (g0 > 0 && t.xs[t.ord[g0 - 1]] == t.xs[t.ord[g1]])
+        while (g0 > 0 && t.e[t.ord[g0 - 1]] == t.e[t.ord[g1]])
             g0--;
-        back_group(g, lam, sl, &t, g0, g1, w, ip);
+        back_group(g, lam, dD, &t, g0, g1, w, ip);
         g1 = g0 - 1;
     }
-    for (int j = 0; j < L; j++) { /* rise step at t = 0 */
-        double d0 = t.d0[j], z = a * d0;
-        double dd0 = lam[j] * ex(z);
-        g->da[j] += lam[j] * d0 * d0 * dpsi(z);
+    for (int j = 0; j < L; j++) /* rise steps at t = 0: u0 = -sum_i k_ij */
         for (int i = 0; i < FG_ROWS; i++)
-            g->dk[i * L + j] -= dd0;
-    }
+            g->dk[i * L + j] -= lam[j];
     double acc[L] = {0}; /* row at sorted position q is on in slots 0..q */
     for (int q = 0; q < FG_ROWS; q++) {
         double *dwi = g->dw + t.ord[q] * L;
         for (int j = 0; j < L; j++) {
-            acc[j] += sl[q][j];
+            acc[j] += dD[q][j] * t.dt[q];
             dwi[j] += acc[j];
         }
     }

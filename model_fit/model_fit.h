@@ -47,7 +47,7 @@
 /* Physics parameters, SI units. Only doubles: the field table below maps
  * them to a flat vector (fit_param_fields). */
 typedef struct {
-    double lambda;                /* 1/V   g(V) = exp(lambda (V - V_pre))   */
+    double lambda;                /* 1/V   g(V) = (1 + lambda (V - V_pre))^2 */
     double kappa_row[FG_ROWS];    /* 1     WL->BL coupling ratio, row term;
                                      kappa_row[0] == 0 (gauge, not fitted)  */
     double kappa_col[FG_COLS];    /* 1     column term                       */
@@ -57,6 +57,8 @@ typedef struct {
     double q_col[FG_COLS];        /* C     column term                       */
     double beta[FIT_NBETA];       /* 1     BL-BL coupling of columns p, p+1   */
     double v_off[FG_COLS];        /* V     output offset (precharge release) */
+    double t_edge[FG_ROWS];       /* s     on-time lost per pulse (finite WL
+                                     edges in subthreshold), row term      */
 } fit_params;
 
 typedef struct {
@@ -68,8 +70,11 @@ typedef struct {
     int first_fitted; /* 1 if element 0 is a gauge-fixed zero */
 } fit_param_field;
 
-#define FIT_NFIELDS 8
-#define FIT_NPHYS (1 + FG_ROWS + FG_COLS + 2 + FG_ROWS + FG_COLS + FIT_NBETA + FG_COLS)
+#define FIT_NFIELDS 9
+#define FIT_NPHYS (1 + FG_ROWS + FG_COLS + 2 + FG_ROWS + FG_COLS + FIT_NBETA + FG_COLS \
+                   + FG_ROWS)
+/* Unknowns of the joint fit: cells + physics less the two gauge-fixed. */
+#define FIT_NFITTED (FG_CELLS + FIT_NPHYS - 2)
 extern const fit_param_field fit_param_fields[FIT_NFIELDS];
 
 typedef struct {
@@ -101,7 +106,7 @@ void fit_params_kappa(const fit_params *p, double *kappa /*(16,16)*/);
 
 /* ---- model file (JSON) --------------------------------------------------- */
 #define FIT_FORMAT "fgcosim-hwa-model"
-#define FIT_VERSION 1
+#define FIT_VERSION 2 /* 2: square drain law, t_edge */
 /* Serialises to a malloc'd JSON string (caller frees) / parses one. */
 char *fit_model_to_json(const fit_model *m);
 fg_status fit_model_from_json(const char *text, const char *what, fit_model *m);

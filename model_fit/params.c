@@ -16,6 +16,7 @@ const fit_param_field fit_param_fields[FIT_NFIELDS] = {
     {"q_col", "C", offsetof(fit_params, q_col), FG_COLS, 1e-15, 0},
     {"beta", "1", offsetof(fit_params, beta), FIT_NBETA, 1e-2, 0},
     {"v_off", "V", offsetof(fit_params, v_off), FG_COLS, 1e-3, 0},
+    {"t_edge", "s", offsetof(fit_params, t_edge), FG_ROWS, 1e-10, 0},
 };
 
 _Static_assert(sizeof(fit_params) == FIT_NPHYS * sizeof(double),
@@ -135,8 +136,10 @@ char *fit_model_to_json(const fit_model *m)
     cJSON_AddStringToObject(root, "format", FIT_FORMAT);
     cJSON_AddNumberToObject(root, "version", FIT_VERSION);
     cJSON_AddStringToObject(root, "model",
-        "du/dt = exp(-lambda*Vs*u) S(t); WL edges step u by -/+ kappa*V_read/Vs, "
-        "fall adds q/(I_unit T_max)*(1-exp(-x/0.01)); y = u + beta-coupling + v_off/Vs; "
+        "du/dt = (1 - lambda*Vs*u)^2 S(t), i.e. I ~ (1 + lambda (V - V_pre))^2; "
+        "row i on during [0, x_i - t_edge_i/T_max*(1-exp(-x_i/0.01))]; "
+        "WL edges step u by -/+ kappa*V_read/Vs, fall adds "
+        "q/(I_unit T_max)*(1-exp(-x/0.01)); y = u + beta-coupling + v_off/Vs; "
         "Vs = I_unit T_max / C_BL");
     cJSON_AddItemToObject(root, "op_point", op_json(&m->op));
     cJSON_AddItemToObject(root, "params", params_json(&m->p));

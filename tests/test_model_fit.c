@@ -16,8 +16,9 @@ static void random_model(fit_model *m, fg_rng *r)
 {
     fg_op_point op = fg_op_point_default();
     fit_model_init(m, &op);
-    m->p.lambda = 2.5;
+    m->p.lambda = 0.9;
     for (int i = 0; i < FG_ROWS; i++) {
+        m->p.t_edge[i] = 1e-10 * (3 + 3 * fg_rng_uniform(r));
         m->p.kappa_row[i] = i ? 1e-3 * (0.5 + fg_rng_uniform(r)) : 0;
         m->p.q_row[i] = i ? 2e-15 * (fg_rng_uniform(r) - 0.3) : 0;
     }
@@ -195,7 +196,7 @@ START_TEST(test_ideal_limit)
     for (int k = 0; k < 4 * FG_COLS; k++)
         ck_assert_double_eq_tol(y[k], yi[k], 1e-12);
     /* lambda > 0 makes the output sublinear */
-    m.p.lambda = 3.0;
+    m.p.lambda = 0.9;
     double y2[4 * FG_COLS];
     fit_model_forward(y2, x, m.w, &m, 4);
     for (int k = 0; k < 4 * FG_COLS; k++)
@@ -228,18 +229,18 @@ START_TEST(test_json_roundtrip)
         ck_assert_double_eq_tol(m.w[n], m2.w[n], 1e-15 * fabs(m.w[n]) + 1e-300);
     /* another version -> FG_ERR_FORMAT naming the version */
     char *s = fit_model_to_json(&m);
-    char *v = strstr(s, "\"version\":\t1");
+    char *v = strstr(s, "\"version\":\t2");
     ck_assert_ptr_nonnull(v);
-    v[strlen("\"version\":\t")] = '2';
+    v[strlen("\"version\":\t")] = '1'; /* version 1: exponential drain law */
     ck_assert_int_eq(fit_model_from_json(s, "m.json", &m2), FG_ERR_FORMAT);
-    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "version 2"));
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "version 1"));
     ck_assert_int_eq(fit_model_from_json("{\"format\": \"x\"}", "m.json", &m2), FG_ERR_FORMAT);
     ck_assert_int_eq(fit_model_from_json("{", "m.json", &m2), FG_ERR_PARSE);
     /* a missing field is named */
     v = strstr(s, "\"lambda\"");
     memcpy(v, "\"lambdX\"", 8);
     v = strstr(s, "\"version\":\t");
-    v[strlen("\"version\":\t")] = '1';
+    v[strlen("\"version\":\t")] = '2';
     ck_assert_int_eq(fit_model_from_json(s, "m.json", &m2), FG_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(fg_errmsg(), "lambda"));
     free(s);
@@ -317,7 +318,7 @@ START_TEST(test_fit_synthetic)
     fg_rng_seed(&r, 2024);
     fit_model truth, m;
     random_model(&truth, &r);
-    truth.p.lambda = 3.0;
+    truth.p.lambda = 1.2;
     double *x = malloc(sizeof(double) * (P + PH) * FG_ROWS);
     double *y = malloc(sizeof(double) * (P + PH) * FG_COLS);
     double *yh = malloc(sizeof(double) * PH * FG_COLS);
