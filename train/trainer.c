@@ -40,7 +40,7 @@ void nn_train_opts_default(nn_train_opts *o, const char *net)
         o->epochs = 12;
     } else if (!strcmp(net, "vgg-small")) {
         o->data = "fashion";
-        o->epochs = 10;
+        o->epochs = 5;
     }
 }
 
