@@ -1,8 +1,10 @@
 /* bench/hwa_model: compact-model VMMs per second (batched, all cores:
- * OpenMP over the batch), the backward rate, and the time of the joint LM fit
- * on 1,500 synthetic patterns. Prints measured rates, not pass/fail.
- * The SPICE rate of the same array comes from bench/ of cosim (the
- * pool-vs-ngspice bench); this one needs only model_fit. */
+ * OpenMP over the batch), the backward rate, the time of the joint LM fit
+ * on 1,500 synthetic patterns, and the SPICE rate measured in the same run
+ * (a cosim pool on the default layout, all cores, BENCH_SPICE_P calibration
+ * patterns after one warm-up pattern per worker), then the ratio model /
+ * SPICE. Prints measured rates, not pass/fail. */
+#include "cosim.h"
 #include "model_fit.h"
 
 #include <stdio.h>
@@ -12,11 +14,13 @@ static void synth_model(fit_model *m, fg_rng *r)
 {
     fg_op_point op = fg_op_point_default();
     fit_model_init(m, &op);
-    m->p.lambda = 3.0;
+    m->p.lambda = 0.9;
     for (int i = 1; i < FG_ROWS; i++) {
         m->p.kappa_row[i] = 1e-3 * fg_rng_uniform(r);
         m->p.q_row[i] = 1e-15 * (fg_rng_uniform(r) - 0.5);
     }
+    for (int i = 0; i < FG_ROWS; i++)
+        m->p.t_edge[i] = 4e-10;
     for (int j = 0; j < FG_COLS; j++) {
         m->p.kappa_col[j] = 1e-3 * fg_rng_uniform(r);
         m->p.v_off[j] = 1e-3 * (fg_rng_uniform(r) - 0.5);
@@ -45,8 +49,56 @@ static double rate(const fit_model *m, const double *x, double *y, double *dx,
     return (double)reps * B / t;
 }
 
-int main(void)
+/* SPICE VMM/s of a pool (all cores) on the default layout: weights uniform
+ * [0,1] (seed 1) as in `fgcosim simulate`; P patterns timed after a warm-up
+ * batch (one per worker; loads the deck). 0 on failure (message printed). */
+static double spice_rate(int P, int *jobs)
 {
+    nl_layout *lay = NULL;
+    cosim_pool *pool = NULL;
+    double rate = 0, w[FG_CELLS], dvt[FG_CELLS];
+    fg_rng r;
+    fg_rng_seed(&r, 1);
+    for (int n = 0; n < FG_CELLS; n++)
+        w[n] = fg_rng_uniform(&r);
+    double *x = malloc(sizeof(double) * (P + 64) * FG_ROWS);
+    double *v = malloc(sizeof(double) * (P + 64) * FG_COLS);
+    int *ok = malloc(sizeof(int) * (P + 64));
+    fg_status st = (x && v && ok) ? nl_layout_load("regular", &lay)
+                                  : fg_error(FG_ERR_NOMEM, "out of memory");
+    fg_op_point op = fg_op_point_default();
+    if (st == FG_OK) {
+        op = nl_layout_op_point(lay);
+        st = cosim_weights_to_dvt(&op, w, 0.0, 1, dvt);
+    }
+    if (st == FG_OK)
+        st = cosim_pool_new(&(cosim_pool_config){.layout = lay, .op = op, .jobs = 0},
+                            dvt, &pool);
+    if (st == FG_OK) {
+        *jobs = cosim_pool_jobs(pool);
+        cosim_patterns_generate(x, P + *jobs, 3);
+        st = cosim_pool_run(pool, x, *jobs, v, ok, NULL); /* warm-up */
+    }
+    if (st == FG_OK) {
+        double t0 = fg_now();
+        st = cosim_pool_run(pool, x + (size_t)*jobs * FG_ROWS, P, v, ok, NULL);
+        rate = P / (fg_now() - t0);
+    }
+    if (st != FG_OK) {
+        fprintf(stderr, "spice rate: %s\n", fg_errmsg());
+        rate = 0;
+    }
+    cosim_pool_free(pool);
+    nl_layout_free(lay);
+    free(x);
+    free(v);
+    free(ok);
+    return rate;
+}
+
+int main(int argc, char **argv)
+{
+    int spice_p = argc > 1 ? atoi(argv[1]) : 40; /* BENCH_SPICE_P */
     enum { B = 1 << 15, P = 1500 };
     fg_rng r;
     fg_rng_seed(&r, 1);
@@ -79,8 +131,14 @@ int main(void)
     printf("fit: %d patterns, %d unknowns, %d LM iterations, %.2f s "
            "(lambda %.4f, true %.4f)\n", P, rep.n_params, rep.iterations,
            rep.seconds, fit.p.lambda, m.p.lambda);
-    printf("spice rate: not measured here (see cosim's bench for the pool rate); "
-           "ratio = model rate / spice rate\n");
+    if (spice_p > 0) {
+        int jobs = 0;
+        double sp = spice_rate(spice_p, &jobs);
+        if (sp > 0)
+            printf("spice (cosim pool, layout regular, %d workers, %d patterns): %.3g VMM/s\n"
+                   "ratio model forward / spice: %.3g x (target >= 1e5)\n",
+                   jobs, spice_p, sp, fwd / sp);
+    }
     free(x);
     free(y);
     free(dx);
