@@ -211,6 +211,37 @@ START_TEST(test_ideal_limit)
 }
 END_TEST
 
+START_TEST(test_drain_law)
+{
+    /* One row on: the slot map must equal the ODE du/dt = w (1 - a u)^2,
+     * integrated here with RK4, and t_edge shortens the pulse. */
+    fit_model m;
+    fg_op_point op = fg_op_point_default();
+    fit_model_init(&m, &op);
+    m.p.lambda = 0.9;
+    m.p.t_edge[2] = 4e-10;
+    for (int j = 0; j < FG_COLS; j++)
+        m.w[2 * FG_COLS + j] = 0.25 + j;
+    double x[FG_ROWS] = {0}, y[FG_COLS];
+    x[2] = 0.7;
+    ck_assert_int_eq(fit_model_forward(y, x, m.w, &m, 1), FG_OK);
+    double a = m.p.lambda * op.i_unit * op.t_max / op.c_bl;
+    double e = 0.7 - 4e-10 / op.t_max * -expm1(-0.7 / FIT_XR);
+    for (int j = 0; j < FG_COLS; j++) {
+        double w = m.w[2 * FG_COLS + j], u = 0, h = e / 4000;
+        for (int n = 0; n < 4000; n++) {
+#define F(v) (w * (1 - a * (v)) * (1 - a * (v)))
+            double k1 = F(u), k2 = F(u + h / 2 * k1), k3 = F(u + h / 2 * k2),
+                   k4 = F(u + h * k3);
+#undef F
+            u += h / 6 * (k1 + 2 * k2 + 2 * k3 + k4);
+        }
+        ck_assert_double_eq_tol(y[j], u, 1e-10 * (1 + u));
+        ck_assert(y[j] < w * e); /* sublinear */
+    }
+}
+END_TEST
+
 START_TEST(test_json_roundtrip)
 {
     fg_rng r;
@@ -383,6 +414,7 @@ Suite *model_fit_suite(void)
     tcase_add_loop_test(tc, test_grad_w_params, 0, 2);
     tcase_add_loop_test(tc, test_grad_x, 0, 2);
     tcase_add_test(tc, test_ideal_limit);
+    tcase_add_test(tc, test_drain_law);
     suite_add_tcase(s, tc);
     tc = tcase_create("model_fit:io");
     tcase_add_test(tc, test_json_roundtrip);
