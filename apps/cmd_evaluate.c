@@ -17,37 +17,38 @@ static void usage(FILE *f)
         "  --data SPEC        test data (default: the spec stored in CKPT)\n"
         "  --limit N          first N test images only\n"
         "  --batch N          images per forward pass (default 256)\n"
-        "  --backend ideal    array backend (ideal = dense fast path)\n"
-        "  --tiles            force products through 16x16 tiles\n"
+        NN_CLI_BACKEND_HELP
         "  --threads N        OpenBLAS/OpenMP threads (default: all cores)\n"
         "  --json             print one JSON object\n");
 }
 
-enum { O_CKPT = 1, O_DATA, O_LIMIT, O_BATCH, O_BACKEND, O_TILES, O_THREADS,
+enum { O_CKPT = 1, O_DATA, O_LIMIT, O_BATCH, O_BACKEND, O_BMODEL, O_BLAYOUT, O_BNETLIST, O_BJOBS, O_TILES, O_THREADS,
        O_JSON, O_HELP };
 
 static const struct option longopts[] = {
     {"ckpt", required_argument, 0, O_CKPT}, {"data", required_argument, 0, O_DATA},
     {"limit", required_argument, 0, O_LIMIT}, {"batch", required_argument, 0, O_BATCH},
-    {"backend", required_argument, 0, O_BACKEND}, {"tiles", no_argument, 0, O_TILES},
+    NN_CLI_BACKEND_LONGOPTS(O_BACKEND),
     {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
     {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
 };
 
 typedef struct {
-    const char *ckpt, *data, *backend;
-    int limit, batch, tiles, threads, json;
+    const char *ckpt, *data;
+    nn_cli_backend_opts be;
+    int limit, batch, threads, json;
 } eval_args;
 
 static int parse_opt(eval_args *a, int c, const char *arg)
 {
+    int bad = 0;
+    if (nn_cli_backend_opt(CMD, &a->be, O_BACKEND, c, arg, &bad))
+        return bad;
     switch (c) {
     case O_CKPT: a->ckpt = arg; return 0;
     case O_DATA: a->data = arg; return 0;
     case O_LIMIT: return nn_cli_int(CMD, "--limit", arg, 1, 1 << 30, &a->limit);
     case O_BATCH: return nn_cli_int(CMD, "--batch", arg, 1, 65536, &a->batch);
-    case O_BACKEND: a->backend = arg; return 0;
-    case O_TILES: a->tiles = 1; return 0;
     case O_THREADS: return nn_cli_int(CMD, "--threads", arg, 0, 1024, &a->threads);
     case O_JSON: a->json = 1; return 0;
     }
@@ -87,7 +88,7 @@ static fg_status run(const eval_args *a, fg_backend *be, eval_result *r)
         st = load_test(a, r, &ds);
     if (st == FG_OK) {
         nn_net_set_backend(net, be);
-        nn_net_set_tiles(net, a->tiles ? NN_TILES_ALWAYS : NN_TILES_AUTO);
+        nn_net_set_tiles(net, a->be.tiles ? NN_TILES_ALWAYS : NN_TILES_AUTO);
         uint64_t ops0 = be ? fg_backend_ops_count(be) : 0;
         double t0 = fg_now();
         st = nn_evaluate(net, &ds, 0, &r->acc);
@@ -109,11 +110,11 @@ static void print_json(const eval_args *a, const eval_result *r)
     printf(", \"data\": ");
     nn_cli_json_str(stdout, r->spec);
     printf(", \"backend\": ");
-    nn_cli_json_str(stdout, a->backend);
+    nn_cli_json_str(stdout, a->be.name);
     printf(", \"tiles\": %s, \"accuracy\": %.6f, \"images\": %d, \"seconds\": %.3f, "
            "\"images_per_s\": %.1f, \"array_ops\": %llu, \"epochs\": %d, "
            "\"trained_test_accuracy\": %.6f}\n",
-           a->tiles || strcmp(a->backend, "ideal") ? "true" : "false", r->acc,
+           a->be.tiles || strcmp(a->be.name, "ideal") ? "true" : "false", r->acc,
            r->images, r->seconds, r->seconds > 0 ? r->images / r->seconds : 0.0,
            (unsigned long long)r->array_ops, r->meta.epochs,
            (double)r->meta.test_accuracy);
@@ -121,7 +122,7 @@ static void print_json(const eval_args *a, const eval_result *r)
 
 int cmd_evaluate(int argc, char **argv)
 {
-    eval_args a = {.backend = "ideal", .batch = 256};
+    eval_args a = {.be = {.name = "ideal"}, .batch = 256};
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -141,7 +142,7 @@ int cmd_evaluate(int argc, char **argv)
     nn_set_threads(a.threads);
     fg_backend *be = NULL;
     eval_result r = {0};
-    fg_status st = nn_cli_backend(a.backend, NULL, a.tiles, &be);
+    fg_status st = nn_cli_backend(&a.be, &be);
     if (st == FG_OK)
         st = run(&a, be, &r);
     fg_backend_free(be);
@@ -152,6 +153,6 @@ int cmd_evaluate(int argc, char **argv)
     else
         printf("%s (%s) on %s: accuracy %.2f%% over %d images, backend %s, "
                "%.0f images/s\n", a.ckpt, r.meta.net, r.spec, 100 * r.acc,
-               r.images, a.backend, r.seconds > 0 ? r.images / r.seconds : 0.0);
+               r.images, a.be.name, r.seconds > 0 ? r.images / r.seconds : 0.0);
     return 0;
 }

@@ -20,8 +20,7 @@ static void usage(FILE *f)
         "  --epochs N --batch N --lr X --seed S   (defaults per net)\n"
         "  --optim adam|sgd   --momentum X  --weight-decay X  --no-cosine\n"
         "  --limit-train N --limit-test N   use the first N images only\n"
-        "  --backend ideal    array backend (ideal = dense fast path)\n"
-        "  --tiles            force products through 16x16 tiles\n"
+        NN_CLI_BACKEND_HELP
         "  --threads N        OpenBLAS/OpenMP threads (default 2: same seed and\n"
         "                     threads give the same checkpoint; 0 = all cores)\n"
         "  --json             print one JSON object with the results\n"
@@ -29,7 +28,7 @@ static void usage(FILE *f)
 }
 
 enum { O_NET = 1, O_DATA, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_OPTIM, O_MOM,
-       O_WD, O_NOCOS, O_LTRAIN, O_LTEST, O_BACKEND, O_TILES, O_THREADS,
+       O_WD, O_NOCOS, O_LTRAIN, O_LTEST, O_BACKEND, O_BMODEL, O_BLAYOUT, O_BNETLIST, O_BJOBS, O_TILES, O_THREADS,
        O_JSON, O_QUIET, O_HELP };
 
 static const struct option longopts[] = {
@@ -40,7 +39,7 @@ static const struct option longopts[] = {
     {"weight-decay", required_argument, 0, O_WD}, {"no-cosine", no_argument, 0, O_NOCOS},
     {"limit-train", required_argument, 0, O_LTRAIN},
     {"limit-test", required_argument, 0, O_LTEST},
-    {"backend", required_argument, 0, O_BACKEND}, {"tiles", no_argument, 0, O_TILES},
+    NN_CLI_BACKEND_LONGOPTS(O_BACKEND),
     {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
     {"quiet", no_argument, 0, O_QUIET}, {"output", required_argument, 0, 'o'},
     {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
@@ -48,8 +47,9 @@ static const struct option longopts[] = {
 
 typedef struct {
     nn_train_opts o;
-    const char *out, *backend;
-    int json, tiles;
+    const char *out;
+    nn_cli_backend_opts be;
+    int json;
     /* options given on the command line override the net's defaults */
     int epochs, batch, optim;
     float lr, momentum, wd;
@@ -60,6 +60,9 @@ typedef struct {
 
 static int parse_opt(train_args *a, int c, const char *arg)
 {
+    int bad = 0;
+    if (nn_cli_backend_opt(CMD, &a->be, O_BACKEND, c, arg, &bad))
+        return bad;
     switch (c) {
     case O_NET: a->o.net = arg; return 0;
     case O_DATA: a->o.data = arg; return 0;
@@ -73,8 +76,6 @@ static int parse_opt(train_args *a, int c, const char *arg)
     case O_NOCOS: a->nocos = 1; return 0;
     case O_LTRAIN: return nn_cli_int(CMD, "--limit-train", arg, 1, 1 << 30, &a->o.limit_train);
     case O_LTEST: return nn_cli_int(CMD, "--limit-test", arg, 1, 1 << 30, &a->o.limit_test);
-    case O_BACKEND: a->backend = arg; return 0;
-    case O_TILES: a->tiles = 1; return 0;
     case O_THREADS: a->set_threads = 1; return nn_cli_int(CMD, "--threads", arg, 0, 1024, &a->o.threads);
     case O_JSON: a->json = 1; return 0;
     case O_QUIET: a->o.quiet = 1; return 0;
@@ -108,7 +109,7 @@ static void apply_defaults(train_args *a)
     if (a->set_mom) d.opt.momentum = a->momentum;
     if (a->set_wd) d.opt.weight_decay = a->wd;
     if (a->nocos) d.cosine = 0;
-    d.tiles = a->tiles ? NN_TILES_ALWAYS : NN_TILES_AUTO;
+    d.tiles = a->be.tiles ? NN_TILES_ALWAYS : NN_TILES_AUTO;
     a->o = d;
 }
 
@@ -121,7 +122,7 @@ static void print_json(const train_args *a, const nn_train_result *r)
     printf(", \"checkpoint\": ");
     nn_cli_json_str(stdout, a->out);
     printf(", \"backend\": ");
-    nn_cli_json_str(stdout, a->backend);
+    nn_cli_json_str(stdout, a->be.name);
     printf(", \"test_accuracy\": %.6f, \"train_accuracy\": %.6f, \"train_loss\": %.6f, "
            "\"epochs\": %d, \"batch\": %d, \"lr\": %g, \"optim\": \"%s\", \"seed\": %llu, "
            "\"threads\": %d, \"seconds\": %.3f, \"epoch_seconds\": %.3f, \"images_per_s\": %.1f, "
@@ -134,7 +135,7 @@ static void print_json(const train_args *a, const nn_train_result *r)
 
 int cmd_train(int argc, char **argv)
 {
-    train_args a = {.backend = "ideal"};
+    train_args a = {.be = {.name = "ideal"}};
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
@@ -158,7 +159,7 @@ int cmd_train(int argc, char **argv)
         return 2;
     apply_defaults(&a);
     fg_backend *be = NULL;
-    fg_status st = nn_cli_backend(a.backend, NULL, a.tiles, &be);
+    fg_status st = nn_cli_backend(&a.be, &be);
     nn_train_result r;
     if (st == FG_OK)
         st = nn_train(&a.o, be, a.out, &r);

@@ -1,5 +1,6 @@
 /* Command-line helpers shared by `fgcosim train` and `fgcosim evaluate`. */
 #include "nn_cli.h"
+#include "app_common.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -49,16 +50,26 @@ int nn_cli_float(const char *cmd, const char *opt, const char *s, double lo,
     return 0;
 }
 
-fg_status nn_cli_backend(const char *name, const char *model, int tiles,
-                         fg_backend **be)
+int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c,
+                       const char *arg, int *bad)
+{
+    switch (c - first) {
+    case 0: o->name = arg; return 1;
+    case 1: o->model = arg; return 1;
+    case 2: o->layout = arg; return 1;
+    case 3: o->array_netlist = arg; return 1;
+    case 4: *bad |= nn_cli_int(cmd, "--jobs", arg, 0, 1024, &o->jobs); return 1;
+    case 5: o->tiles = 1; return 1;
+    }
+    return 0;
+}
+
+fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be)
 {
     *be = NULL;
-    if (!strcmp(name, "ideal")) {
-        if (tiles && !(*be = fg_backend_ideal_new()))
-            return fg_error(FG_ERR_NOMEM, "out of memory");
+    if (!strcmp(o->name, "ideal") && !o->tiles)
         return FG_OK;
-    }
-    return fg_error(FG_ERR_RANGE, "backend '%s' is not available (ideal)", name);
+    return app_backend_new(o->name, o->model, o->layout, o->array_netlist, o->jobs, be);
 }
 
 void nn_cli_json_str(FILE *f, const char *s)

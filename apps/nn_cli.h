@@ -16,11 +16,37 @@ int nn_cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
 int nn_cli_float(const char *cmd, const char *opt, const char *s, double lo,
                  double hi, float *out);
 
-/* Array backend by name. Today: "ideal" (*be = NULL: dense fast path, or an
- * ideal backend when tiles are forced). The integrator adds "hwa" and
- * "spice" here (model: fitted model file, may be NULL). */
-fg_status nn_cli_backend(const char *name, const char *model, int tiles,
-                         fg_backend **be);
+/* Array backend options shared by train and evaluate. */
+typedef struct {
+    const char *name;          /* ideal | hwa | spice                       */
+    const char *model;         /* hwa: fitted model file (fgcosim fit)      */
+    const char *layout;        /* spice: layout name or file                */
+    const char *array_netlist; /* spice: a user's flat array netlist        */
+    int jobs;                  /* spice: worker processes (0 = all cores)   */
+    int tiles;                 /* ideal: force the 16x16 tiles              */
+} nn_cli_backend_opts;
+
+/* Options --backend, --model, --layout, --array-netlist, --jobs, --tiles. */
+#define NN_CLI_BACKEND_LONGOPTS(first)                                      \
+    {"backend", required_argument, 0, (first)},                             \
+    {"model", required_argument, 0, (first) + 1},                           \
+    {"layout", required_argument, 0, (first) + 2},                          \
+    {"array-netlist", required_argument, 0, (first) + 3},                   \
+    {"jobs", required_argument, 0, (first) + 4},                            \
+    {"tiles", no_argument, 0, (first) + 5}
+#define NN_CLI_BACKEND_HELP                                                 \
+    "  --backend ideal|hwa|spice  array backend (ideal = dense fast path)\n" \
+    "  --model MODEL.json  fitted compact model (hwa)\n"                     \
+    "  --layout NAME|FILE  array layout (spice)\n"                          \
+    "  --array-netlist F   a user's flat array netlist (spice)\n"           \
+    "  --jobs N            ngspice workers (spice; default all cores)\n"    \
+    "  --tiles             force the 16x16 tiles on ideal\n"
+/* Handles option c (first..first+5); returns 1 if it was one, sets *bad. */
+int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c,
+                       const char *arg, int *bad);
+
+/* The backend (*be = NULL for ideal without --tiles: dense fast path). */
+fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be);
 
 /* Prints a JSON string value with escapes. */
 void nn_cli_json_str(FILE *f, const char *s);
