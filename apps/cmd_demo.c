@@ -49,7 +49,7 @@ static int loop_parse(int argc, char **argv, loop_opts *o, int multi)
             }
             o->layouts[o->n++] = optarg;
             break;
-        case 'p': if (app_parse_int("--patterns", optarg, 400, 100000, &o->patterns)) return 2; break;
+        case 'p': if (app_parse_int("--patterns", optarg, 800, 100000, &o->patterns)) return 2; break;
         case 's': if (app_parse_int("--spice-images", optarg, 1, 10000, &o->spice_images)) return 2; break;
         case 'd': o->data = optarg; break;
         case 'o': o->dir = optarg; break;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds (release) and runs the main job on the
-# built-in defaults.
+# built-in defaults: `fgcosim demo` (calibrate on SPICE, fit, train
+# mlp-lowres digitally and hardware-aware, evaluate on the fitted model and
+# on SPICE) into demo-out/ (report.md, PNG plots, summary.json).
 set -eu
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -9,6 +11,4 @@ if [ ! -f build/build.ninja ]; then
   meson setup build --buildtype=release >/dev/null
 fi
 ninja -C build >/dev/null
-mkdir -p demo-out
-./build/apps/fgcosim netlist -o demo-out/regular.cir
-./build/apps/fgcosim simulate --patterns 200 --seed 1 -o demo-out/calib.h5 --json
+./build/apps/fgcosim demo -o demo-out "$@"
