@@ -15,18 +15,19 @@ typedef struct {
     const char *layouts[MAX_LAYOUTS];
     int n;
     const char *dir, *data;
-    int patterns, spice_images;
+    int patterns, spice_images, hwa_epochs;
 } loop_opts;
 
 static void loop_usage(FILE *f, const char *cmd)
 {
     fprintf(f,
         "usage: fgcosim %s %s[-o DIR] [--patterns N] [--spice-images N]\n"
-        "         [--data mnist-lowres[:DIR]]\n"
+        "         [--hwa-epochs N] [--data mnist-lowres[:DIR]]\n"
         "Simulates calibration data, fits the compact model, trains mlp-lowres\n"
         "digitally and hardware-aware, evaluates both on the fitted model (hwa)\n"
         "and on the SPICE array (spice); writes DIR/report.md, PNG plots and\n"
-        "DIR/summary.json. Defaults: %s, 1200 patterns, 200 SPICE images.\n",
+        "DIR/summary.json. Defaults: %s, 1200 patterns, 150 SPICE images,\n"
+        "8 hardware-aware epochs.\n",
         cmd, strcmp(cmd, "demo") ? "--layout A --layout B ... " : "[--layout NAME|FILE] ",
         strcmp(cmd, "demo") ? "-o explore-out" : "layout regular, -o demo-out");
 }
@@ -36,9 +37,10 @@ static int loop_parse(int argc, char **argv, loop_opts *o, int multi)
     static const struct option lo[] = {
         {"layout", required_argument, 0, 'l'}, {"patterns", required_argument, 0, 'p'},
         {"spice-images", required_argument, 0, 's'}, {"data", required_argument, 0, 'd'},
+        {"hwa-epochs", required_argument, 0, 'e'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     *o = (loop_opts){.dir = multi ? "explore-out" : "demo-out", .data = "mnist-lowres",
-                     .patterns = 1200, .spice_images = 200};
+                     .patterns = 1200, .spice_images = 150, .hwa_epochs = 8};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
         switch (c) {
@@ -52,6 +54,7 @@ static int loop_parse(int argc, char **argv, loop_opts *o, int multi)
         case 'p': if (app_parse_int("--patterns", optarg, 800, 100000, &o->patterns)) return 2; break;
         case 's': if (app_parse_int("--spice-images", optarg, 1, 10000, &o->spice_images)) return 2; break;
         case 'd': o->data = optarg; break;
+        case 'e': if (app_parse_int("--hwa-epochs", optarg, 1, 1000, &o->hwa_epochs)) return 2; break;
         case 'o': o->dir = optarg; break;
         case 'h': loop_usage(stdout, argv[0]); return -1;
         default: loop_usage(stderr, argv[0]); return 2;
@@ -183,7 +186,7 @@ static int loop_main(int argc, char **argv, int multi)
         snprintf(dirs[k], sizeof dirs[k], "%s/%s", o.dir, base ? base + 1 : o.layouts[k]);
         po[k] = (pipe_opts){.layout = o.layouts[k], .dir = multi ? dirs[k] : o.dir,
                             .data = o.data, .patterns = o.patterns,
-                            .spice_images = o.spice_images};
+                            .spice_images = o.spice_images, .hwa_epochs = o.hwa_epochs};
         st = pipeline_run(&po[k], &r[k]);
     }
     if (st == FG_OK) {

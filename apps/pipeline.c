@@ -65,14 +65,16 @@ static fg_status calibrate(const pipe_opts *o, pipe_result *r)
 
 static fg_status train_both(const pipe_opts *o, pipe_result *r)
 {
-    char ideal[512], hwa[512], model[512];
+    char ideal[512], hwa[512], model[512], ep[16];
+    snprintf(ep, sizeof ep, "%d", o->hwa_epochs);
     path_in(ideal, o, "mlp-ideal.ckpt");
     path_in(hwa, o, "mlp-hwa.ckpt");
     path_in(model, o, "model.json");
     const char *ti[] = {"fgcosim", "train", "--net", "mlp-lowres", "--data", o->data,
                         "--backend", "ideal", "-o", ideal, "--json", NULL};
     const char *th[] = {"fgcosim", "train", "--net", "mlp-lowres", "--data", o->data,
-                        "--backend", "hwa", "--model", model, "-o", hwa, "--json", NULL};
+                        "--backend", "hwa", "--model", model, "--epochs", ep, "-o", hwa,
+                        "--json", NULL};
     fg_status st = step(o, 3, "train mlp-lowres digitally (ideal)", ti, "test_accuracy",
                         &r->digital, NULL, NULL);
     if (st == FG_OK)

@@ -12,6 +12,7 @@ typedef struct {
     const char *data;   /* data set spec for mlp-lowres                   */
     int patterns;       /* calibration patterns                           */
     int spice_images;   /* test images evaluated on the SPICE "chip"       */
+    int hwa_epochs;     /* epochs of hardware-aware training              */
 } pipe_opts;
 
 typedef struct {
