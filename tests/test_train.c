@@ -748,12 +748,14 @@ Suite *train_suite(void)
     tcase_add_test(tc, grad_relu_clip);
     tcase_add_test(tc, grad_xent);
     tcase_add_test(tc, grad_net);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     tc = tcase_create("train:tiles");
     tcase_add_test(tc, tiles_mapping);
     tcase_add_test(tc, tiles_ideal_equals_dense);
     tcase_add_test(tc, tiles_net_identity);
     tcase_add_test(tc, tiles_budget);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     tc = tcase_create("train:optim");
     tcase_add_test(tc, optim_steps);
