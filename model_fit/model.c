@@ -161,12 +161,47 @@ static void run_traj(mf_traj *t, const double *x, const double *w,
     memcpy(t->u, U, sizeof U);
 }
 
+/* Forward only: the same events as run_traj without storing the
+ * trajectory (and without dr/dx). */
 void mf_vec_forward(double *u, const double *x, const double *w,
                     const mf_ip *ip)
 {
-    mf_traj t;
-    run_traj(&t, x, w, ip);
-    memcpy(u, t.u, sizeof t.u);
+    const double a = ip->a;
+    int ord[FG_ROWS];
+    double e[FG_ROWS], r[FG_ROWS], S[L];
+    for (int i = 0; i < FG_ROWS; i++) {
+        double v = x[i] > 0 ? x[i] : 0;
+        r[i] = v > 40 * FIT_XR ? 1 : -expm1(-v / FIT_XR);
+        double ei = v - ip->delta[i] * r[i];
+        e[i] = ei > 0 ? ei : 0;
+        int q = i;
+        while (q > 0 && e[ord[q - 1]] > e[i]) {
+            ord[q] = ord[q - 1];
+            q--;
+        }
+        ord[q] = i;
+    }
+    for (int j = 0; j < L; j++) {
+        u[j] = 0;
+        S[j] = 0;
+    }
+    for (int i = 0; i < FG_ROWS; i++)
+        for (int j = 0; j < L; j++) {
+            u[j] -= ip->k[i * L + j];
+            S[j] += w[i * L + j];
+        }
+    double tprev = 0;
+    for (int q = 0; q < FG_ROWS; q++) {
+        int i = ord[q];
+        double dt = e[i] - tprev, ri = r[i];
+        const double *k = ip->k + i * L, *rho = ip->rho + i * L, *wi = w + i * L;
+        tprev = e[i];
+        for (int j = 0; j < L; j++) {
+            double D = S[j] * dt, s = slot_s(a, u[j]);
+            u[j] = (u[j] + D * s) / slot_m(a, D, s) + k[j] + rho[j] * ri;
+            S[j] -= wi[j];
+        }
+    }
 }
 
 static inline double gsq(double a, double u)
