@@ -49,7 +49,8 @@ typedef struct {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: fgcosim fit --data DATA.h5 [--holdout FRACTION] -o MODEL.json\n"
-               "                  [--plots DIR] [--json] [--init MODEL.json] [--verbose]\n"
+               "                  [--min-width SECONDS] [--plots DIR] [--json]\n"
+               "                  [--init MODEL.json] [--verbose]\n"
                "  --holdout  last fraction of patterns held out (default 0.25)\n"
                "  --init     start the fit from this model's cells and physics\n"
                "  --min-width  drop patterns with a pulse 0 < x*T_max <= SECONDS (default 0:\n"
