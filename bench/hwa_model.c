@@ -31,22 +31,28 @@ static void synth_model(fit_model *m, fg_rng *r)
         m->w[n] = 0.05 + fg_rng_uniform(r);
 }
 
-/* Seconds per call of forward (or backward) over B vectors, >= ~1 s total. */
+/* VMM/s of forward (or backward) over B vectors: the best of 5 windows of
+ * >= 0.3 s each (the build machine's cores are shared; the best window is
+ * the least disturbed one). */
 static double rate(const fit_model *m, const double *x, double *y, double *dx,
                    int B, int backward)
 {
-    double dw[FG_CELLS] = {0};
-    int reps = 0;
-    double t0 = fg_now(), t;
-    do {
-        if (backward)
-            fit_model_backward(dx, dw, NULL, y, x, m->w, m, B);
-        else
-            fit_model_forward(y, x, m->w, m, B);
-        reps++;
-        t = fg_now() - t0;
-    } while (t < 1.0);
-    return (double)reps * B / t;
+    double dw[FG_CELLS] = {0}, best = 0;
+    for (int win = 0; win < 5; win++) {
+        int reps = 0;
+        double t0 = fg_now(), t;
+        do {
+            if (backward)
+                fit_model_backward(dx, dw, NULL, y, x, m->w, m, B);
+            else
+                fit_model_forward(y, x, m->w, m, B);
+            reps++;
+            t = fg_now() - t0;
+        } while (t < 0.3);
+        if ((double)reps * B / t > best)
+            best = (double)reps * B / t;
+    }
+    return best;
 }
 
 /* SPICE VMM/s of a pool (all cores) on the default layout: weights uniform
@@ -121,7 +127,8 @@ int main(int argc, char **argv)
         x[k] = fg_rng_uniform(&r);
     double fwd = rate(&m, x, y, dx, B, 0);
     double bwd = rate(&m, x, y, dx, B, 1);
-    printf("hwa model forward : %.3g VMM/s (batch %d, target >= 1e6)\n", fwd, B);
+    printf("hwa model forward : %.3g VMM/s (batch %d, best of 5 windows, target >= 1e6)\n",
+           fwd, B);
     printf("hwa model backward: %.3g VMM/s (dx, dw)\n", bwd);
     /* fit: P synthetic patterns (one-hot rows first), noise 1e-3 */
     for (int p = 0; p < P; p++)

@@ -318,9 +318,10 @@ fg_status fit_model_forward(double *y, const double *x, const double *w,
     mf_ip ip;
     mf_ip_from_model(&ip, m);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (B >= 256)
+#pragma omp parallel for schedule(dynamic, 256) if (B >= 256)
 #endif
-    for (int b = 0; b < B; b++) {
+    for (int b = 0; b < B; b++) { /* dynamic: a thread stalled on a shared
+                                     machine does not hold the others */
         double u[L];
         mf_vec_forward(u, x + (size_t)b * FG_ROWS, w, &ip);
         mf_vec_couple(y + (size_t)b * L, u, &ip);
