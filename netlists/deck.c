@@ -39,16 +39,20 @@
 const char *nl_model_card(void) { return nl_embedded_model_card(); }
 const char *nl_cell_instance_params(void) { return "W=0.2u L=0.1u"; }
 
+/* ngspice reads a PULSE width of 0 as "until TSTOP": the flat top is never
+ * 0. Pulses of at least two edges keep NL_T_EDGE edges; narrower ones are
+ * trapezoids of edges and top w/2 each (continuous at w = 2 NL_T_EDGE), so
+ * the area is V_read * x * T_max for every x. x = 0 has amplitude 0. */
 void nl_pulse_params(const fg_op_point *op, double x, double p[7])
 {
     double w = (x > 0 ? x : 0) * op->t_max;
-    double te = w < NL_T_EDGE ? (w > 1e-12 ? w : NL_T_EDGE) : NL_T_EDGE;
+    double te = w >= 2 * NL_T_EDGE ? NL_T_EDGE : w > 1e-12 ? w / 2 : NL_T_EDGE;
     p[0] = 0.0;
-    p[1] = w > 0 ? op->v_read : 0.0;
+    p[1] = w > 1e-12 ? op->v_read : 0.0;
     p[2] = T_START;
     p[3] = te;
     p[4] = te;
-    p[5] = w > te ? w - te : 0.0;
+    p[5] = w > 1e-12 ? w - te : te;
     p[6] = 1.0; /* period: one pulse per run */
 }
 

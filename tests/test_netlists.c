@@ -341,6 +341,30 @@ START_TEST(test_deck_step_accuracy)
 }
 END_TEST
 
+/* A pulse narrower than its edges is a short pulse, not a word line left on
+ * until the read (ngspice reads a PULSE width of 0 as TSTOP). */
+START_TEST(test_deck_narrow_pulse)
+{
+    double x[FG_ROWS] = {0}, v[FG_COLS];
+    x[2] = 0.0028; /* 0.28 ns */
+    nl_layout *l;
+    char *d = deck_for("regular", x, 1.0, &l);
+    fg_op_point op = nl_layout_op_point(l);
+    nl_layout_free(l);
+    tu_ngspice_program(d, v);
+    free(d);
+    for (int j = 0; j < FG_COLS; j++) /* at most 0.0028 * 25 mV, not ~10 mV */
+        ck_assert_msg(op.v_pre - v[j] < 2e-4, "col %d dropped %.3f mV", j,
+                      1e3 * (op.v_pre - v[j]));
+    double p[7];
+    for (double xx = 0.001; xx < 0.02; xx += 0.001) {
+        nl_pulse_params(&op, xx, p);
+        ck_assert(p[5] > 0);
+        ck_assert_double_eq_tol(p[5] + p[3], xx * op.t_max, 1e-15);
+    }
+}
+END_TEST
+
 /* Word-line edges step the floating bit lines (all cells off, all rows on):
  * feeds beside the edge columns add to it there, and only there. */
 static void mid_pulse_step(const char *layout, double *step /*(16)*/)
@@ -418,6 +442,7 @@ Suite *netlists_suite(void)
     tcase_add_loop_test(tc, test_deck_one_row, 0, 2);
     tcase_add_test(tc, test_deck_meas_at_stop);
     tcase_add_test(tc, test_crosstalk_layouts);
+    tcase_add_test(tc, test_deck_narrow_pulse);
     suite_add_tcase(s, tc);
     return s;
 }
