@@ -10,51 +10,53 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int app_parse_int(const char *name, const char *s, int lo, int hi, int *out)
+int app_parse_int(const char *cmd, const char *name, const char *s, int lo, int hi,
+                  int *out)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "fgcosim: %s: '%s' is not an integer in [%d,%d]\n",
-                name, s, lo, hi);
+        fprintf(stderr, "fgcosim %s: %s: '%s' is not an integer in [%d,%d]\n",
+                cmd, name, s, lo, hi);
         return 2;
     }
     *out = (int)v;
     return 0;
 }
 
-int app_parse_u64(const char *name, const char *s, uint64_t *out)
+int app_parse_u64(const char *cmd, const char *name, const char *s, uint64_t *out)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || end == s || *end || s[0] == '-') {
-        fprintf(stderr, "fgcosim: %s: '%s' is not a non-negative integer\n", name, s);
+        fprintf(stderr, "fgcosim %s: %s: '%s' is not a non-negative integer\n", cmd,
+                name, s);
         return 2;
     }
     *out = v;
     return 0;
 }
 
-int app_parse_double(const char *name, const char *s, double lo, double hi,
-                     double *out)
+int app_parse_double(const char *cmd, const char *name, const char *s, double lo,
+                     double hi, double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "fgcosim: %s: '%s' is not a number in [%g,%g]\n",
-                name, s, lo, hi);
+        fprintf(stderr, "fgcosim %s: %s: '%s' is not a number in [%g,%g]\n",
+                cmd, name, s, lo, hi);
         return 2;
     }
     *out = v;
     return 0;
 }
 
-void app_array_opts_init(app_array_opts *o)
+void app_array_opts_init(app_array_opts *o, const char *cmd)
 {
-    *o = (app_array_opts){.layout = "regular", .weights_seed = 1};
+    *o = (app_array_opts){.cmd = cmd, .layout = "regular", .weights_seed = 1};
 }
 
 int app_array_opt(app_array_opts *o, int c, const char *arg)
@@ -64,10 +66,10 @@ int app_array_opt(app_array_opts *o, int c, const char *arg)
     case APP_OPT_ARRAY_NETLIST: o->array_netlist = arg; return 1;
     case APP_OPT_WEIGHTS: o->weights = arg; return 1;
     case APP_OPT_WEIGHTS_SEED:
-        o->bad |= app_parse_u64("--weights-seed", arg, &o->weights_seed);
+        o->bad |= app_parse_u64(o->cmd, "--weights-seed", arg, &o->weights_seed);
         return 1;
     case APP_OPT_SIGMA_VT:
-        o->bad |= app_parse_double("--sigma-vt", arg, 0.0, 0.5, &o->sigma_vt);
+        o->bad |= app_parse_double(o->cmd, "--sigma-vt", arg, 0.0, 0.5, &o->sigma_vt);
         return 1;
     }
     return 0;

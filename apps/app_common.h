@@ -7,12 +7,13 @@
 
 #include <getopt.h>
 
-/* Strict number parsing: on failure prints "fgcosim: --name: ..." and
- * returns 2. */
-int app_parse_int(const char *name, const char *s, int lo, int hi, int *out);
-int app_parse_u64(const char *name, const char *s, uint64_t *out);
-int app_parse_double(const char *name, const char *s, double lo, double hi,
-                     double *out);
+/* Strict number parsing: on failure prints "fgcosim CMD: --name: ..." and
+ * returns 2 (the exit status of bad input); 0 on success. */
+int app_parse_int(const char *cmd, const char *name, const char *s, int lo, int hi,
+                  int *out);
+int app_parse_u64(const char *cmd, const char *name, const char *s, uint64_t *out);
+int app_parse_double(const char *cmd, const char *name, const char *s, double lo,
+                     double hi, double *out);
 
 /* The array under simulation: layout or external netlist, and weights. */
 enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
@@ -25,6 +26,7 @@ enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
     {"sigma-vt", required_argument, 0, APP_OPT_SIGMA_VT}
 
 typedef struct {
+    const char *cmd;           /* subcommand, for messages              */
     const char *layout;        /* name or file; default "regular"       */
     const char *array_netlist; /* user's flat array netlist, or NULL    */
     const char *weights;       /* CSV 16x16 in [0,1], or NULL           */
@@ -33,7 +35,7 @@ typedef struct {
     int bad;                   /* 2 after a bad option value            */
 } app_array_opts;
 
-void app_array_opts_init(app_array_opts *o);
+void app_array_opts_init(app_array_opts *o, const char *cmd);
 /* Handles an APP_OPT_* option; returns 1 if c was one of them. */
 int app_array_opt(app_array_opts *o, int c, const char *arg);
 

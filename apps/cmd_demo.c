@@ -51,10 +51,10 @@ static int loop_parse(int argc, char **argv, loop_opts *o, int multi)
             }
             o->layouts[o->n++] = optarg;
             break;
-        case 'p': if (app_parse_int("--patterns", optarg, 800, 100000, &o->patterns)) return 2; break;
-        case 's': if (app_parse_int("--spice-images", optarg, 1, 10000, &o->spice_images)) return 2; break;
+        case 'p': if (app_parse_int(argv[0], "--patterns", optarg, 800, 100000, &o->patterns)) return 2; break;
+        case 's': if (app_parse_int(argv[0], "--spice-images", optarg, 1, 10000, &o->spice_images)) return 2; break;
         case 'd': o->data = optarg; break;
-        case 'e': if (app_parse_int("--hwa-epochs", optarg, 1, 1000, &o->hwa_epochs)) return 2; break;
+        case 'e': if (app_parse_int(argv[0], "--hwa-epochs", optarg, 1, 1000, &o->hwa_epochs)) return 2; break;
         case 'o': o->dir = optarg; break;
         case 'h': loop_usage(stdout, argv[0]); return -1;
         default: loop_usage(stderr, argv[0]); return 2;

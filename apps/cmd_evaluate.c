@@ -47,9 +47,9 @@ static int parse_opt(eval_args *a, int c, const char *arg)
     switch (c) {
     case O_CKPT: a->ckpt = arg; return 0;
     case O_DATA: a->data = arg; return 0;
-    case O_LIMIT: return nn_cli_int(CMD, "--limit", arg, 1, 1 << 30, &a->limit);
-    case O_BATCH: return nn_cli_int(CMD, "--batch", arg, 1, 65536, &a->batch);
-    case O_THREADS: return nn_cli_int(CMD, "--threads", arg, 0, 1024, &a->threads);
+    case O_LIMIT: return app_parse_int(CMD, "--limit", arg, 1, 1 << 30, &a->limit);
+    case O_BATCH: return app_parse_int(CMD, "--batch", arg, 1, 65536, &a->batch);
+    case O_THREADS: return app_parse_int(CMD, "--threads", arg, 0, 1024, &a->threads);
     case O_JSON: a->json = 1; return 0;
     }
     usage(stderr);

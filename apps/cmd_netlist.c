@@ -34,7 +34,7 @@ static int netlist_parse(int argc, char **argv, netlist_opts *o)
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     *o = (netlist_opts){0};
-    app_array_opts_init(&o->arr);
+    app_array_opts_init(&o->arr, "netlist");
     int c;
     while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
         if (app_array_opt(&o->arr, c, optarg))

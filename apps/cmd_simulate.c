@@ -43,17 +43,17 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     *o = (sim_opts){.patterns = 200, .seed = 1};
-    app_array_opts_init(&o->arr);
+    app_array_opts_init(&o->arr, "simulate");
     int c;
     while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
         if (app_array_opt(&o->arr, c, optarg))
             continue;
         switch (c) {
         case 'i': o->inputs = optarg; break;
-        case 'n': if (app_parse_int("--patterns", optarg, 1, 10000000, &o->patterns)) return 2; break;
-        case 's': if (app_parse_u64("--seed", optarg, &o->seed)) return 2; break;
-        case 'j': if (app_parse_int("--jobs", optarg, 1, 1024, &o->jobs)) return 2; break;
-        case 't': if (app_parse_double("--timeout", optarg, 0.1, 1e6, &o->timeout_s)) return 2; break;
+        case 'n': if (app_parse_int("simulate", "--patterns", optarg, 1, 10000000, &o->patterns)) return 2; break;
+        case 's': if (app_parse_u64("simulate", "--seed", optarg, &o->seed)) return 2; break;
+        case 'j': if (app_parse_int("simulate", "--jobs", optarg, 1, 1024, &o->jobs)) return 2; break;
+        case 't': if (app_parse_double("simulate", "--timeout", optarg, 0.1, 1e6, &o->timeout_s)) return 2; break;
         case 'J': o->json = 1; break;
         case 'o': o->out = optarg; break;
         case 'h': sim_usage(stdout); return -1;

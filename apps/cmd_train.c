@@ -67,16 +67,16 @@ static int parse_opt(train_args *a, int c, const char *arg)
     case O_NET: a->o.net = arg; return 0;
     case O_DATA: a->o.data = arg; return 0;
     case 'o': a->out = arg; return 0;
-    case O_EPOCHS: a->set_epochs = 1; return nn_cli_int(CMD, "--epochs", arg, 1, 100000, &a->epochs);
-    case O_BATCH: a->set_batch = 1; return nn_cli_int(CMD, "--batch", arg, 1, 65536, &a->batch);
+    case O_EPOCHS: a->set_epochs = 1; return app_parse_int(CMD, "--epochs", arg, 1, 100000, &a->epochs);
+    case O_BATCH: a->set_batch = 1; return app_parse_int(CMD, "--batch", arg, 1, 65536, &a->batch);
     case O_LR: a->set_lr = 1; return nn_cli_float(CMD, "--lr", arg, 1e-9, 10, &a->lr);
-    case O_SEED: a->set_seed = 1; return nn_cli_u64(CMD, "--seed", arg, &a->seed);
+    case O_SEED: a->set_seed = 1; return app_parse_u64(CMD, "--seed", arg, &a->seed);
     case O_MOM: a->set_mom = 1; return nn_cli_float(CMD, "--momentum", arg, 0, 0.9999, &a->momentum);
     case O_WD: a->set_wd = 1; return nn_cli_float(CMD, "--weight-decay", arg, 0, 1, &a->wd);
     case O_NOCOS: a->nocos = 1; return 0;
-    case O_LTRAIN: return nn_cli_int(CMD, "--limit-train", arg, 1, 1 << 30, &a->o.limit_train);
-    case O_LTEST: return nn_cli_int(CMD, "--limit-test", arg, 1, 1 << 30, &a->o.limit_test);
-    case O_THREADS: a->set_threads = 1; return nn_cli_int(CMD, "--threads", arg, 0, 1024, &a->o.threads);
+    case O_LTRAIN: return app_parse_int(CMD, "--limit-train", arg, 1, 1 << 30, &a->o.limit_train);
+    case O_LTEST: return app_parse_int(CMD, "--limit-test", arg, 1, 1 << 30, &a->o.limit_test);
+    case O_THREADS: a->set_threads = 1; return app_parse_int(CMD, "--threads", arg, 0, 1024, &a->o.threads);
     case O_JSON: a->json = 1; return 0;
     case O_QUIET: a->o.quiet = 1; return 0;
     case O_OPTIM:

@@ -2,52 +2,17 @@
 #include "nn_cli.h"
 #include "app_common.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-int nn_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi,
-               int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "fgcosim %s: %s: '%s' is not an integer in [%d,%d]\n",
-                cmd, opt, s, lo, hi);
-        return 2;
-    }
-    *out = (int)v;
-    return 0;
-}
-
-int nn_cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-') {
-        fprintf(stderr, "fgcosim %s: %s: '%s' is not a non-negative integer\n",
-                cmd, opt, s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
 
 int nn_cli_float(const char *cmd, const char *opt, const char *s, double lo,
                  double hi, float *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "fgcosim %s: %s: '%s' is not a number in [%g,%g]\n",
-                cmd, opt, s, lo, hi);
-        return 2;
-    }
-    *out = (float)v;
-    return 0;
+    double v;
+    int rc = app_parse_double(cmd, opt, s, lo, hi, &v);
+    if (rc == 0)
+        *out = (float)v;
+    return rc;
 }
 
 int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c,
@@ -58,7 +23,7 @@ int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c
     case 1: o->model = arg; return 1;
     case 2: o->layout = arg; return 1;
     case 3: o->array_netlist = arg; return 1;
-    case 4: *bad |= nn_cli_int(cmd, "--jobs", arg, 0, 1024, &o->jobs); return 1;
+    case 4: *bad |= app_parse_int(cmd, "--jobs", arg, 0, 1024, &o->jobs); return 1;
     case 5: o->tiles = 1; return 1;
     }
     return 0;

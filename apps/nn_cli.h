@@ -4,15 +4,12 @@
 
 #include "fgcore.h"
 #include "train.h"
+#include "app_common.h"
 
 #include <stdint.h>
 #include <stdio.h>
 
-/* Strict number parsing: on failure print "fgcosim CMD: OPT: ..." and
- * return 2 (the exit status of bad input); 0 on success. */
-int nn_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi,
-               int *out);
-int nn_cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
+/* A float option (app_parse_double, then narrowed). */
 int nn_cli_float(const char *cmd, const char *opt, const char *s, double lo,
                  double hi, float *out);
 
