@@ -325,7 +325,8 @@ static fg_status make_plots(const char *dir, const fit_eval *ev, const pat_set *
 
 /* ---- the command -------------------------------------------------------- */
 static fg_status fit_and_report(const fit_args *a, const fg_op_point *op,
-                                const pat_set *tr, const pat_set *ho)
+                                const double *w_target, const pat_set *tr,
+                                const pat_set *ho)
 {
     fit_model m;
     fit_eval ev = {0};
@@ -342,6 +343,8 @@ static fg_status fit_and_report(const fit_args *a, const fg_op_point *op,
         m.op = *op; /* the data set's op point rules */
     if (st == FG_OK)
         st = fit_model_fit(&m, tr->x, tr->y, tr->P, &o, &rep);
+    if (st == FG_OK) /* what the user programmed: the gain from target to cell */
+        fit_model_set_gain(&m, w_target);
     if (st == FG_OK)
         st = evaluate(&ev, ho, wn, wl, &m);
     if (st == FG_OK)
@@ -375,7 +378,7 @@ static fg_status run(const fit_args *a)
         st = fg_error(FG_ERR_RANGE, "%s: no held-out patterns (P = %d, --holdout %g)",
                       a->data, ds.P, a->holdout);
     if (st == FG_OK)
-        st = fit_and_report(a, &ds.op, &tr, &ho);
+        st = fit_and_report(a, &ds.op, ds.w_target, &tr, &ho);
     pat_free(&tr);
     pat_free(&ho);
     cosim_dataset_free(&ds);

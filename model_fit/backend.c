@@ -1,6 +1,7 @@
 /* The `hwa` array backend: the compact model behind fg_backend_ops (float
  * interface; computed in double). The fitted model's own cell currents are
- * not used: w comes from the caller (a network tile). */
+ * not used: w comes from the caller (a network tile), as programmed target
+ * weights, scaled per column by the model's programming gain. */
 #include "model_fit.h"
 
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static fg_status hwa_vmm(void *ctx, const float *w, const float *x, float *y,
     size_t n = (size_t)B * FG_COLS;
     double wd[FG_CELLS];
     for (int k = 0; k < FG_CELLS; k++)
-        wd[k] = w[k];
+        wd[k] = w[k] * c->m.w_gain[k % FG_COLS];
     double *xd = to_double(x, (size_t)B * FG_ROWS), *yd = malloc(n * sizeof *yd);
     fg_status st = (xd && yd) ? fit_model_forward(yd, xd, wd, &c->m, B)
                               : fg_error(FG_ERR_NOMEM, "hwa backend: out of memory");
@@ -47,7 +48,7 @@ static fg_status hwa_backward(void *ctx, const float *w, const float *x,
     size_t n = (size_t)B * FG_ROWS;
     double wd[FG_CELLS], dwd[FG_CELLS] = {0};
     for (int k = 0; k < FG_CELLS; k++)
-        wd[k] = w[k];
+        wd[k] = w[k] * c->m.w_gain[k % FG_COLS];
     double *xd = to_double(x, n), *dyd = to_double(dy, (size_t)B * FG_COLS);
     double *dxd = calloc(n ? n : 1, sizeof *dxd);
     fg_status st = (xd && dyd && dxd)
@@ -58,7 +59,7 @@ static fg_status hwa_backward(void *ctx, const float *w, const float *x,
             dx[k] += (float)dxd[k];
     if (st == FG_OK && dw)
         for (int k = 0; k < FG_CELLS; k++)
-            dw[k] += (float)dwd[k];
+            dw[k] += (float)(dwd[k] * c->m.w_gain[k % FG_COLS]);
     free(xd);
     free(dyd);
     free(dxd);

@@ -91,7 +91,18 @@ typedef struct {
     fg_op_point op;
     fit_params p;
     double w[FG_CELLS]; /* (16,16) normalised cell currents I_ij / I_unit */
+    /* Programming gain per column (1): effective cell current of column j
+     * per unit of programmed target weight, as the chip user measures it
+     * by comparing the fitted cells with the weights they programmed (the
+     * bit line's real capacitance, wire and drain junctions included, sits
+     * above the nominal C_BL: ~0.95 on the built-in layouts). The hwa
+     * backend scales a tile's target weights by it; 1 when unknown. */
+    double w_gain[FG_COLS];
 } fit_model;
+
+/* Sets w_gain from the fitted cells and the programmed targets (16,16):
+ * per column, least squares of w_fit = gain * w_target. */
+void fit_model_set_gain(fit_model *m, const double *w_target);
 
 /* Ideal physics (all parameters 0), w = 0. */
 void fit_model_init(fit_model *m, const fg_op_point *op);

@@ -52,6 +52,20 @@ void fit_model_init(fit_model *m, const fg_op_point *op)
 {
     memset(m, 0, sizeof *m);
     m->op = *op;
+    for (int j = 0; j < FG_COLS; j++)
+        m->w_gain[j] = 1.0;
+}
+
+void fit_model_set_gain(fit_model *m, const double *w_target)
+{
+    for (int j = 0; j < FG_COLS; j++) {
+        double num = 0, den = 0;
+        for (int i = 0; i < FG_ROWS; i++) {
+            num += m->w[i * FG_COLS + j] * w_target[i * FG_COLS + j];
+            den += w_target[i * FG_COLS + j] * w_target[i * FG_COLS + j];
+        }
+        m->w_gain[j] = den > 0 ? num / den : 1.0;
+    }
 }
 
 static int pos_finite(double v) { return isfinite(v) && v > 0; }
@@ -154,6 +168,10 @@ char *fit_model_to_json(const fit_model *m)
     }
     cJSON_AddItemToObject(cells, "value", rows);
     cJSON_AddItemToObject(root, "cell_currents", cells);
+    cJSON *gain = cJSON_CreateObject();
+    cJSON_AddStringToObject(gain, "unit", "1");
+    cJSON_AddItemToObject(gain, "value", num_array(m->w_gain, FG_COLS));
+    cJSON_AddItemToObject(root, "programming_gain", gain);
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
     return s;
@@ -234,6 +252,12 @@ static fg_status read_body(const cJSON *root, const char *what, fit_model *m)
         if ((st = read_nums(cJSON_GetArrayItem(rows, i), FG_COLS,
                             m->w + i * FG_COLS, what, "cell_currents.value")))
             return st;
+    const cJSON *gain = cJSON_GetObjectItemCaseSensitive(root, "programming_gain");
+    for (int j = 0; j < FG_COLS; j++)
+        m->w_gain[j] = 1.0; /* optional: 1 when the fit had no targets */
+    if (gain && (st = read_nums(cJSON_GetObjectItemCaseSensitive(gain, "value"), FG_COLS,
+                                m->w_gain, what, "programming_gain.value")))
+        return st;
     if ((st = fit_model_check(m)))
         return fg_error(st, "%s: %s", what, fg_errmsg());
     for (int n = 0; n < FG_CELLS; n++)
