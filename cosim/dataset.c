@@ -85,9 +85,9 @@ static fg_status get_matrix(hid_t f, const char *path, const char *name,
     if (rank != 2 || H5LTget_dataset_info(f, name, dims, &cls, &sz) < 0 ||
         dims[1] != (hsize_t)cols || (*rows >= 0 && dims[0] != (hsize_t)*rows) ||
         dims[0] == 0)
-        return fg_error(FG_ERR_FORMAT, "%s: data set %s has shape (%llu,%llu), expected (%s,%d)",
+        return fg_error(FG_ERR_FORMAT, "%s: data set %s has shape (%llu,%llu), expected (%d,%d)",
                         path, name, (unsigned long long)dims[0],
-                        (unsigned long long)dims[1], *rows >= 0 ? "P" : "P", cols);
+                        (unsigned long long)dims[1], *rows >= 0 ? *rows : (int)dims[0], cols);
     *rows = (int)dims[0];
     *out = malloc(dims[0] * dims[1] * sizeof **out);
     if (!*out)
