@@ -16,6 +16,7 @@ typedef struct {
     int n;
     const char *dir, *data;
     int patterns, spice_images, hwa_epochs;
+    int multi; /* explore (several layouts) */
 } loop_opts;
 
 static void loop_usage(FILE *f, const char *cmd)
@@ -39,7 +40,7 @@ static int loop_parse(int argc, char **argv, loop_opts *o, int multi)
         {"spice-images", required_argument, 0, 's'}, {"data", required_argument, 0, 'd'},
         {"hwa-epochs", required_argument, 0, 'e'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    *o = (loop_opts){.dir = multi ? "explore-out" : "demo-out", .data = "mnist-lowres",
+    *o = (loop_opts){.multi = multi, .dir = multi ? "explore-out" : "demo-out", .data = "mnist-lowres",
                      .patterns = 1200, .spice_images = 150, .hwa_epochs = 8};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
@@ -120,15 +121,29 @@ static void write_parasitics(FILE *f, const char *layout)
     nl_layout_free(l);
 }
 
-static fg_status write_report(const loop_opts *o, const pipe_opts *po,
-                              const pipe_result *r, int n)
+/* Writes DIR/name atomically from what fn prints into a memory stream. */
+static fg_status write_out(const char *dir, const char *name,
+                           void (*fn)(FILE *f, const loop_opts *o, const pipe_opts *po,
+                                      const pipe_result *r, int n),
+                           const loop_opts *o, const pipe_opts *po, const pipe_result *r,
+                           int n)
 {
-    char path[600], tmp[640];
-    snprintf(path, sizeof path, "%s/report.md", o->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    char path[600], *buf = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = open_memstream(&buf, &len);
     if (!f)
-        return fg_error(FG_ERR_IO, "%s: cannot write", path);
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    fn(f, o, po, r, n);
+    fclose(f);
+    fg_status st = fg_file_write_atomic(path, buf, len);
+    free(buf);
+    return st;
+}
+
+static void print_report(FILE *f, const loop_opts *o, const pipe_opts *po,
+                         const pipe_result *r, int n)
+{
     fprintf(f, "# fgcosim: calibrate, train, deploy\n\n"
                "mlp-lowres on %s; %d calibration patterns per layout (25%% held out "
                "for the SER); accuracies on the full test set for `ideal`/`hwa`, on "
@@ -147,27 +162,19 @@ static fg_status write_report(const loop_opts *o, const pipe_opts *po,
                    "![crosstalk](%s/fit_kappa.png) ![weights](%s/fit_weights.png)\n",
                 sub, sub, sub, sub);
     }
-    int bad = fclose(f) != 0 || rename(tmp, path) != 0;
-    return bad ? fg_error(FG_ERR_IO, "%s: cannot write", path) : FG_OK;
 }
 
-static fg_status write_summary(const loop_opts *o, const pipe_opts *po,
-                               const pipe_result *r, int n, int multi)
+/* One object (demo) or an array of them (explore). */
+static void print_summary(FILE *f, const loop_opts *o, const pipe_opts *po,
+                          const pipe_result *r, int n)
 {
-    char path[600], tmp[640];
-    snprintf(path, sizeof path, "%s/summary.json", o->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return fg_error(FG_ERR_IO, "%s: cannot write", path);
+    int multi = o->multi;
     fputs(multi ? "[" : "", f);
     for (int k = 0; k < n; k++) {
         pipeline_json(f, &po[k], &r[k]);
         fputs(k + 1 < n ? ",\n" : "", f);
     }
     fputs(multi ? "]\n" : "\n", f);
-    int bad = fclose(f) != 0 || rename(tmp, path) != 0;
-    return bad ? fg_error(FG_ERR_IO, "%s: cannot write", path) : FG_OK;
 }
 
 static int loop_main(int argc, char **argv, int multi)
@@ -191,10 +198,10 @@ static int loop_main(int argc, char **argv, int multi)
     }
     if (st == FG_OK) {
         plot_accuracy(o.dir, po, r, o.n);
-        st = write_report(&o, po, r, o.n);
+        st = write_out(o.dir, "report.md", print_report, &o, po, r, o.n);
     }
     if (st == FG_OK)
-        st = write_summary(&o, po, r, o.n, multi);
+        st = write_out(o.dir, "summary.json", print_summary, &o, po, r, o.n);
     if (st != FG_OK) {
         fprintf(stderr, "fgcosim %s: %s\n", argv[0], fg_errmsg());
         return fg_status_exit_code(st);
