@@ -154,7 +154,7 @@ static void print_report(FILE *f, const loop_opts *o, const pipe_opts *po,
         pipeline_table_row(f, &po[k], &r[k]);
     fprintf(f, "\n![accuracy](accuracy.png)\n");
     for (int k = 0; k < n; k++) {
-        const char *sub = n > 1 ? strrchr(po[k].dir, '/') + 1 : ".";
+        const char *sub = o->multi ? strrchr(po[k].dir, '/') + 1 : ".";
         fprintf(f, "\n## Layout `%s`\n", po[k].layout);
         write_parasitics(f, po[k].layout);
         fprintf(f, "\nFitted model vs SPICE (held out): ![scatter](%s/fit_scatter.png)\n"
