@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char *const builtin_names[] = {"regular", "edge-feed", "shielded",
-                                            "dense", "low-cap", NULL};
+                                            "dense", "low-cap", "coupled",
+                                            NULL};
 
 const char *const *nl_builtin_layouts(void) { return builtin_names; }
 
@@ -197,7 +198,7 @@ fg_status nl_layout_load(const char *name_or_path, nl_layout **out)
         }
     if (!strchr(name_or_path, '/') && !strstr(name_or_path, ".json"))
         return fg_error(FG_ERR_RANGE,
-                        "unknown layout '%s' (built-in: regular, edge-feed, shielded, dense, low-cap; or a .json file)",
+                        "unknown layout '%s' (built-in: regular, edge-feed, shielded, dense, low-cap, coupled; or a .json file)",
                         name_or_path);
     char *text;
     fg_status st = fg_file_read(name_or_path, &text, NULL);
