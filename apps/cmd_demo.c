@@ -30,7 +30,7 @@ static void loop_usage(FILE *f, const char *cmd)
         "DIR/summary.json. Defaults: %s, 1200 patterns, 150 SPICE images,\n"
         "8 hardware-aware epochs.\n",
         cmd, strcmp(cmd, "demo") ? "--layout A --layout B ... " : "[--layout NAME|FILE] ",
-        strcmp(cmd, "demo") ? "-o explore-out" : "layout regular, -o demo-out");
+        strcmp(cmd, "demo") ? "-o explore-out" : "layout coupled, -o demo-out");
 }
 
 static int loop_parse(int argc, char **argv, loop_opts *o, int multi)
@@ -65,8 +65,8 @@ static int loop_parse(int argc, char **argv, loop_opts *o, int multi)
         fprintf(stderr, "fgcosim explore: give at least one --layout\n");
         return 2;
     }
-    if (o->n == 0)
-        o->layouts[o->n++] = "regular";
+    if (o->n == 0) /* where naive deployment loses and HWA training recovers */
+        o->layouts[o->n++] = "coupled";
     for (int k = 0; k < o->n; k++) { /* bad layouts fail now, not after an hour */
         nl_layout *l;
         fg_status st = nl_layout_load(o->layouts[k], &l);
