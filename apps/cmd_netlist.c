@@ -75,9 +75,7 @@ static fg_status netlist_inputs(const char *path, double *x /*(16)*/)
 static fg_status netlist_write(const netlist_opts *o, app_array *a)
 {
     double x[FG_ROWS];
-    fg_status st = netlist_inputs(o->inputs, x);
-    if (st == FG_OK && o->arr.array_netlist)
-        st = nl_array_netlist_check(o->arr.array_netlist);
+    fg_status st = netlist_inputs(o->inputs, x); /* nl_deck_build checks an external array */
     if (st == FG_OK && o->parasitics) {
         nl_parasitics p;
         if ((st = nl_extract(a->layout, &a->op, &p)) == FG_OK)
