@@ -20,6 +20,8 @@ static void usage(FILE *f)
         "  --epochs N --batch N --lr X --seed S   (defaults per net)\n"
         "  --optim adam|sgd   --momentum X  --weight-decay X  --no-cosine\n"
         "  --limit-train N --limit-test N   use the first N images only\n"
+        "  --init CKPT        start from this checkpoint's weights (fine-tuning,\n"
+        "                     e.g. hardware-aware from a digital run; same net)\n"
         NN_CLI_BACKEND_HELP
         "  --threads N        OpenBLAS/OpenMP threads (default 2: same seed and\n"
         "                     threads give the same checkpoint; 0 = all cores)\n"
@@ -29,7 +31,7 @@ static void usage(FILE *f)
 
 enum { O_NET = 1, O_DATA, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_OPTIM, O_MOM,
        O_WD, O_NOCOS, O_LTRAIN, O_LTEST, O_BACKEND, O_BMODEL, O_BLAYOUT, O_BNETLIST, O_BJOBS, O_TILES, O_THREADS,
-       O_JSON, O_QUIET, O_HELP };
+       O_JSON, O_QUIET, O_INIT, O_HELP };
 
 static const struct option longopts[] = {
     {"net", required_argument, 0, O_NET}, {"data", required_argument, 0, O_DATA},
@@ -41,7 +43,7 @@ static const struct option longopts[] = {
     {"limit-test", required_argument, 0, O_LTEST},
     NN_CLI_BACKEND_LONGOPTS(O_BACKEND),
     {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
-    {"quiet", no_argument, 0, O_QUIET}, {"output", required_argument, 0, 'o'},
+    {"quiet", no_argument, 0, O_QUIET}, {"init", required_argument, 0, O_INIT}, {"output", required_argument, 0, 'o'},
     {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
 };
 
@@ -54,6 +56,7 @@ typedef struct {
     int epochs, batch, optim;
     float lr, momentum, wd;
     uint64_t seed;
+    const char *init;
     int set_epochs, set_batch, set_lr, set_seed, set_optim, set_mom, set_wd,
         nocos, set_threads;
 } train_args;
@@ -79,6 +82,7 @@ static int parse_opt(train_args *a, int c, const char *arg)
     case O_THREADS: a->set_threads = 1; return app_parse_int(CMD, "--threads", arg, 0, 1024, &a->o.threads);
     case O_JSON: a->json = 1; return 0;
     case O_QUIET: a->o.quiet = 1; return 0;
+    case O_INIT: a->init = arg; return 0;
     case O_OPTIM:
         a->set_optim = 1;
         if (!strcmp(arg, "adam") || !strcmp(arg, "sgd")) {
@@ -109,6 +113,7 @@ static void apply_defaults(train_args *a)
     if (a->set_mom) d.opt.momentum = a->momentum;
     if (a->set_wd) d.opt.weight_decay = a->wd;
     if (a->nocos) d.cosine = 0;
+    d.init = a->init;
     d.tiles = a->be.tiles ? NN_TILES_ALWAYS : NN_TILES_AUTO;
     a->o = d;
 }

@@ -292,6 +292,8 @@ typedef struct {
                            (slightly) different floats.                  */
     int quiet;          /* no per-epoch lines on stderr                 */
     nn_tiles_mode tiles;/* NN_TILES_ALWAYS: products through the tiles  */
+    const char *init;   /* checkpoint to start from (fine-tuning: same net
+                           and input shape); NULL = random init (seed)   */
 } nn_train_opts;
 
 typedef struct {

@@ -191,6 +191,32 @@ static fg_status save(const nn_train_opts *o, nn_net *net, const nn_dataset *ds,
     return nn_ckpt_save(ckpt, net, &m);
 }
 
+/* Copies the parameters and input scales of checkpoint path into net: the
+ * checkpoint must hold the same net on the same input shape. */
+static fg_status load_init(nn_net *net, const nn_dataset *ds, const char *path)
+{
+    nn_net *src = NULL;
+    nn_ckpt_meta m;
+    fg_status st = nn_ckpt_load(path, 1, &src, &m);
+    if (st != FG_OK)
+        return st;
+    if (strcmp(m.net, nn_net_name(net)) || m.H != ds->H || m.W != ds->W ||
+        m.C != ds->C || m.classes != ds->classes)
+        st = fg_error(FG_ERR_FORMAT,
+                      "%s: --init checkpoint holds %s on %dx%dx%d images, %d classes; "
+                      "this run trains %s on %dx%dx%d, %d classes", path, m.net, m.H,
+                      m.W, m.C, m.classes, nn_net_name(net), ds->H, ds->W, ds->C,
+                      ds->classes);
+    if (st == FG_OK) {
+        memcpy(nn_net_params(net), nn_net_params(src),
+               nn_net_num_params(net) * sizeof(float));
+        memcpy(nn_net_act_scales(net), nn_net_act_scales(src),
+               (size_t)nn_net_num_analog(net) * sizeof(float));
+    }
+    nn_net_free(src);
+    return st;
+}
+
 static fg_status run_epochs(const nn_train_opts *o, nn_net *net,
                             const nn_dataset *tr, const nn_dataset *te,
                             nn_train_result *r)
@@ -239,6 +265,10 @@ fg_status nn_train(const nn_train_opts *o, fg_backend *be, const char *ckpt,
         st = nn_net_new(&net, o->net, tr.H, tr.W, tr.C, tr.classes, o->batch);
     if (st == FG_OK) {
         nn_net_init(net, o->seed);
+        if (o->init)
+            st = load_init(net, &tr, o->init);
+    }
+    if (st == FG_OK) {
         nn_net_set_backend(net, be);
         nn_net_set_tiles(net, o->tiles);
         if (!o->quiet)
