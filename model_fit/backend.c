@@ -1,5 +1,5 @@
-/* The `hwa` array backend: the compact model behind fg_backend_ops (float
- * interface; computed in double). The fitted model's own cell currents are
+/* The `hwa` array backend: the compact model behind fg_backend_ops (float32:
+ * fit_model_forward_f32 / fit_model_backward_f32). The fitted model's own cell currents are
  * not used: w comes from the caller (a network tile), as programmed target
  * weights, scaled per column by the model's programming gain. */
 #include "model_fit.h"
@@ -10,14 +10,11 @@ typedef struct {
     fit_model m;
 } hwa_ctx;
 
-/* Converts float (n) to a new double array; NULL on failure. */
-static double *to_double(const float *v, size_t n)
+/* wg (16,16) = w scaled per column by the programming gain */
+static void gained(float *wg, const float *w, const fit_model *m)
 {
-    double *d = malloc(n * sizeof *d);
-    if (d)
-        for (size_t k = 0; k < n; k++)
-            d[k] = v[k];
-    return d;
+    for (int k = 0; k < FG_CELLS; k++)
+        wg[k] = (float)(w[k] * m->w_gain[k % FG_COLS]);
 }
 
 /* y (B,16) = model(w (16,16), x (B,16)) */
@@ -25,19 +22,9 @@ static fg_status hwa_vmm(void *ctx, const float *w, const float *x, float *y,
                          int B)
 {
     hwa_ctx *c = ctx;
-    size_t n = (size_t)B * FG_COLS;
-    double wd[FG_CELLS];
-    for (int k = 0; k < FG_CELLS; k++)
-        wd[k] = w[k] * c->m.w_gain[k % FG_COLS];
-    double *xd = to_double(x, (size_t)B * FG_ROWS), *yd = malloc(n * sizeof *yd);
-    fg_status st = (xd && yd) ? fit_model_forward(yd, xd, wd, &c->m, B)
-                              : fg_error(FG_ERR_NOMEM, "hwa backend: out of memory");
-    if (st == FG_OK)
-        for (size_t k = 0; k < n; k++)
-            y[k] = (float)yd[k];
-    free(xd);
-    free(yd);
-    return st;
+    float wg[FG_CELLS];
+    gained(wg, w, &c->m);
+    return fit_model_forward_f32(y, x, wg, &c->m, B);
 }
 
 /* dx (B,16) += dy . dy/dx ; dw (16,16) += dy . dy/dw */
@@ -45,24 +32,12 @@ static fg_status hwa_backward(void *ctx, const float *w, const float *x,
                               const float *dy, float *dx, float *dw, int B)
 {
     hwa_ctx *c = ctx;
-    size_t n = (size_t)B * FG_ROWS;
-    double wd[FG_CELLS], dwd[FG_CELLS] = {0};
-    for (int k = 0; k < FG_CELLS; k++)
-        wd[k] = w[k] * c->m.w_gain[k % FG_COLS];
-    double *xd = to_double(x, n), *dyd = to_double(dy, (size_t)B * FG_COLS);
-    double *dxd = calloc(n ? n : 1, sizeof *dxd);
-    fg_status st = (xd && dyd && dxd)
-        ? fit_model_backward(dx ? dxd : NULL, dw ? dwd : NULL, NULL, dyd, xd, wd, &c->m, B)
-        : fg_error(FG_ERR_NOMEM, "hwa backend: out of memory");
-    if (st == FG_OK && dx)
-        for (size_t k = 0; k < n; k++)
-            dx[k] += (float)dxd[k];
+    float wg[FG_CELLS], dwg[FG_CELLS] = {0};
+    gained(wg, w, &c->m);
+    fg_status st = fit_model_backward_f32(dx, dw ? dwg : NULL, dy, x, wg, &c->m, B);
     if (st == FG_OK && dw)
         for (int k = 0; k < FG_CELLS; k++)
-            dw[k] += (float)(dwd[k] * c->m.w_gain[k % FG_COLS]);
-    free(xd);
-    free(dyd);
-    free(dxd);
+            dw[k] += (float)(dwg[k] * c->m.w_gain[k % FG_COLS]);
     return st;
 }
 

@@ -119,6 +119,16 @@ fg_status fit_model_backward(double *dx, double *dw, fit_params *dp,
                              const double *dy, const double *x,
                              const double *w, const fit_model *m, int B);
 
+/* The same model in float32 for training (the hwa backend): same events
+ * and clamps, no parameter gradients, empty slots skipped, lanes in SIMD.
+ * Agrees with the double functions to float rounding. dx may be NULL; +=
+ * like the above. */
+fg_status fit_model_forward_f32(float *y, const float *x, const float *w,
+                                const fit_model *m, int B);
+fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
+                                 const float *x, const float *w,
+                                 const fit_model *m, int B);
+
 /* Flat vector of the physics parameters (FIT_NPHYS, field-table order). */
 void fit_params_to_vec(const fit_params *p, double *v /*(FIT_NPHYS)*/);
 void fit_params_from_vec(fit_params *p, const double *v /*(FIT_NPHYS)*/);

@@ -319,6 +319,50 @@ START_TEST(test_backend)
 }
 END_TEST
 
+/* float32 path vs the double one on the gradient-test inputs (ties, zeros,
+ * one-hot, full width), repeated to a batch that takes the OpenMP path;
+ * _i = 1: lambda so large that the bit line reaches the pinch voltage in
+ * some vectors (the clamp s = 0). */
+START_TEST(test_f32_matches_double)
+{
+    enum { REP = 70, B = REP * B_GRAD };
+    grad_case c;
+    grad_case_init(&c, 11 + _i);
+    if (_i)
+        c.m.p.lambda = 9.0 / (c.m.op.i_unit * c.m.op.t_max / c.m.op.c_bl);
+    double *x = malloc(B * FG_ROWS * sizeof *x), *y = malloc(B * FG_COLS * sizeof *y);
+    double *dy = malloc(B * FG_COLS * sizeof *dy), *dx = calloc(B * FG_ROWS, sizeof *dx);
+    float *xf = malloc(B * FG_ROWS * sizeof *xf), *yf = malloc(B * FG_COLS * sizeof *yf);
+    float *dyf = malloc(B * FG_COLS * sizeof *dyf), *dxf = calloc(B * FG_ROWS, sizeof *dxf);
+    double dw[FG_CELLS] = {0};
+    float wf[FG_CELLS], dwf[FG_CELLS] = {0};
+    for (int k = 0; k < B * FG_ROWS; k++)
+        x[k] = xf[k] = (float)c.x[k % (B_GRAD * FG_ROWS)];
+    for (int k = 0; k < B * FG_COLS; k++)
+        dy[k] = dyf[k] = (float)c.dy[k % (B_GRAD * FG_COLS)];
+    for (int n = 0; n < FG_CELLS; n++)
+        wf[n] = (float)c.m.w[n], c.m.w[n] = wf[n];
+    ck_assert_int_eq(fit_model_forward(y, x, c.m.w, &c.m, B), FG_OK);
+    ck_assert_int_eq(fit_model_backward(dx, dw, NULL, dy, x, c.m.w, &c.m, B), FG_OK);
+    ck_assert_int_eq(fit_model_forward_f32(yf, xf, wf, &c.m, B), FG_OK);
+    ck_assert_int_eq(fit_model_backward_f32(dxf, dwf, dyf, xf, wf, &c.m, B), FG_OK);
+    for (int k = 0; k < B * FG_COLS; k++)
+        ck_assert_msg(fabs(yf[k] - y[k]) < 2e-5 * (1 + fabs(y[k])), "y[%d]: f32 %.7g vs %.7g",
+                      k, yf[k], y[k]);
+    for (int k = 0; k < B * FG_ROWS; k++)
+        ck_assert_msg(fabs(dxf[k] - dx[k]) < 1e-4 * (1 + fabs(dx[k])), "dx[%d]: f32 %.7g vs %.7g",
+                      k, dxf[k], dx[k]);
+    for (int n = 0; n < FG_CELLS; n++)
+        ck_assert_msg(fabs(dwf[n] - dw[n]) < 1e-4 * (1 + fabs(dw[n])), "dw[%d]: f32 %.7g vs %.7g",
+                      n, dwf[n], dw[n]);
+    memset(dwf, 0, sizeof dwf); /* dx NULL: dw alone, the same */
+    ck_assert_int_eq(fit_model_backward_f32(NULL, dwf, dyf, xf, wf, &c.m, B), FG_OK);
+    for (int n = 0; n < FG_CELLS; n++)
+        ck_assert(fabs(dwf[n] - dw[n]) < 1e-4 * (1 + fabs(dw[n])));
+    free(x), free(y), free(dy), free(dx), free(xf), free(yf), free(dyf), free(dxf);
+}
+END_TEST
+
 /* Pattern mix like the calibration generator: one-hot rows first, then
  * uniform, sparse, random one-hot, and all rows at a common width. */
 static void synth_patterns(double *x, int P, fg_rng *r)
@@ -419,6 +463,7 @@ Suite *model_fit_suite(void)
     tc = tcase_create("model_fit:io");
     tcase_add_test(tc, test_json_roundtrip);
     tcase_add_test(tc, test_backend);
+    tcase_add_loop_test(tc, test_f32_matches_double, 0, 2);
     suite_add_tcase(s, tc);
     tc = tcase_create("model_fit:fit");
     tcase_set_timeout(tc, 300);
