@@ -29,7 +29,7 @@
 typedef struct {
     const char *data, *out, *plots, *init;
     double holdout, min_width;
-    int json, verbose;
+    int json, verbose, free_cells;
 } fit_args;
 
 typedef struct {
@@ -50,8 +50,12 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: fgcosim fit --data DATA.h5 [--holdout FRACTION] -o MODEL.json\n"
                "                  [--min-width SECONDS] [--plots DIR] [--json]\n"
-               "                  [--init MODEL.json] [--verbose]\n"
+               "                  [--init MODEL.json] [--cells tied|free] [--verbose]\n"
                "  --holdout  last fraction of patterns held out (default 0.25)\n"
+               "  --cells    tied (default): cell currents = column gain x the programmed\n"
+               "             targets (/w_target), 16 gains fitted: the model carries over\n"
+               "             to new weights. free: all 256 cell currents fitted (weight\n"
+               "             extraction of this one programmed array)\n"
                "  --init     start the fit from this model's cells and physics\n"
                "  --min-width  drop patterns with a pulse 0 < x*T_max <= SECONDS (default 0:\n"
                "             keep all). Built-in decks: pulses <= 0.5 ns stay on to the\n"
@@ -64,7 +68,8 @@ static int parse_args(int argc, char **argv, fit_args *a)
         {"data", required_argument, 0, 'd'}, {"holdout", required_argument, 0, 'H'},
         {"output", required_argument, 0, 'o'}, {"plots", required_argument, 0, 'p'},
         {"json", no_argument, 0, 'j'}, {"init", required_argument, 0, 'i'},
-        {"verbose", no_argument, 0, 'v'}, {"min-width", required_argument, 0, 'm'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"verbose", no_argument, 0, 'v'}, {"min-width", required_argument, 0, 'm'},
+        {"cells", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     *a = (fit_args){.holdout = 0.25};
     int c;
@@ -79,6 +84,13 @@ static int parse_args(int argc, char **argv, fit_args *a)
         case 'i': a->init = optarg; break;
         case 'v': a->verbose = 1; break;
         case 'h': usage(stdout); return -1;
+        case 'c':
+            if (strcmp(optarg, "tied") && strcmp(optarg, "free")) {
+                fprintf(stderr, "fgcosim fit: --cells: '%s' is not tied or free\n", optarg);
+                return 2;
+            }
+            a->free_cells = !strcmp(optarg, "free");
+            break;
         case 'm':
             errno = 0;
             a->min_width = strtod(optarg, &end);
@@ -335,6 +347,7 @@ static fg_status fit_and_report(const fit_args *a, const fg_op_point *op,
     double wn[FG_CELLS], wl[FG_CELLS];
     fit_options_default(&o);
     o.verbose = a->verbose;
+    o.w_target = a->free_cells ? NULL : w_target;
     fit_model_init(&m, op);
     fg_status st = fit_extract_naive(tr->x, tr->y, tr->P, wn);
     if (st == FG_OK)
@@ -343,7 +356,7 @@ static fg_status fit_and_report(const fit_args *a, const fg_op_point *op,
         m.op = *op; /* the data set's op point rules */
     if (st == FG_OK)
         st = fit_model_fit(&m, tr->x, tr->y, tr->P, &o, &rep);
-    if (st == FG_OK) /* what the user programmed: the gain from target to cell */
+    if (st == FG_OK && a->free_cells) /* the gain from target to fitted cell */
         fit_model_set_gain(&m, w_target);
     if (st == FG_OK)
         st = evaluate(&ev, ho, wn, wl, &m);

@@ -5,6 +5,8 @@
  * them (and the ideal model's, for reference).
  *
  *   usage: bench-lenet-tiles CKPT MODEL.json [SAMPLES=500] [LAYOUT=regular]
+ *   (any network: the rows are sampled with a probability set from its
+ *    tile operations per image)
  */
 #include "cosim.h"
 #include "model_fit.h"
@@ -23,6 +25,7 @@ typedef struct {
     int S, cap;
     fg_rng rng;
     double keep;                  /* probability of keeping a row */
+    char net[32];
     fg_backend *ideal;
 } recorder;
 
@@ -69,6 +72,14 @@ static void record(recorder *r, const char *ckpt, int images)
         fprintf(stderr, "bench-lenet-tiles: %s\n", fg_errmsg());
         exit(2);
     }
+    long per_image = 0; /* tile operations per image */
+    for (int a = 0; a < nn_net_num_analog(net); a++) {
+        int need;
+        nn_linear_dims d = nn_net_analog_dims(net, a, 1, &need);
+        per_image += (long)d.N * nn_tile_count(d.IC, d.OC);
+    }
+    r->keep = 1.25 * r->cap / ((double)per_image * images); /* some rows are 0 */
+    snprintf(r->net, sizeof r->net, "%s", meta.net);
     fg_backend *be = fg_backend_new(&ops, r);
     nn_net_set_backend(net, be);
     float *x = malloc((size_t)100 * ds.H * ds.W * ds.C * sizeof *x);
@@ -122,8 +133,8 @@ static void measure(recorder *r, const char *layout, const fit_model *m)
     }
     printf("layout %s: %d tile operations from %d distinct tiles, %.1f s of SPICE\n",
            layout, r->S, r->ntiles, fg_now() - t0);
-    printf("SER of the fitted model on LeNet-5's own tile operations: %.2f dB\n",
-           fit_ser_db(ys, yh, r->S * FG_COLS));
+    printf("SER of the fitted model on %s's own tile operations: %.2f dB\n",
+           r->net, fit_ser_db(ys, yh, r->S * FG_COLS));
     printf("SER of the ideal model (y = x.W) on the same:             %.2f dB\n",
            fit_ser_db(ys, yi, r->S * FG_COLS));
     free(xb);
@@ -148,7 +159,6 @@ int main(int argc, char **argv)
     r.cap = argc > 3 ? atoi(argv[3]) : 500;
     r.tile = malloc((size_t)r.cap * sizeof *r.tile);
     r.x = malloc((size_t)r.cap * FG_ROWS * sizeof *r.x);
-    r.keep = 0.00125; /* ~4,000 tile operations per LeNet-5 image: ~500 from 100 */
     r.ideal = fg_backend_ideal_new();
     fg_rng_seed(&r.rng, 1);
     fit_model m;

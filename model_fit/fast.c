@@ -21,6 +21,7 @@
 typedef struct {
     float a;
     float k[FG_CELLS], rho[FG_CELLS]; /* (16,16) */
+    float rhow[FG_CELLS];             /* (16,16) rho_ij w_ij: the fall's charge */
     float u0[L];                      /* -sum_i k_ij: all word lines up at t=0 */
     float delta[R], beta[FIT_NBETA], off[L];
     float w[FG_CELLS], s0[L];         /* (16,16) cells; column sums          */
@@ -35,6 +36,7 @@ static void ipf_init(mf_ipf *f, const fit_model *m, const float *w)
         f->k[n] = (float)d.k[n];
         f->rho[n] = (float)d.rho[n];
         f->w[n] = w[n];
+        f->rhow[n] = f->rho[n] * w[n];
     }
     for (int j = 0; j < L; j++) {
         double u0 = 0, s0 = 0;
@@ -103,9 +105,9 @@ static inline void slot_f(float *u, const float *S, float dt, float a)
 /* Kick of row i's fall and its cells leaving S. */
 static inline void fall_f(float *u, float *S, int i, float r, const mf_ipf *f)
 {
-    const float *k = f->k + i * L, *rho = f->rho + i * L, *w = f->w + i * L;
+    const float *k = f->k + i * L, *rw = f->rhow + i * L, *w = f->w + i * L;
     for (int j = 0; j < L; j++) {
-        u[j] += k[j] + rho[j] * r;
+        u[j] += k[j] + rw[j] * r;
         S[j] -= w[j];
     }
 }
@@ -213,29 +215,35 @@ static void ends_f(float *dx, const float *lam, const mf_traj_f *tr, int g0,
         int i = t->ord[q];
         if (!t->egate[i] || !t->gate[i])
             continue;
-        const float *k = f->k + i * L, *rho = f->rho + i * L, *w = f->w + i * L;
+        const float *k = f->k + i * L, *rw = f->rhow + i * L, *w = f->w + i * L;
         float sde = 0.0f, r = t->r[i];
         for (int j = 0; j < L; j++) {
-            float ubf = uG[j] - k[j] - rho[j] * r; /* before row i's fall */
+            float ubf = uG[j] - k[j] - rw[j] * r; /* before row i's fall */
             sde += lam[j] * (gsq_f(f->a, ubf) * (sp[j] + w[j]) - base[j]);
         }
         dx[i] += sde * (1.0f - f->delta[i] * t->rp[i]);
     }
 }
 
-/* Reverse through falls and slots g1..g0: lam updated, dD[q] (16) set. */
-static void events_back_f(float *dx, float *lam, float dD[][L],
+/* Reverse through falls and slots g1..g0: lam updated, dD[q] (16) set,
+ * dw (+=) the fall charge's share. */
+static void events_back_f(float *dx, float *dw, float *lam, float dD[][L],
                           const mf_traj_f *tr, int g0, int g1, const mf_ipf *f)
 {
     const mf_rows *t = &tr->t;
     const float a = f->a;
     for (int q = g1; q >= g0; q--) {
         int i = t->ord[q];
-        if (t->gate[i] && t->rp[i] > 0.0f) { /* the kick's r(x) */
+        if (t->r[i] > 0.0f) { /* the fall's charge rho w r */
             const float *rho = f->rho + i * L;
+            for (int j = 0; j < L; j++)
+                dw[i * L + j] += lam[j] * rho[j] * t->r[i];
+        }
+        if (t->gate[i] && t->rp[i] > 0.0f) { /* the kick's r(x) */
+            const float *rw = f->rhow + i * L;
             float dxr = 0.0f;
             for (int j = 0; j < L; j++)
-                dxr += lam[j] * rho[j];
+                dxr += lam[j] * rw[j];
             dx[i] += dxr * t->rp[i];
         }
         if (tr->dt[q] <= 0.0f) { /* empty slot: identity, no charge */
@@ -266,7 +274,7 @@ static void vec_bwd(float *dx, float *dw, const float *du, const float *x,
         while (g0 > 0 && t->e[t->ord[g0 - 1]] == t->e[t->ord[g1]])
             g0--;
         ends_f(dx, lam, &tr, g0, g1, f);
-        events_back_f(dx, lam, dD, &tr, g0, g1, f);
+        events_back_f(dx, dw, lam, dD, &tr, g0, g1, f);
         g1 = g0 - 1;
     }
     for (int q = 0; q < R; q++) { /* row at position q is on in slots 0..q */

@@ -1,7 +1,8 @@
-/* Joint fit of all 256 cell currents and the physics parameters with
- * gsl_multifit_nlinear (Levenberg–Marquardt, analytic Jacobian from the
- * model's lane gradients). Unknowns are scaled to O(1): theta = value/scale
- * (fit_param_fields[].scale; cell currents in I_unit). */
+/* Joint fit of the cell currents (all 256, or 16 column gains on the
+ * programmed targets) and the physics parameters with gsl_multifit_nlinear
+ * (Levenberg–Marquardt, analytic Jacobian from the model's lane gradients).
+ * Unknowns are scaled to O(1): theta = value/scale (fit_param_fields[].scale;
+ * cell currents in I_unit, gains 1). */
 #include "mf_internal.h"
 
 #include <gsl/gsl_cblas.h>
@@ -18,7 +19,9 @@
 typedef struct {
     int col[FIT_NPHYS];
     double scale[FIT_NPHYS];
-    int np;                 /* total unknowns: 256 + fitted physics        */
+    const double *tgt;      /* (16,16) targets: cells = gain_j tgt_ij; NULL: free */
+    int ncell;              /* 256 free cells, or 16 gains                 */
+    int np;                 /* total unknowns: ncell + fitted physics      */
     int f_start[FIT_NFIELDS]; /* index of each field's element 0 in the flat vector */
 } theta_map;
 
@@ -31,9 +34,11 @@ typedef struct {
     double t0;
 } fit_ctx;
 
-static void map_init(theta_map *mp)
+static void map_init(theta_map *mp, const double *tgt)
 {
-    int n = 0, c = FG_CELLS;
+    mp->tgt = tgt;
+    mp->ncell = tgt ? L : FG_CELLS;
+    int n = 0, c = mp->ncell;
     for (int f = 0; f < FIT_NFIELDS; f++) {
         const fit_param_field *fd = &fit_param_fields[f];
         mp->f_start[f] = n;
@@ -50,7 +55,11 @@ static void theta_to_model(fit_model *m, const theta_map *mp, const gsl_vector *
     double v[FIT_NPHYS];
     fit_params_to_vec(&m->p, v);
     for (int n = 0; n < FG_CELLS; n++)
-        m->w[n] = gsl_vector_get(th, n);
+        m->w[n] = mp->tgt ? gsl_vector_get(th, n % L) * mp->tgt[n]
+                          : gsl_vector_get(th, n);
+    if (mp->tgt)
+        for (int j = 0; j < L; j++)
+            m->w_gain[j] = gsl_vector_get(th, j);
     for (int n = 0; n < FIT_NPHYS; n++)
         if (mp->col[n] >= 0)
             v[n] = gsl_vector_get(th, mp->col[n]) * mp->scale[n];
@@ -61,8 +70,8 @@ static void model_to_theta(gsl_vector *th, const theta_map *mp, const fit_model 
 {
     double v[FIT_NPHYS];
     fit_params_to_vec(&m->p, v);
-    for (int n = 0; n < FG_CELLS; n++)
-        gsl_vector_set(th, n, m->w[n]);
+    for (int n = 0; n < mp->ncell; n++)
+        gsl_vector_set(th, n, mp->tgt ? m->w_gain[n] : m->w[n]);
     for (int n = 0; n < FIT_NPHYS; n++)
         if (mp->col[n] >= 0)
             gsl_vector_set(th, mp->col[n], v[n] / mp->scale[n]);
@@ -100,7 +109,10 @@ static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
         double *r = pre + (size_t)j * np, ksum = 0, qsum = 0, kedge = 0;
         for (int i = 0; i < FG_ROWS; i++) {
             double dk = g->dk[i * L + j], dr = g->drho[i * L + j];
-            r[i * L + j] = g->dw[i * L + j];
+            if (mp->tgt)
+                r[j] += g->dw[i * L + j] * mp->tgt[i * L + j];
+            else
+                r[i * L + j] = g->dw[i * L + j];
             if (tcol(mp, F_KROW, i) >= 0)
                 r[tcol(mp, F_KROW, i)] = dk * ks;
             if (tcol(mp, F_QROW, i) >= 0)
@@ -154,7 +166,7 @@ static int cb_df(const gsl_vector *th, void *params, gsl_matrix *J)
 #pragma omp parallel reduction(| : bad)
 #endif
     {
-        double *pre = calloc((size_t)L * np, sizeof *pre);
+        double *pre = malloc((size_t)L * np * sizeof *pre);
         mf_lane_grad *g = malloc(sizeof *g);
         if (!pre || !g)
             bad = 1;
@@ -167,6 +179,7 @@ static int cb_df(const gsl_vector *th, void *params, gsl_matrix *J)
             static const double ones[L] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
             double u[L];
             memset(g, 0, sizeof *g);
+            memset(pre, 0, (size_t)L * np * sizeof *pre);
             mf_vec_backward(g, u, ones, c->x + (size_t)p * FG_ROWS, c->m.w, &ip);
             pre_rows(pre, g, &c->map, &ip);
             final_rows(J->data + (size_t)p * L * J->tda, pre, u, &c->map, &ip);
@@ -193,6 +206,7 @@ void fit_options_default(fit_options *o)
 {
     o->max_iter = 60;
     o->verbose = 0;
+    o->w_target = NULL;
 }
 
 static int all_zero(const double *w, int n)
@@ -203,15 +217,19 @@ static int all_zero(const double *w, int n)
     return 1;
 }
 
-/* Start: m->w if set, else naive (or linear lacking one-hot patterns). */
-static fg_status start_weights(fit_model *m, const double *x, const double *y, int P)
+/* Start: m->w if set, else naive (or linear lacking one-hot patterns);
+ * with targets, the gains that best map them onto that start. */
+static fg_status start_weights(fit_model *m, const double *x, const double *y,
+                               int P, const double *tgt)
 {
-    if (!all_zero(m->w, FG_CELLS))
-        return FG_OK;
+    fg_status st = FG_OK;
     int idx[FG_ROWS];
-    if (fit_find_one_hot(x, P, idx) == FG_ROWS)
-        return fit_extract_naive(x, y, P, m->w);
-    return fit_extract_linear(x, y, P, m->w);
+    if (all_zero(m->w, FG_CELLS))
+        st = fit_find_one_hot(x, P, idx) == FG_ROWS ? fit_extract_naive(x, y, P, m->w)
+                                                    : fit_extract_linear(x, y, P, m->w);
+    if (st == FG_OK && tgt)
+        fit_model_set_gain(m, tgt);
+    return st;
 }
 
 static fg_status check_data(const double *x, const double *y, int P, int np)
@@ -284,7 +302,7 @@ fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
     gsl_vector *th = NULL;
     fg_status st = c ? FG_OK : fg_error(FG_ERR_NOMEM, "fit: out of memory");
     if (st == FG_OK) {
-        map_init(&c->map);
+        map_init(&c->map, o->w_target);
         c->m = *m;
         c->x = x;
         c->y = y;
@@ -296,7 +314,7 @@ fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
     if (st == FG_OK)
         st = check_data(x, y, P, c->map.np);
     if (st == FG_OK)
-        st = start_weights(&c->m, x, y, P);
+        st = start_weights(&c->m, x, y, P, o->w_target);
     if (st == FG_OK && !(th = gsl_vector_alloc(c->map.np)))
         st = fg_error(FG_ERR_NOMEM, "fit: out of memory");
     if (st == FG_OK) {

@@ -153,7 +153,7 @@ static void run_traj(mf_traj *t, const double *x, const double *w,
             t->ub[q][j] = U[j];
             t->D[q][j] = D;
             double u = (U[j] + D * s) / slot_m(a, D, s);
-            U[j] = u + k[j] + rho[j] * r;
+            U[j] = u + k[j] + rho[j] * wi[j] * r;
             t->ua[q][j] = U[j];
             S[j] -= wi[j];
         }
@@ -198,7 +198,7 @@ void mf_vec_forward(double *u, const double *x, const double *w,
         tprev = e[i];
         for (int j = 0; j < L; j++) {
             double D = S[j] * dt, s = slot_s(a, u[j]);
-            u[j] = (u[j] + D * s) / slot_m(a, D, s) + k[j] + rho[j] * ri;
+            u[j] = (u[j] + D * s) / slot_m(a, D, s) + k[j] + rho[j] * wi[j] * ri;
             S[j] -= wi[j];
         }
     }
@@ -218,7 +218,7 @@ static void end_grad(double *de, const double *lam, const double *uG,
                      const double *rho, double r, double a)
 {
     for (int j = 0; j < L; j++) {
-        double ubf = uG[j] - k[j] - rho[j] * r; /* before row i's fall */
+        double ubf = uG[j] - k[j] - rho[j] * wi[j] * r; /* before row i's fall */
         de[j] = lam[j] * (gsq(a, ubf) * (sp[j] + wi[j]) - gsq(a, uG[j]) * sp[j]);
     }
 }
@@ -250,13 +250,14 @@ static void back_group(mf_lane_grad *g, double *lam, double dD[][L],
     }
     for (int q = g1; q >= g0; q--) {
         int i = t->ord[q];
-        const double *rho = ip->rho + i * L;
+        const double *rho = ip->rho + i * L, *wi = w + i * L;
         double r = t->r[i], dxr = 0;
         for (int j = 0; j < L; j++) {
-            /* fall: u += k + rho r (adjoint unchanged) */
+            /* fall: u += k + rho w r (adjoint unchanged) */
             g->dk[i * L + j] += lam[j];
-            g->drho[i * L + j] += lam[j] * r;
-            dxr += lam[j] * rho[j];
+            g->drho[i * L + j] += lam[j] * wi[j] * r;
+            g->dw[i * L + j] += lam[j] * rho[j] * r;
+            dxr += lam[j] * rho[j] * wi[j];
             /* slot: u = F(ub, D) */
             double ub = t->ub[q][j], D = t->D[q][j], s = slot_s(a, ub);
             double m = slot_m(a, D, s), im2 = 1 / (m * m);

@@ -20,10 +20,13 @@
  *   A slot of charge D = S dt is exact: with s = 1 - a u,
  *   u -> (u + D s)/(1 + a D s)   (in Z = u/(1 - a u) it is Z += D).
  *   Row i rising (t=0) steps u_j by -k_ij, falling (t=e_i) by
- *   +k_ij + rho_ij (1 - exp(-x_i/FIT_XR)):  k_ij = kappa_ij V_read/Vs,
+ *   +k_ij + rho_ij w_ij (1 - exp(-x_i/FIT_XR)):  k_ij = kappa_ij V_read/Vs,
  *   kappa_ij = kappa_row_i + kappa_col_j + edge slopes on columns 0 and 15,
- *   rho_ij = (q_row_i + q_col_j)/(I_unit T_max) (residual charge; its factor
- *   makes a zero-width pulse continuous with "no pulse").
+ *   rho_ij = (q_row_i + q_col_j)/(I_unit T_max): residual (channel) charge
+ *   per unit of cell current, so an off cell (w = 0) injects none -- a
+ *   constant per row and column fitted the calibration array (all cells on)
+ *   and lost 17 dB on a network's sparse tiles (model version 3); the onset
+ *   factor makes a zero-width pulse continuous with "no pulse").
  *   Read: y_j = u_j + beta_{j-1} u_{j-1} + beta_j u_{j+1} + v_off_j/Vs.
  *
  * Gradients (fit_model_backward) are exact for this piecewise-smooth
@@ -137,7 +140,7 @@ void fit_params_kappa(const fit_params *p, double *kappa /*(16,16)*/);
 
 /* ---- model file (JSON) --------------------------------------------------- */
 #define FIT_FORMAT "fgcosim-hwa-model"
-#define FIT_VERSION 2 /* 2: square drain law, t_edge */
+#define FIT_VERSION 3 /* 2: square drain law, t_edge; 3: residual charge per unit cell current */
 /* Serialises to a malloc'd JSON string (caller frees) / parses one. */
 char *fit_model_to_json(const fit_model *m);
 fg_status fit_model_from_json(const char *text, const char *what, fit_model *m);
@@ -173,6 +176,13 @@ void fit_ideal_vmm(double *y, const double *x, const double *w, int P);
 typedef struct {
     int max_iter;      /* LM iterations of the final joint step (default 60) */
     int verbose;       /* progress lines on stderr                           */
+    const double *w_target; /* (16,16) the programmed targets, or NULL. Given:
+                          cells are tied to them, w_ij = gain_j * target_ij,
+                          and the 16 gains are fitted instead of 256 free
+                          cells. Free cells absorb a bit-line coupling (for
+                          one programmed matrix, y = x.(W + beta N(W)) is
+                          linear in W), so only tied cells make beta, and
+                          the model, carry over to new weights.          */
 } fit_options;
 
 typedef struct {
@@ -184,9 +194,11 @@ typedef struct {
 } fit_report;
 
 void fit_options_default(fit_options *o);
-/* Fits all cell currents and physics parameters of m (op point must be set)
- * to y (P,16) measured on x (P,16); m->w is the start if any entry is
- * non-zero, else the naive (or, lacking one-hot patterns, linear) weights. */
+/* Fits the cell currents (all 256, or the 16 column gains of o->w_target;
+ * then m->w_gain is set too) and the physics parameters of m (op point must
+ * be set) to y (P,16) measured on x (P,16); m->w is the start if any entry
+ * is non-zero, else the naive (or, lacking one-hot patterns, linear)
+ * weights. */
 fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
                         const fit_options *o, fit_report *rep);
 

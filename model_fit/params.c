@@ -153,7 +153,7 @@ char *fit_model_to_json(const fit_model *m)
         "du/dt = (1 - lambda*Vs*u)^2 S(t), i.e. I ~ (1 + lambda (V - V_pre))^2; "
         "row i on during [0, x_i - t_edge_i/T_max*(1-exp(-x_i/0.01))]; "
         "WL edges step u by -/+ kappa*V_read/Vs, fall adds "
-        "q/(I_unit T_max)*(1-exp(-x/0.01)); y = u + beta-coupling + v_off/Vs; "
+        "w_ij*q/(I_unit T_max)*(1-exp(-x/0.01)) (q per unit cell current); y = u + beta-coupling + v_off/Vs; "
         "Vs = I_unit T_max / C_BL");
     cJSON_AddItemToObject(root, "op_point", op_json(&m->op));
     cJSON_AddItemToObject(root, "params", params_json(&m->p));
