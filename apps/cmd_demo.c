@@ -25,10 +25,11 @@ static void loop_usage(FILE *f, const char *cmd)
         "usage: fgcosim %s %s[-o DIR] [--patterns N] [--spice-images N]\n"
         "         [--hwa-epochs N] [--data mnist-lowres[:DIR]]\n"
         "Simulates calibration data, fits the compact model, trains mlp-lowres\n"
-        "digitally and hardware-aware, evaluates both on the fitted model (hwa)\n"
+        "digitally, fine-tunes a copy hardware-aware (from the digital weights),\n"
+        "evaluates both on the fitted model (hwa)\n"
         "and on the SPICE array (spice); writes DIR/report.md, PNG plots and\n"
         "DIR/summary.json. Defaults: %s, 1200 patterns, 150 SPICE images,\n"
-        "8 hardware-aware epochs.\n",
+        "15 hardware-aware epochs.\n",
         cmd, strcmp(cmd, "demo") ? "--layout A --layout B ... " : "[--layout NAME|FILE] ",
         strcmp(cmd, "demo") ? "-o explore-out" : "layout coupled, -o demo-out");
 }
@@ -41,7 +42,7 @@ static int loop_parse(int argc, char **argv, loop_opts *o, int multi)
         {"hwa-epochs", required_argument, 0, 'e'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     *o = (loop_opts){.multi = multi, .dir = multi ? "explore-out" : "demo-out", .data = "mnist-lowres",
-                     .patterns = 1200, .spice_images = 150, .hwa_epochs = 8};
+                     .patterns = 1200, .spice_images = 150, .hwa_epochs = 15};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
         switch (c) {

@@ -236,10 +236,10 @@ static void print_json(const fit_eval *ev, const fit_report *rep, int ntr, int n
            "\"rel_rms_naive\": %.6g, \"rel_rms_linear\": %.6g, \"rel_rms_fitted\": %.6g, "
            "\"fit_seconds\": %.4g, \"lm_iterations\": %d, \"n_params\": %d, "
            "\"n_train\": %d, \"n_holdout\": %d, \"n_dropped_narrow\": %d, "
-           "\"lambda_per_V\": %.6g, \"model\": \"%s\"",
+           "\"zero_input_patterns\": %d, \"lambda_per_V\": %.6g, \"model\": \"%s\"",
            jnum(ev->ser[0]), jnum(ev->ser[1]), jnum(ev->ser[2]), jnum(ev->rel[0]),
            jnum(ev->rel[1]), jnum(ev->rel[2]), rep->seconds, rep->iterations,
-           rep->n_params, ntr, nho, ndrop, m->p.lambda, out);
+           rep->n_params, ntr, nho, ndrop, rep->zero_patterns, m->p.lambda, out);
     for (int k = 0; k < M_N; k++) {
         printf(", \"ser_col_%s_db\": [", model_names[k]);
         for (int j = 0; j < FG_COLS; j++)

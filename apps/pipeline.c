@@ -72,13 +72,14 @@ static fg_status train_both(const pipe_opts *o, pipe_result *r)
     path_in(model, o, "model.json");
     const char *ti[] = {"fgcosim", "train", "--net", "mlp-lowres", "--data", o->data,
                         "--backend", "ideal", "-o", ideal, "--json", NULL};
+    /* hardware-aware: fine-tuned from the digital weights (Adam, lr 3e-3) */
     const char *th[] = {"fgcosim", "train", "--net", "mlp-lowres", "--data", o->data,
-                        "--backend", "hwa", "--model", model, "--epochs", ep, "-o", hwa,
-                        "--json", NULL};
+                        "--backend", "hwa", "--model", model, "--init", ideal,
+                        "--lr", "3e-3", "--epochs", ep, "-o", hwa, "--json", NULL};
     fg_status st = step(o, 3, "train mlp-lowres digitally (ideal)", ti, "test_accuracy",
                         &r->digital, NULL, NULL);
     if (st == FG_OK)
-        st = step(o, 4, "train mlp-lowres hardware-aware (hwa)", th, "test_accuracy",
+        st = step(o, 4, "fine-tune mlp-lowres hardware-aware (hwa)", th, "test_accuracy",
                   &r->hwa_train, NULL, NULL);
     return st;
 }

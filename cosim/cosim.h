@@ -91,9 +91,11 @@ fg_status cosim_backend_spice_new(const cosim_pool_config *cfg, double sigma_v,
 
 /* ---- calibration patterns -------------------------------------------------- */
 /* Seeded mix: the first 16 patterns are one-hot rows at full width (p < 16),
- * then per pattern: 55% uniform in [0,1], 25% sparse (each row on with
- * probability 0.25, uniform width), 15% a random one-hot row with random
- * width, 5% all rows on at a common random width. x (P,16). */
+ * then per pattern: 2% all zero (the zero-input reading: the fit takes the
+ * output offsets from it), 43% uniform in [0,1], 20% small like a network's
+ * activations (each row on with probability 0.5, width u^3), 15% sparse
+ * (each row on with probability 0.25, uniform width), 15% a random one-hot
+ * row with random width, 5% all rows on at a common random width. x (P,16). */
 void cosim_patterns_generate(double *x /*(P,16)*/, int P, uint64_t seed);
 
 /* ---- calibration data sets (HDF5) ------------------------------------------ */

@@ -6,9 +6,17 @@ static void pattern_random(double *x /*(16)*/, fg_rng *r)
     double kind = fg_rng_uniform(r);
     for (int i = 0; i < FG_ROWS; i++)
         x[i] = 0.0;
-    if (kind < 0.55) { /* uniform */
+    if (kind < 0.02) { /* all off: the zero-input reading pins the offsets */
+    } else if (kind < 0.45) { /* uniform */
         for (int i = 0; i < FG_ROWS; i++)
             x[i] = fg_rng_uniform(r);
+    } else if (kind < 0.65) { /* small, like a network's activations: each
+                                 row on with p = 0.5, width u^3 */
+        for (int i = 0; i < FG_ROWS; i++)
+            if (fg_rng_uniform(r) < 0.5) {
+                double u = fg_rng_uniform(r);
+                x[i] = u * u * u;
+            }
     } else if (kind < 0.80) { /* sparse: each row on with p = 0.25 */
         for (int i = 0; i < FG_ROWS; i++)
             if (fg_rng_uniform(r) < 0.25)

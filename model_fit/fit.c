@@ -34,16 +34,17 @@ typedef struct {
     double t0;
 } fit_ctx;
 
-static void map_init(theta_map *mp, const double *tgt)
+static void map_init(theta_map *mp, const double *tgt, int fix_off)
 {
     mp->tgt = tgt;
     mp->ncell = tgt ? L : FG_CELLS;
     int n = 0, c = mp->ncell;
     for (int f = 0; f < FIT_NFIELDS; f++) {
         const fit_param_field *fd = &fit_param_fields[f];
+        int fixed = fix_off && !strcmp(fd->name, "v_off");
         mp->f_start[f] = n;
         for (int k = 0; k < fd->count; k++, n++) {
-            mp->col[n] = (k == 0 && fd->first_fitted) ? -1 : c++;
+            mp->col[n] = fixed || (k == 0 && fd->first_fitted) ? -1 : c++;
             mp->scale[n] = fd->scale;
         }
     }
@@ -149,7 +150,8 @@ static void final_rows(double *J, const double *pre, const double *u,
             cblas_daxpy(np, ip->beta[j], pre + (size_t)(j + 1) * np, 1, r, 1);
             r[tcol(mp, F_BETA, j)] += u[j + 1] * bs;
         }
-        r[tcol(mp, F_VOFF, j)] += os;
+        if (tcol(mp, F_VOFF, j) >= 0)
+            r[tcol(mp, F_VOFF, j)] += os;
     }
 }
 
@@ -232,6 +234,29 @@ static fg_status start_weights(fit_model *m, const double *x, const double *y,
     return st;
 }
 
+/* v_off measured, not fitted: the mean output of the all-zero input
+ * patterns (nothing pulses, so the model's output is v_off alone). Returns
+ * their count (0: none, v_off stays a fitted parameter). */
+static int measure_offsets(fit_model *m, const double *x, const double *y, int P)
+{
+    double sum[L] = {0};
+    int n = 0;
+    for (int p = 0; p < P; p++) {
+        int zero = 1;
+        for (int i = 0; i < FG_ROWS && zero; i++)
+            zero = x[(size_t)p * FG_ROWS + i] == 0;
+        if (!zero)
+            continue;
+        for (int j = 0; j < L; j++)
+            sum[j] += y[(size_t)p * L + j];
+        n++;
+    }
+    const double vs = m->op.i_unit * m->op.t_max / m->op.c_bl;
+    for (int j = 0; j < L && n; j++)
+        m->p.v_off[j] = sum[j] / n * vs;
+    return n;
+}
+
 static fg_status check_data(const double *x, const double *y, int P, int np)
 {
     if ((long)P * L < np)
@@ -302,8 +327,9 @@ fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
     gsl_vector *th = NULL;
     fg_status st = c ? FG_OK : fg_error(FG_ERR_NOMEM, "fit: out of memory");
     if (st == FG_OK) {
-        map_init(&c->map, o->w_target);
         c->m = *m;
+        rep->zero_patterns = measure_offsets(&c->m, x, y, P);
+        map_init(&c->map, o->w_target, rep->zero_patterns > 0);
         c->x = x;
         c->y = y;
         c->P = P;

@@ -191,6 +191,8 @@ typedef struct {
     double cost0, cost; /* 0.5*sum r^2 at start / end                        */
     double seconds;
     int info;           /* gsl stop reason (1 small step, 2 small gradient) */
+    int zero_patterns;  /* all-zero input patterns: > 0, v_off is their mean
+                           output (measured, held fixed); 0: v_off fitted  */
 } fit_report;
 
 void fit_options_default(fit_options *o);
