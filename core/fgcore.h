@@ -77,7 +77,8 @@ typedef struct {
     /* y (B,16) = f(w (16,16), x (B,16)) */
     fg_status (*vmm)(void *ctx, const float *w, const float *x, float *y, int B);
     /* Optional (NULL when the backend cannot differentiate, e.g. spice).
-     * Accumulates (+=) dx (B,16) and dw (16,16) given dy (B,16). */
+     * Accumulates (+=) dx (B,16) and dw (16,16) given dy (B,16); either may
+     * be NULL (not needed: the backend may skip its work). */
     fg_status (*vmm_backward)(void *ctx, const float *w, const float *x,
                               const float *dy, float *dx, float *dw, int B);
     void (*free)(void *ctx);

@@ -239,7 +239,7 @@ static void events_back_f(float *dx, float *dw, float *lam, float dD[][L],
             for (int j = 0; j < L; j++)
                 dw[i * L + j] += lam[j] * rho[j] * t->r[i];
         }
-        if (t->gate[i] && t->rp[i] > 0.0f) { /* the kick's r(x) */
+        if (dx && t->gate[i] && t->rp[i] > 0.0f) { /* the kick's r(x) */
             const float *rw = f->rhow + i * L;
             float dxr = 0.0f;
             for (int j = 0; j < L; j++)
@@ -260,7 +260,8 @@ static void events_back_f(float *dx, float *dw, float *lam, float dD[][L],
     }
 }
 
-/* dx (16) += , dw (16,16) += for one vector; du: adjoint of u (16). */
+/* dx (16) += (dx may be NULL), dw (16,16) += for one vector; du: adjoint of
+ * u (16). */
 static void vec_bwd(float *dx, float *dw, const float *du, const float *x,
                     const mf_ipf *f)
 {
@@ -273,7 +274,8 @@ static void vec_bwd(float *dx, float *dw, const float *du, const float *x,
         int g0 = g1;
         while (g0 > 0 && t->e[t->ord[g0 - 1]] == t->e[t->ord[g1]])
             g0--;
-        ends_f(dx, lam, &tr, g0, g1, f);
+        if (dx) /* ends only move with x */
+            ends_f(dx, lam, &tr, g0, g1, f);
         events_back_f(dx, dw, lam, dD, &tr, g0, g1, f);
         g1 = g0 - 1;
     }
@@ -303,11 +305,10 @@ static void couple_back_f(float *du, const float *dy, const mf_ipf *f)
 static void backward_range_f(float *dx, float *dw, const float *dy,
                              const float *x, const mf_ipf *f, int b0, int b1)
 {
-    float scratch[R];
     for (int b = b0; b < b1; b++) {
         float du[L];
         const float *xb = x + (size_t)b * R;
-        float *dxb = dx ? dx + (size_t)b * R : scratch;
+        float *dxb = dx ? dx + (size_t)b * R : NULL;
         couple_back_f(du, dy + (size_t)b * L, f);
         vec_bwd(dxb, dw, du, xb, f);
     }

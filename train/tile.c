@@ -175,8 +175,8 @@ fg_status nn_tiled_backward(fg_backend *be, float *dinp, float *dw, float *db,
             memset(dxb, 0, (size_t)d.N * FG_ROWS * sizeof *dxb);
             memset(dcell, 0, sizeof dcell);
             st = fg_backend_vmm_backward(be, cells, xb,
-                                         dyb + (size_t)c * d.N * FG_COLS, dxb,
-                                         dcell, d.N);
+                                         dyb + (size_t)c * d.N * FG_COLS,
+                                         dinp ? dxb : NULL, dcell, d.N);
             if (st != FG_OK)
                 break;
             if (dinp)
