@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define FIX FG_FIXTURES "/"
 
@@ -662,12 +663,12 @@ START_TEST(ckpt_roundtrip)
     nn_net_free(m);
 
     /* another version */
-    uint32_t v2 = 2;
+    uint32_t v2 = 3;
     patch(path, 8, &v2, 4);
     expect_err(nn_ckpt_load(path, 8, &m, &got), FG_ERR_FORMAT, path);
     ck_assert_ptr_null(m);
-    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "version 2"));
-    v2 = 1;
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "version 3"));
+    v2 = 2;
     patch(path, 8, &v2, 4);
     /* other shapes: the header says 32x32 images, the tensors are 28x28's */
     uint32_t h32 = 32;
@@ -686,6 +687,238 @@ START_TEST(ckpt_roundtrip)
     expect_err(nn_ckpt_load(path, 8, &m, &got), FG_ERR_IO, path);
     nn_net_free(n);
     free(path);
+}
+END_TEST
+
+/* A lenet5 on 28x28 MNIST with the meta of a run, saved to path. */
+static nn_net *ckpt_fixture(const char *path, const nn_ckpt_array *ar)
+{
+    nn_net *n;
+    ck_assert_int_eq(nn_net_new(&n, "lenet5", 28, 28, 1, 10, 4), FG_OK);
+    nn_net_init(n, 5);
+    nn_net_act_scales(n)[1] = 2.5f;
+    nn_ckpt_meta meta = {.net = "lenet5", .data = "mnist:data/mnist", .H = 28,
+                         .W = 28, .C = 1, .classes = 10, .in_scale = 1 / 255.0f,
+                         .factor = 1, .epochs = 3, .seed = 9, .test_accuracy = 0.25f};
+    if (ar)
+        meta.array = *ar;
+    ck_assert_int_eq(nn_ckpt_save(path, n, &meta), FG_OK);
+    return n;
+}
+
+static nn_ckpt_array hwa_array(void)
+{
+    nn_ckpt_array a = {.on_array = 1, .rows = 16, .cols = 16,
+                       .op = {.v_pre = 0.8, .v_read = 0.55, .t_max = 100e-9,
+                              .c_bl = 1e-13, .i_unit = 25e-9}};
+    snprintf(a.backend, sizeof a.backend, "hwa");
+    return a;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    char *d;
+    ck_assert_int_eq(fg_file_read(path, &d, len), FG_OK);
+    return (unsigned char *)d;
+}
+
+static void le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+START_TEST(ckpt_array_roundtrip)
+{
+    char *path = tmp_path("arr.ckpt");
+    nn_ckpt_array ar = hwa_array();
+    ar.op.t_max = 1.0e-7 / 3; /* not a short decimal: all 64 bits survive */
+    nn_net *n = ckpt_fixture(path, &ar), *m;
+    nn_ckpt_meta got;
+    ck_assert_int_eq(nn_ckpt_load(path, 4, &m, &got), FG_OK);
+    ck_assert_int_eq(got.version, 2);
+    ck_assert_int_eq(got.array.on_array, 1);
+    ck_assert_int_eq(got.array.rows, 16);
+    ck_assert_int_eq(got.array.cols, 16);
+    ck_assert(got.array.op.v_pre == 0.8 && got.array.op.v_read == 0.55);
+    ck_assert(got.array.op.t_max == 1.0e-7 / 3 && got.array.op.c_bl == 1e-13);
+    ck_assert(got.array.op.i_unit == 25e-9);
+    ck_assert_str_eq(got.array.backend, "hwa");
+    ck_assert(!memcmp(nn_net_params(n), nn_net_params(m),
+                      nn_net_num_params(n) * sizeof(float)));
+    nn_net_free(m);
+    /* the documented layout: version 2 at 8, the array record at 600, the
+     * tensor table at 684 */
+    size_t len;
+    unsigned char *d = slurp(path, &len);
+    double cbl;
+    memcpy(&cbl, d + 600 + 12 + 3 * 8, 8);
+    ck_assert(d[8] == 2 && d[600] == 1 && d[604] == 16 && d[608] == 16);
+    ck_assert(cbl == 1e-13);
+    ck_assert_str_eq((char *)d + 652, "hwa");
+    ck_assert_str_eq((char *)d + 684, "conv1.w");
+    ck_assert_uint_eq(len, 684 + 52 * (size_t)(nn_net_num_tensors(n) + 1) +
+                      4 * (nn_net_num_params(n) + (size_t)nn_net_num_analog(n)) + 4);
+    free(d);
+    nn_net_free(n);
+    /* trained without an array: flag 0, zeros, backend "ideal" */
+    n = ckpt_fixture(path, NULL);
+    ck_assert_int_eq(nn_ckpt_load(path, 4, &m, &got), FG_OK);
+    ck_assert_int_eq(got.array.on_array, 0);
+    ck_assert_int_eq(got.array.rows, 0);
+    ck_assert(got.array.op.c_bl == 0.0);
+    ck_assert_str_eq(got.array.backend, "ideal");
+    nn_net_free(m), nn_net_free(n);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+/* A version 1 file written field by field (CHECKPOINT.md, version 1): no
+ * array record; it loads as trained without an array. */
+START_TEST(ckpt_v1_loads)
+{
+    char *path = tmp_path("v2.ckpt"), *p1 = tmp_path("v1.ckpt");
+    nn_ckpt_array ar = hwa_array();
+    nn_net *n = ckpt_fixture(path, &ar), *m;
+    size_t len;
+    unsigned char *v2 = slurp(path, &len);
+    size_t body = len - 684 - 4; /* tensor table + data of the v2 file */
+    unsigned char *v1 = calloc(1, 600 + body + 4);
+    ck_assert_ptr_nonnull(v1);
+    memcpy(v1, "FGNNCKPT", 8);
+    le32(v1 + 8, 1);
+    strcpy((char *)v1 + 12, "lenet5");
+    strcpy((char *)v1 + 44, "mnist:data/v1");
+    le32(v1 + 556, 28), le32(v1 + 560, 28), le32(v1 + 564, 1), le32(v1 + 568, 10);
+    float sc = 1 / 255.0f, acc = 0.75f;
+    memcpy(v1 + 572, &sc, 4);
+    le32(v1 + 576, 1), le32(v1 + 580, 11);
+    le32(v1 + 584, 0x89abcdefu), le32(v1 + 588, 0x01234567u);
+    memcpy(v1 + 592, &acc, 4);
+    le32(v1 + 596, (uint32_t)(nn_net_num_tensors(n) + 1));
+    memcpy(v1 + 600, v2 + 684, body);
+    le32(v1 + 600 + body, (uint32_t)crc32(0L, v1, (uInt)(600 + body)));
+    ck_assert_int_eq(fg_file_write_atomic(p1, v1, 600 + body + 4), FG_OK);
+    nn_ckpt_meta got;
+    ck_assert_int_eq(nn_ckpt_load(p1, 4, &m, &got), FG_OK);
+    ck_assert_int_eq(got.version, 1);
+    ck_assert_str_eq(got.net, "lenet5");
+    ck_assert_str_eq(got.data, "mnist:data/v1");
+    ck_assert_int_eq(got.epochs, 11);
+    ck_assert_uint_eq(got.seed, 0x0123456789abcdefULL);
+    ck_assert_float_eq(got.test_accuracy, 0.75f);
+    ck_assert_int_eq(got.array.on_array, 0);
+    ck_assert_str_eq(got.array.backend, "");
+    ck_assert(!memcmp(nn_net_params(n), nn_net_params(m),
+                      nn_net_num_params(n) * sizeof(float)));
+    ck_assert_float_eq(nn_net_act_scales(m)[1], 2.5f);
+    /* an ideal-trained (v1) checkpoint accepts any array */
+    nn_ckpt_array other = hwa_array();
+    other.op.c_bl = 2e-14;
+    ck_assert_int_eq(nn_ckpt_array_check(p1, &got.array, "M.json", &other), FG_OK);
+    nn_net_free(m);
+    /* a v1 file with a bad CRC is still refused */
+    v1[700] ^= 1;
+    ck_assert_int_eq(fg_file_write_atomic(p1, v1, 600 + body + 4), FG_OK);
+    expect_err(nn_ckpt_load(p1, 4, &m, &got), FG_ERR_FORMAT, p1);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "CRC"));
+    unlink(path), unlink(p1);
+    free(v1), free(v2), free(path), free(p1);
+    nn_net_free(n);
+}
+END_TEST
+
+/* Saves the fixture, patches n bytes at off, expects FG_ERR_FORMAT with a
+ * message containing want. */
+static void expect_corrupt(const char *path, long off, const void *b, size_t n,
+                           const char *want)
+{
+    nn_ckpt_array ar = hwa_array();
+    nn_net_free(ckpt_fixture(path, &ar));
+    patch(path, off, b, n);
+    nn_net *m;
+    nn_ckpt_meta got;
+    expect_err(nn_ckpt_load(path, 4, &m, &got), FG_ERR_FORMAT, path);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(fg_errmsg(), want), "message '%s' lacks '%s'", fg_errmsg(),
+                  want);
+}
+
+START_TEST(ckpt_v2_corrupt)
+{
+    char *path = tmp_path("bad.ckpt");
+    uint32_t seven = 7, zero = 0;
+    double neg = -1e-13, cbl = 2e-14;
+    char noterm[32];
+    memset(noterm, 'x', sizeof noterm);
+    expect_corrupt(path, 600, &seven, 4, "array flag 7");
+    expect_corrupt(path, 604, &zero, 4, "array size 0x16");
+    expect_corrupt(path, 600 + 12 + 24, &neg, 8, "op_point.c_bl");
+    expect_corrupt(path, 652, noterm, sizeof noterm, "NUL");
+    /* a plausible but changed value: only the CRC sees it */
+    expect_corrupt(path, 600 + 12 + 24, &cbl, 8, "CRC-32");
+    /* truncated: inside the array record, and by one byte */
+    nn_ckpt_array ar = hwa_array();
+    nn_net *m, *n = ckpt_fixture(path, &ar);
+    nn_ckpt_meta got;
+    ck_assert_int_eq(truncate(path, 640), 0);
+    expect_err(nn_ckpt_load(path, 4, &m, &got), FG_ERR_FORMAT, path);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "truncated"));
+    nn_net_free(n);
+    n = ckpt_fixture(path, &ar);
+    size_t len;
+    free(slurp(path, &len));
+    ck_assert_int_eq(truncate(path, (off_t)len - 1), 0);
+    expect_err(nn_ckpt_load(path, 4, &m, &got), FG_ERR_FORMAT, path);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "expected"));
+    nn_net_free(n);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+START_TEST(ckpt_array_mismatch)
+{
+    nn_ckpt_array tr = hwa_array(), g = hwa_array();
+    ck_assert_int_eq(nn_ckpt_array_check("C.ckpt", &tr, "M.json", &g), FG_OK);
+    /* within the relative tolerance 1e-9 */
+    g.op.c_bl = 1e-13 * (1 + 1e-10);
+    g.op.v_pre = 0.8 * (1 - 5e-10);
+    ck_assert_int_eq(nn_ckpt_array_check("C.ckpt", &tr, "M.json", &g), FG_OK);
+    /* outside it */
+    g = hwa_array();
+    g.op.c_bl = 1e-13 * (1 + 1e-8);
+    ck_assert_int_eq(nn_ckpt_array_check("C.ckpt", &tr, "M.json", &g), FG_ERR_RANGE);
+    g.op.c_bl = 2e-14;
+    fg_status st = nn_ckpt_array_check("C.ckpt", &tr, "M.json", &g);
+    ck_assert_int_eq(st, FG_ERR_RANGE);
+    ck_assert_int_eq(fg_status_exit_code(st), 2);
+    ck_assert_str_eq(fg_errmsg(), "M.json: op_point.c_bl = 2e-14 F, but C.ckpt was "
+                                  "trained for an array with c_bl = 1e-13 F");
+    /* every field is compared, in file order */
+    static const char *const names[5] = {"v_pre", "v_read", "t_max", "c_bl", "i_unit"};
+    for (int k = 0; k < 5; k++) {
+        g = hwa_array();
+        double *f[5] = {&g.op.v_pre, &g.op.v_read, &g.op.t_max, &g.op.c_bl,
+                        &g.op.i_unit};
+        *f[k] *= 1.5;
+        ck_assert_int_eq(nn_ckpt_array_check("C.ckpt", &tr, "M.json", &g), FG_ERR_RANGE);
+        char want[32];
+        snprintf(want, sizeof want, "op_point.%s =", names[k]);
+        ck_assert_msg(strstr(fg_errmsg(), want), "'%s' lacks '%s'", fg_errmsg(), want);
+    }
+    g = hwa_array();
+    g.op.i_unit = NAN;
+    ck_assert_int_eq(nn_ckpt_array_check("C.ckpt", &tr, "M.json", &g), FG_ERR_RANGE);
+    /* array size */
+    g = hwa_array();
+    g.cols = 8;
+    ck_assert_int_eq(nn_ckpt_array_check("C.ckpt", &tr, "M.json", &g), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "16x8"));
+    /* trained without an array: anything goes */
+    nn_ckpt_array none = {.backend = "ideal"};
+    ck_assert_int_eq(nn_ckpt_array_check("C.ckpt", &none, "M.json", &g), FG_OK);
 }
 END_TEST
 
@@ -769,6 +1002,10 @@ Suite *train_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("train:ckpt");
     tcase_add_test(tc, ckpt_roundtrip);
+    tcase_add_test(tc, ckpt_array_roundtrip);
+    tcase_add_test(tc, ckpt_v1_loads);
+    tcase_add_test(tc, ckpt_v2_corrupt);
+    tcase_add_test(tc, ckpt_array_mismatch);
     suite_add_tcase(s, tc);
     tc = tcase_create("train:cli");
     tcase_add_test(tc, cli_train_evaluate);

@@ -2,15 +2,19 @@
  * CRC-32 trailer. Format documented in train/CHECKPOINT.md. */
 #include "train.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #define CK_MAGIC "FGNNCKPT"
-#define CK_VERSION 1u
+#define CK_VERSION 2u /* written; versions 1 and 2 are read */
 #define CK_NAME 32
 #define CK_SPEC 512
-#define CK_HEAD (8 + 4 + CK_NAME + CK_SPEC + 4 * 4 + 4 + 4 + 4 + 8 + 4 + 4)
+#define CK_HEAD_V1 (8 + 4 + CK_NAME + CK_SPEC + 4 * 4 + 4 + 4 + 4 + 8 + 4 + 4)
+#define CK_ARRAY (4 + 4 + 4 + 5 * 8 + CK_NAME) /* v2 "array" record */
+#define CK_HEAD (CK_HEAD_V1 + CK_ARRAY)
+#define CK_MAX_DIM 1024 /* plausible array rows/cols */
 #define CK_TREC (CK_NAME + 4 + 4 * 4)
 #define CK_MAX_TENSORS 64
 #define CK_SCALES "act_scale"
@@ -25,6 +29,7 @@ static void put_u32(wbuf *b, uint32_t v)
 }
 static void put_u64(wbuf *b, uint64_t v) { put_u32(b, (uint32_t)v); put_u32(b, (uint32_t)(v >> 32)); }
 static void put_f32(wbuf *b, float f) { uint32_t u; memcpy(&u, &f, 4); put_u32(b, u); }
+static void put_f64(wbuf *b, double f) { uint64_t u; memcpy(&u, &f, 8); put_u64(b, u); }
 static void put_str(wbuf *b, const char *s, size_t n)
 {
     memset(b->p + b->at, 0, n);
@@ -37,6 +42,22 @@ static uint32_t get_u32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 static float get_f32(const unsigned char *p) { uint32_t u = get_u32(p); float f; memcpy(&f, &u, 4); return f; }
+static double get_f64(const unsigned char *p)
+{
+    uint64_t u = get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+    double f;
+    memcpy(&f, &u, 8);
+    return f;
+}
+
+/* The op point as 5 doubles, file order. */
+static void op_to_vec(const fg_op_point *op, double v[5])
+{
+    v[0] = op->v_pre, v[1] = op->v_read, v[2] = op->t_max, v[3] = op->c_bl,
+    v[4] = op->i_unit;
+}
+static const char *const op_names[5] = {"v_pre", "v_read", "t_max", "c_bl", "i_unit"};
+static const char *const op_units[5] = {"V", "V", "s", "F", "A"};
 
 static void put_tensor_rec(wbuf *b, const char *name, int ndim, const int *shape)
 {
@@ -66,6 +87,17 @@ fg_status nn_ckpt_save(const char *path, nn_net *net, const nn_ckpt_meta *m)
     put_u64(&b, m->seed);
     put_f32(&b, m->test_accuracy);
     put_u32(&b, (uint32_t)(nt + 1));
+    /* array record: zeros and "ideal" when trained without an array */
+    const nn_ckpt_array *ar = &m->array;
+    double op[5] = {0};
+    if (ar->on_array)
+        op_to_vec(&ar->op, op);
+    put_u32(&b, ar->on_array ? 1u : 0u);
+    put_u32(&b, ar->on_array ? (uint32_t)ar->rows : 0u);
+    put_u32(&b, ar->on_array ? (uint32_t)ar->cols : 0u);
+    for (int k = 0; k < 5; k++)
+        put_f64(&b, op[k]);
+    put_str(&b, ar->backend[0] ? ar->backend : "ideal", CK_NAME);
     for (int i = 0; i < nt; i++) {
         const nn_tensor_info *t = nn_net_tensor(net, i);
         put_tensor_rec(&b, t->name, t->ndim, t->shape);
@@ -82,19 +114,53 @@ fg_status nn_ckpt_save(const char *path, nn_net *net, const nn_ckpt_meta *m)
     return st;
 }
 
-static fg_status read_meta(const char *path, const unsigned char *p, size_t len,
-                           nn_ckpt_meta *m, uint32_t *nt)
+/* The v2 array record at q (CK_ARRAY bytes), checked. */
+static fg_status read_array(const char *path, const unsigned char *q, nn_ckpt_array *a)
 {
-    if (len < CK_HEAD || memcmp(p, CK_MAGIC, 8))
+    uint32_t flag = get_u32(q), rows = get_u32(q + 4), cols = get_u32(q + 8);
+    double op[5];
+    for (int k = 0; k < 5; k++)
+        op[k] = get_f64(q + 12 + 8 * k);
+    const unsigned char *name = q + 12 + 40;
+    if (flag > 1)
+        return fg_error(FG_ERR_FORMAT, "%s: array flag %u (0 or 1 expected)", path, flag);
+    if (!memchr(name, 0, CK_NAME))
+        return fg_error(FG_ERR_FORMAT, "%s: array backend name not NUL-terminated", path);
+    if (flag) {
+        if (rows < 1 || rows > CK_MAX_DIM || cols < 1 || cols > CK_MAX_DIM)
+            return fg_error(FG_ERR_FORMAT, "%s: implausible array size %ux%u", path,
+                            rows, cols);
+        for (int k = 0; k < 5; k++)
+            if (!(isfinite(op[k]) && op[k] > 0))
+                return fg_error(FG_ERR_FORMAT, "%s: array op_point.%s = %g %s "
+                                "(positive expected)", path, op_names[k], op[k],
+                                op_units[k]);
+    }
+    a->on_array = (int)flag;
+    a->rows = (int)rows, a->cols = (int)cols;
+    a->op = (fg_op_point){op[0], op[1], op[2], op[3], op[4]};
+    memcpy(a->backend, name, CK_NAME);
+    return FG_OK;
+}
+
+/* Header fields into m; *head = the header size of the file's version. */
+static fg_status read_meta(const char *path, const unsigned char *p, size_t len,
+                           nn_ckpt_meta *m, uint32_t *nt, size_t *head)
+{
+    if (len < CK_HEAD_V1 || memcmp(p, CK_MAGIC, 8))
         return fg_error(FG_ERR_FORMAT, "%s: not an fgcosim checkpoint (no %s magic)",
                         path, CK_MAGIC);
     uint32_t ver = get_u32(p + 8);
-    if (ver != CK_VERSION)
+    if (ver < 1 || ver > CK_VERSION)
         return fg_error(FG_ERR_FORMAT,
-                        "%s: checkpoint format version %u, this build reads version %u",
-                        path, ver, CK_VERSION);
+                        "%s: checkpoint format version %u, this build reads versions "
+                        "1 to %u", path, ver, CK_VERSION);
+    *head = ver >= 2 ? CK_HEAD : CK_HEAD_V1;
+    if (len < *head)
+        return fg_error(FG_ERR_FORMAT, "%s: truncated header (%zu bytes)", path, len);
     const unsigned char *q = p + 12;
     memset(m, 0, sizeof *m);
+    m->version = (int)ver;
     memcpy(m->net, q, CK_NAME - 1), q += CK_NAME;
     memcpy(m->data, q, CK_SPEC - 1), q += CK_SPEC;
     m->H = (int)get_u32(q), m->W = (int)get_u32(q + 4);
@@ -104,10 +170,10 @@ static fg_status read_meta(const char *path, const unsigned char *p, size_t len,
     m->epochs = (int)get_u32(q), q += 4;
     m->seed = get_u32(q) | (uint64_t)get_u32(q + 4) << 32, q += 8;
     m->test_accuracy = get_f32(q), q += 4;
-    *nt = get_u32(q);
+    *nt = get_u32(q), q += 4;
     if (*nt < 1 || *nt > CK_MAX_TENSORS)
         return fg_error(FG_ERR_FORMAT, "%s: implausible tensor count %u", path, *nt);
-    return FG_OK;
+    return ver >= 2 ? read_array(path, q, &m->array) : FG_OK;
 }
 
 static void shape_str(char *s, size_t n, int ndim, const int *shape)
@@ -141,16 +207,16 @@ static fg_status check_rec(const char *path, const unsigned char *r, int k,
 }
 
 static fg_status load_body(const char *path, const unsigned char *p, size_t len,
-                           uint32_t nt, nn_net *net)
+                           size_t head, uint32_t nt, nn_net *net)
 {
     int nn = nn_net_num_tensors(net), na = nn_net_num_analog(net);
     if ((int)nt != nn + 1)
         return fg_error(FG_ERR_FORMAT, "%s: %u tensors in the file, net '%s' has %d",
                         path, nt, nn_net_name(net), nn + 1);
-    size_t need = CK_HEAD + (size_t)nt * CK_TREC +
+    size_t need = head + (size_t)nt * CK_TREC +
                   (nn_net_num_params(net) + (size_t)na) * 4 + 4;
-    const unsigned char *r = p + CK_HEAD;
-    if (len < CK_HEAD + (size_t)nt * CK_TREC)
+    const unsigned char *r = p + head;
+    if (len < head + (size_t)nt * CK_TREC)
         return fg_error(FG_ERR_FORMAT, "%s: truncated tensor table (%zu bytes)",
                         path, len);
     fg_status st = FG_OK;
@@ -184,12 +250,13 @@ fg_status nn_ckpt_load(const char *path, int max_batch, nn_net **out,
     char *data;
     size_t len;
     uint32_t nt = 0;
+    size_t head = CK_HEAD;
     *out = NULL;
     fg_status st = fg_file_read(path, &data, &len);
     if (st != FG_OK)
         return st;
     const unsigned char *p = (const unsigned char *)data;
-    st = read_meta(path, p, len, m, &nt);
+    st = read_meta(path, p, len, m, &nt, &head);
     nn_net *net = NULL;
     if (st == FG_OK && !nn_net_known(m->net))
         st = fg_error(FG_ERR_FORMAT, "%s: unknown net '%s'", path, m->net);
@@ -200,12 +267,38 @@ fg_status nn_ckpt_load(const char *path, int max_batch, nn_net **out,
         st = fg_error(FG_ERR_FORMAT, "%s: %s", path, why);
     }
     if (st == FG_OK)
-        st = load_body(path, p, len, nt, net);
+        st = load_body(path, p, len, head, nt, net);
     free(data);
     if (st != FG_OK) {
         nn_net_free(net);
         return st;
     }
     *out = net;
+    return FG_OK;
+}
+
+/* a and b agree within a relative tolerance of 1e-9 (NaN never agrees) */
+static int same_value(double a, double b)
+{
+    return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
+}
+
+fg_status nn_ckpt_array_check(const char *ckpt, const nn_ckpt_array *trained,
+                              const char *what, const nn_ckpt_array *given)
+{
+    if (!trained->on_array)
+        return FG_OK;
+    if (given->rows != trained->rows || given->cols != trained->cols)
+        return fg_error(FG_ERR_RANGE, "%s: array of %dx%d cells, but %s was trained "
+                        "for a %dx%d array", what, given->rows, given->cols, ckpt,
+                        trained->rows, trained->cols);
+    double t[5], g[5];
+    op_to_vec(&trained->op, t);
+    op_to_vec(&given->op, g);
+    for (int k = 0; k < 5; k++)
+        if (!same_value(g[k], t[k]))
+            return fg_error(FG_ERR_RANGE, "%s: op_point.%s = %.10g %s, but %s was trained "
+                            "for an array with %s = %.10g %s", what, op_names[k], g[k],
+                            op_units[k], ckpt, op_names[k], t[k], op_units[k]);
     return FG_OK;
 }

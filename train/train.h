@@ -255,6 +255,16 @@ void nn_net_step(nn_net *net, const nn_optim *opt, long t);
 void nn_net_zero_grad(nn_net *net);
 
 /* ---- checkpoints (format in train/CHECKPOINT.md) ---------------------------- */
+/* The array a checkpoint was trained for (format version 2 "array" record;
+ * version 1 files read as on_array = 0, backend ""). */
+typedef struct {
+    int on_array;      /* 1: trained through an array backend's model (hwa,
+                          spice); 0: without one (ideal, digital)          */
+    int rows, cols;    /* array size (FG_ROWS x FG_COLS); 0 when on_array 0 */
+    fg_op_point op;    /* operating point, SI units; zeros when on_array 0  */
+    char backend[32];  /* "ideal", "hwa" or "spice" ("" in v1 files)       */
+} nn_ckpt_array;
+
 typedef struct {
     char net[32];
     char data[512];    /* data set spec the net was trained on          */
@@ -264,6 +274,8 @@ typedef struct {
     int epochs;
     uint64_t seed;
     float test_accuracy;
+    nn_ckpt_array array; /* the array trained for (version 2)           */
+    int version;         /* format version read (load only)             */
 } nn_ckpt_meta;
 
 fg_status nn_ckpt_save(const char *path, nn_net *net, const nn_ckpt_meta *meta);
@@ -271,6 +283,15 @@ fg_status nn_ckpt_save(const char *path, nn_net *net, const nn_ckpt_meta *meta);
  * FG_ERR_IO / FG_ERR_FORMAT with messages naming the file. */
 fg_status nn_ckpt_load(const char *path, int max_batch, nn_net **net,
                        nn_ckpt_meta *meta);
+/* Whether an array `given` (read from file `what`, e.g. a model file) is the
+ * one checkpoint `ckpt` was trained for (`trained`): same rows and cols, and
+ * each op point field equal within a relative tolerance of 1e-9. A
+ * checkpoint trained without an array (on_array 0) accepts any. On a
+ * mismatch FG_ERR_RANGE (exit status 2) with a message naming what, the
+ * field and both values, e.g. "M.json: op_point.c_bl = 2e-14 F, but
+ * CKPT was trained for an array with c_bl = 1e-13 F". */
+fg_status nn_ckpt_array_check(const char *ckpt, const nn_ckpt_array *trained,
+                              const char *what, const nn_ckpt_array *given);
 
 /* ---- training ---------------------------------------------------------------- */
 /* Default thread count of training: fixed (not "all cores") so that the
@@ -294,6 +315,9 @@ typedef struct {
     nn_tiles_mode tiles;/* NN_TILES_ALWAYS: products through the tiles  */
     const char *init;   /* checkpoint to start from (fine-tuning: same net
                            and input shape); NULL = random init (seed)   */
+    nn_ckpt_array array;/* the array trained for, stored in the
+                           checkpoint (the caller knows the backend's
+                           op point; zeros = none, backend "ideal")      */
 } nn_train_opts;
 
 typedef struct {

@@ -185,7 +185,7 @@ static fg_status save(const nn_train_opts *o, nn_net *net, const nn_dataset *ds,
     nn_ckpt_meta m = {.H = ds->H, .W = ds->W, .C = ds->C, .classes = ds->classes,
                       .in_scale = 1.0f / 255.0f, .factor = ds->factor,
                       .epochs = o->epochs, .seed = o->seed,
-                      .test_accuracy = (float)acc};
+                      .test_accuracy = (float)acc, .array = o->array};
     snprintf(m.net, sizeof m.net, "%s", o->net);
     snprintf(m.data, sizeof m.data, "%s", ds->spec);
     return nn_ckpt_save(ckpt, net, &m);
