@@ -18,6 +18,8 @@ static void usage(FILE *f)
         "  --limit N          first N test images only\n"
         "  --batch N          images per forward pass (default 256)\n"
         NN_CLI_BACKEND_HELP
+        "                     (hwa: the model's op point must be the one CKPT\n"
+        "                     was trained for, unless CKPT was trained ideal)\n"
         "  --threads N        OpenBLAS/OpenMP threads (default: all cores)\n"
         "  --json             print one JSON object\n");
 }
@@ -79,11 +81,27 @@ static fg_status load_test(const eval_args *a, eval_result *r, nn_dataset *ds)
     return st;
 }
 
+/* hwa: the model must be of the array the checkpoint was trained for
+ * (ideal-trained checkpoints accept any). spice is not checked: deploying
+ * on another layout is a legitimate experiment. */
+static fg_status check_array(const eval_args *a, const nn_ckpt_meta *m)
+{
+    if (strcmp(a->be.name, "hwa") || !m->array.on_array)
+        return FG_OK;
+    nn_ckpt_array given;
+    fg_status st = nn_cli_backend_array(&a->be, &given);
+    if (st == FG_OK)
+        st = nn_ckpt_array_check(a->ckpt, &m->array, a->be.model, &given);
+    return st;
+}
+
 static fg_status run(const eval_args *a, fg_backend *be, eval_result *r)
 {
     nn_net *net = NULL;
     nn_dataset ds = {0};
     fg_status st = nn_ckpt_load(a->ckpt, a->batch, &net, &r->meta);
+    if (st == FG_OK)
+        st = check_array(a, &r->meta);
     if (st == FG_OK)
         st = load_test(a, r, &ds);
     if (st == FG_OK) {
@@ -111,6 +129,11 @@ static void print_json(const eval_args *a, const eval_result *r)
     nn_cli_json_str(stdout, r->spec);
     printf(", \"backend\": ");
     nn_cli_json_str(stdout, a->be.name);
+    printf(", \"trained_backend\": "); /* null: a version 1 checkpoint */
+    if (r->meta.array.backend[0])
+        nn_cli_json_str(stdout, r->meta.array.backend);
+    else
+        printf("null");
     printf(", \"tiles\": %s, \"accuracy\": %.6f, \"images\": %d, \"seconds\": %.3f, "
            "\"images_per_s\": %.1f, \"array_ops\": %llu, \"epochs\": %d, "
            "\"trained_test_accuracy\": %.6f}\n",

@@ -1,6 +1,7 @@
 /* Command-line helpers shared by `fgcosim train` and `fgcosim evaluate`. */
 #include "nn_cli.h"
 #include "app_common.h"
+#include "model_fit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,33 @@ fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be)
     if (!strcmp(o->name, "ideal") && !o->tiles)
         return FG_OK;
     return app_backend_new(o->name, o->model, o->layout, o->array_netlist, o->jobs, be);
+}
+
+fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a)
+{
+    memset(a, 0, sizeof *a);
+    snprintf(a->backend, sizeof a->backend, "%s", o->name);
+    fg_status st = FG_OK;
+    if (!strcmp(o->name, "hwa")) {
+        fit_model m;
+        if (!o->model)
+            return fg_error(FG_ERR_RANGE, "backend hwa needs --model MODEL.json "
+                            "(from fgcosim fit)");
+        if ((st = fit_model_load(&m, o->model)) != FG_OK)
+            return st;
+        a->op = m.op;
+    } else if (!strcmp(o->name, "spice")) {
+        nl_layout *lay;
+        if ((st = nl_layout_load(o->layout ? o->layout : "regular", &lay)) != FG_OK)
+            return st;
+        a->op = nl_layout_op_point(lay);
+        nl_layout_free(lay);
+    } else {
+        return FG_OK;
+    }
+    a->on_array = 1;
+    a->rows = FG_ROWS, a->cols = FG_COLS;
+    return FG_OK;
 }
 
 void nn_cli_json_str(FILE *f, const char *s)

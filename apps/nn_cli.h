@@ -45,6 +45,12 @@ int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c
 /* The backend (*be = NULL for ideal without --tiles: dense fast path). */
 fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be);
 
+/* The array a run on backend o goes through, for the checkpoint's array
+ * record: hwa -> the model file's op point, spice -> the layout's (the
+ * regular layout's for --array-netlist alone), FG_ROWS x FG_COLS;
+ * ideal -> none (on_array 0). Errors name the model or layout file. */
+fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a);
+
 /* Prints a JSON string value with escapes. */
 void nn_cli_json_str(FILE *f, const char *s);
 

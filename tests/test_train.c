@@ -3,7 +3,9 @@
  * data loaders on tiny fixtures, checkpoints, and the train/evaluate
  * commands. Everything runs on tiny shapes and fixture files. */
 #include "suites.h"
+#include "testutil.h"
 #include "train.h"
+#include "model_fit.h" /* model files for the commands (train/ never includes it) */
 
 #include <math.h>
 #include <stdlib.h>
@@ -971,6 +973,90 @@ START_TEST(cli_train_evaluate)
 }
 END_TEST
 
+/* The first line of the last tu_run_fgcosim's stderr; 1 if it is the only. */
+static int err_line(char *line, size_t n)
+{
+    FILE *f = fopen(TU_ERR_FILE, "r");
+    ck_assert_ptr_nonnull(f);
+    line[0] = 0;
+    ck_assert_ptr_nonnull(fgets(line, (int)n, f));
+    char more[8];
+    int one = fgets(more, sizeof more, f) == NULL;
+    fclose(f);
+    return one;
+}
+
+/* A model file of the default op point with c_bl scaled by cbl_factor. */
+static char *model_file(const char *suffix, double cbl_factor)
+{
+    fit_model fm;
+    fg_op_point op = fg_op_point_default();
+    op.c_bl *= cbl_factor;
+    fit_model_init(&fm, &op);
+    char *path = tmp_path(suffix);
+    ck_assert_int_eq(fit_model_save(&fm, path), FG_OK);
+    return path;
+}
+
+/* hwa-trained checkpoints refuse a model of another operating point;
+ * ideal-trained ones take any; spice needs a layout; --init of another net. */
+START_TEST(cli_array_mismatch)
+{
+    char *ck = tmp_path("hwa.ckpt"), *cki = tmp_path("ideal.ckpt"), *m1 =
+        model_file("m1.json", 1.0), *m2 = model_file("m2.json", 0.2), args[1024],
+        out[4096], line[1024];
+    snprintf(args, sizeof args, "train --net mlp-lowres --data mnist-lowres:" FIX
+             "nn_mnist --epochs 1 --backend hwa --model %s -o %s --quiet", m1, ck);
+    ck_assert_int_eq(run_fgcosim(args, NULL, 0), 0);
+    snprintf(args, sizeof args, "train --net mlp-lowres --data mnist-lowres:" FIX
+             "nn_mnist --epochs 1 -o %s --quiet", cki);
+    ck_assert_int_eq(run_fgcosim(args, NULL, 0), 0);
+    nn_net *net;
+    nn_ckpt_meta meta;
+    ck_assert_int_eq(nn_ckpt_load(ck, 1, &net, &meta), FG_OK);
+    nn_net_free(net);
+    ck_assert_int_eq(meta.array.on_array, 1);
+    ck_assert_str_eq(meta.array.backend, "hwa");
+    ck_assert(meta.array.rows == FG_ROWS && meta.array.cols == FG_COLS);
+    ck_assert(meta.array.op.c_bl == fg_op_point_default().c_bl);
+    /* the same model: runs, reports the backend trained on */
+    snprintf(args, sizeof args, "evaluate --ckpt %s --backend hwa --model %s --json",
+             ck, m1);
+    ck_assert_int_eq(run_fgcosim(args, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"trained_backend\": \"hwa\""));
+    /* another c_bl: exit 2, one line naming the model, the field, both values,
+     * nothing on stdout */
+    snprintf(args, sizeof args, "evaluate --ckpt %s --backend hwa --model %s --json",
+             ck, m2);
+    ck_assert_int_eq(run_fgcosim(args, out, sizeof out), 2);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(tu_run_fgcosim(args), 2);
+    ck_assert(err_line(line, sizeof line));
+    ck_assert_msg(strstr(line, m2) && strstr(line, "op_point.c_bl = 2e-14 F") &&
+                  strstr(line, "c_bl = 1e-13 F") && strstr(line, ck), "%s", line);
+    /* the ideal-trained checkpoint accepts it */
+    snprintf(args, sizeof args, "evaluate --ckpt %s --backend hwa --model %s --json",
+             cki, m2);
+    ck_assert_int_eq(run_fgcosim(args, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"trained_backend\": \"ideal\""));
+    /* spice without --layout / --array-netlist */
+    snprintf(args, sizeof args, "evaluate --ckpt %s --backend spice", ck);
+    ck_assert_int_eq(tu_run_fgcosim(args), 2);
+    ck_assert(err_line(line, sizeof line));
+    ck_assert_ptr_nonnull(strstr(line, "--layout"));
+    /* --init: a checkpoint of another net */
+    snprintf(args, sizeof args, "train --net lenet5 --data mnist:" FIX "nn_mnist "
+             "--epochs 1 --init %s -o %s.x --quiet", ck, ck);
+    ck_assert_int_eq(tu_run_fgcosim(args), 2);
+    ck_assert(err_line(line, sizeof line));
+    ck_assert_msg(strstr(line, ck) && strstr(line, "mlp-lowres"), "%s", line);
+    snprintf(args, sizeof args, "%s.x", ck);
+    ck_assert_int_ne(access(args, F_OK), 0); /* no output */
+    unlink(ck), unlink(cki), unlink(m1), unlink(m2);
+    free(ck), free(cki), free(m1), free(m2);
+}
+END_TEST
+
 Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -1009,6 +1095,7 @@ Suite *train_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("train:cli");
     tcase_add_test(tc, cli_train_evaluate);
+    tcase_add_test(tc, cli_array_mismatch);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
