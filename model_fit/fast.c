@@ -54,6 +54,19 @@ static void ipf_init(mf_ipf *f, const fit_model *m, const float *w)
         f->beta[p] = (float)d.beta[p];
 }
 
+/* *f = the float parameters of m with cells w, for a batch of B vectors;
+ * fn names the caller in errors. */
+static fg_status ipf_new(mf_ipf **f, const fit_model *m, const float *w, int B,
+                         const char *fn)
+{
+    if (B < 0)
+        return fg_error(FG_ERR_RANGE, "%s: B = %d < 0", fn, B);
+    if (!(*f = malloc(sizeof **f)))
+        return fg_error(FG_ERR_NOMEM, "%s: out of memory", fn);
+    ipf_init(*f, m, w);
+    return FG_OK;
+}
+
 /* ---- the rows: onset r, end e, fall order ---------------------------------- */
 typedef struct {
     int ord[R];
@@ -146,12 +159,10 @@ static void vec_fwd(float *y, const float *x, const mf_ipf *f)
 fg_status fit_model_forward_f32(float *y, const float *x, const float *w,
                                 const fit_model *m, int B)
 {
-    if (B < 0)
-        return fg_error(FG_ERR_RANGE, "fit_model_forward_f32: B = %d < 0", B);
-    mf_ipf *f = malloc(sizeof *f);
-    if (!f)
-        return fg_error(FG_ERR_NOMEM, "fit_model_forward_f32: out of memory");
-    ipf_init(f, m, w);
+    mf_ipf *f;
+    fg_status st = ipf_new(&f, m, w, B, "fit_model_forward_f32");
+    if (st != FG_OK)
+        return st;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 512) if (B >= 512)
 #endif
@@ -165,10 +176,16 @@ fg_status fit_model_forward_f32(float *y, const float *x, const float *w,
 typedef struct {
     mf_rows t;
     float dt[R];
-    float ub[R][L]; /* u at the start of slot q      */
-    float sb[R][L]; /* S during slot q               */
-    float ua[R][L]; /* u after fall q                */
+    float sb[R][L]; /* S during slot q                         */
+    float ua[R][L]; /* u after fall q (slot q+1 starts from it) */
+    const float *u0;
 } mf_traj_f;
+
+/* u at the start of slot q */
+static inline const float *traj_ub(const mf_traj_f *tr, int q)
+{
+    return q ? tr->ua[q - 1] : tr->u0;
+}
 
 /* The forward pass keeping the trajectory. */
 static void traj_f(mf_traj_f *tr, const float *x, const mf_ipf *f)
@@ -176,6 +193,7 @@ static void traj_f(mf_traj_f *tr, const float *x, const mf_ipf *f)
     mf_rows *t = &tr->t;
     float u[L], S[L], tprev = 0.0f;
     rows_sort(t, x, f);
+    tr->u0 = f->u0;
     memcpy(u, f->u0, sizeof u);
     memcpy(S, f->s0, sizeof S);
     for (int q = 0; q < R; q++) {
@@ -183,7 +201,6 @@ static void traj_f(mf_traj_f *tr, const float *x, const mf_ipf *f)
         float dt = t->e[i] - tprev;
         tprev = t->e[i];
         tr->dt[q] = dt;
-        memcpy(tr->ub[q], u, sizeof u);
         memcpy(tr->sb[q], S, sizeof S);
         if (dt > 0)
             slot_f(u, S, dt, f->a);
@@ -250,9 +267,9 @@ static void events_back_f(float *dx, float *dw, float *lam, float dD[][L],
             memset(dD[q], 0, sizeof dD[q]);
             continue;
         }
-        const float dt = tr->dt[q];
+        const float dt = tr->dt[q], *ubq = traj_ub(tr, q);
         for (int j = 0; j < L; j++) {
-            float ub = tr->ub[q][j], D = tr->sb[q][j] * dt;
+            float ub = ubq[j], D = tr->sb[q][j] * dt;
             float s = slot_s_f(a, ub), m = slot_m_f(a, D, s), im2 = 1.0f / (m * m);
             dD[q][j] = lam[j] * s * s * im2;
             lam[j] *= im2;
@@ -318,12 +335,10 @@ fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
                                  const float *x, const float *w,
                                  const fit_model *m, int B)
 {
-    if (B < 0)
-        return fg_error(FG_ERR_RANGE, "fit_model_backward_f32: B = %d < 0", B);
-    mf_ipf *f = malloc(sizeof *f);
-    if (!f)
-        return fg_error(FG_ERR_NOMEM, "fit_model_backward_f32: out of memory");
-    ipf_init(f, m, w);
+    mf_ipf *f;
+    fg_status st = ipf_new(&f, m, w, B, "fit_model_backward_f32");
+    if (st != FG_OK)
+        return st;
 #ifdef _OPENMP
 #pragma omp parallel if (B >= 512)
 #endif

@@ -34,6 +34,9 @@ typedef struct {
     double t0;
 } fit_ctx;
 
+/* fit_param_fields order */
+enum { F_LAMBDA, F_KROW, F_KCOL, F_KEDGE, F_QROW, F_QCOL, F_BETA, F_VOFF, F_TEDGE };
+
 static void map_init(theta_map *mp, const double *tgt, int fix_off)
 {
     mp->tgt = tgt;
@@ -41,7 +44,7 @@ static void map_init(theta_map *mp, const double *tgt, int fix_off)
     int n = 0, c = mp->ncell;
     for (int f = 0; f < FIT_NFIELDS; f++) {
         const fit_param_field *fd = &fit_param_fields[f];
-        int fixed = fix_off && !strcmp(fd->name, "v_off");
+        int fixed = fix_off && f == F_VOFF;
         mp->f_start[f] = n;
         for (int k = 0; k < fd->count; k++, n++) {
             mp->col[n] = fixed || (k == 0 && fd->first_fitted) ? -1 : c++;
@@ -97,8 +100,6 @@ static int cb_f(const gsl_vector *th, void *params, gsl_vector *f)
 static int tcol(const theta_map *mp, int f, int k) { return mp->col[mp->f_start[f] + k]; }
 static double tscale(const theta_map *mp, int f) { return mp->scale[mp->f_start[f]]; }
 
-enum { F_LAMBDA, F_KROW, F_KCOL, F_KEDGE, F_QROW, F_QCOL, F_BETA, F_VOFF, F_TEDGE };
-
 /* pre (16, np): d u_j / d theta for one pattern's lane gradients g. */
 static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
                      const mf_ip *ip)
@@ -108,10 +109,11 @@ static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
     double ts = ip->tscale * tscale(mp, F_TEDGE);
     for (int j = 0; j < L; j++) {
         double *r = pre + (size_t)j * np, ksum = 0, qsum = 0, kedge = 0;
+        double dgain = 0;
         for (int i = 0; i < FG_ROWS; i++) {
             double dk = g->dk[i * L + j], dr = g->drho[i * L + j];
             if (mp->tgt)
-                r[j] += g->dw[i * L + j] * mp->tgt[i * L + j];
+                dgain += g->dw[i * L + j] * mp->tgt[i * L + j];
             else
                 r[i * L + j] = g->dw[i * L + j];
             if (tcol(mp, F_KROW, i) >= 0)
@@ -123,6 +125,8 @@ static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
             qsum += dr;
             kedge += dk * i / (FG_ROWS - 1.0);
         }
+        if (mp->tgt)
+            r[j] = dgain;
         r[tcol(mp, F_LAMBDA, 0)] = g->da[j] * ip->vs * tscale(mp, F_LAMBDA);
         r[tcol(mp, F_KCOL, j)] = ksum * ip->kscale * tscale(mp, F_KCOL);
         r[tcol(mp, F_QCOL, j)] = qsum * ip->qscale * tscale(mp, F_QCOL);
@@ -168,7 +172,8 @@ static int cb_df(const gsl_vector *th, void *params, gsl_matrix *J)
 #pragma omp parallel reduction(| : bad)
 #endif
     {
-        double *pre = malloc((size_t)L * np * sizeof *pre);
+        double *pre = calloc((size_t)L * np, sizeof *pre); /* entries set per
+                                     pattern; the others stay 0 */
         mf_lane_grad *g = malloc(sizeof *g);
         if (!pre || !g)
             bad = 1;
@@ -181,7 +186,6 @@ static int cb_df(const gsl_vector *th, void *params, gsl_matrix *J)
             static const double ones[L] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
             double u[L];
             memset(g, 0, sizeof *g);
-            memset(pre, 0, (size_t)L * np * sizeof *pre);
             mf_vec_backward(g, u, ones, c->x + (size_t)p * FG_ROWS, c->m.w, &ip);
             pre_rows(pre, g, &c->map, &ip);
             final_rows(J->data + (size_t)p * L * J->tda, pre, u, &c->map, &ip);
