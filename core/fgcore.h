@@ -99,6 +99,12 @@ void fg_backend_free(fg_backend *be);
 /* The ideal backend: y = x . W (OpenBLAS sgemm). */
 fg_backend *fg_backend_ideal_new(void);
 
+/* ---- threads ------------------------------------------------------------ */
+/* Threads for the compute kernels that split a batch (the hwa backend's
+ * compact model); n <= 0: all online cores, the default. */
+void fg_set_threads(int n);
+int fg_threads(void);
+
 /* ---- progress on a terminal -------------------------------------------- */
 typedef struct {
     const char *what;

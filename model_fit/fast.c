@@ -1,8 +1,8 @@
 /* The compact model in float32 for training: the same events as model.c
  * (sort the row ends, one exact slot per row, a kick at each fall), without
- * the parameter gradients, with slots of zero length skipped (zero inputs:
- * most of an MNIST image) and every lane loop in a form the compiler turns
- * into SIMD. The clamps are model.c's (s = 1 - a u >= 0: the bit line
+ * the parameter gradients, with the rows that are off (zero inputs: most of
+ * an MNIST image) taken together at t = 0, and every lane loop in a form the
+ * compiler turns into SIMD. Batches run on fg_threads() threads. The clamps are model.c's (s = 1 - a u >= 0: the bit line
  * stops at the pinch voltage; slot denominator >= 1e-12), so the two paths
  * define the same function; tests compare them. */
 #include "mf_internal.h"
@@ -17,14 +17,14 @@
 #define L FG_COLS
 #define R FG_ROWS
 #define MF_MIN_1PU_F 1e-12f /* as MF_MIN_1PU in model.c */
+#define MF_PAR_B 64         /* batches from this size run on fg_threads() */
 
 typedef struct {
     float a;
     float k[FG_CELLS], rho[FG_CELLS]; /* (16,16) */
     float rhow[FG_CELLS];             /* (16,16) rho_ij w_ij: the fall's charge */
-    float u0[L];                      /* -sum_i k_ij: all word lines up at t=0 */
     float delta[R], beta[FIT_NBETA], off[L];
-    float w[FG_CELLS], s0[L];         /* (16,16) cells; column sums          */
+    float w[FG_CELLS];                /* (16,16) cells                       */
 } mf_ipf;
 
 static void ipf_init(mf_ipf *f, const fit_model *m, const float *w)
@@ -38,16 +38,8 @@ static void ipf_init(mf_ipf *f, const fit_model *m, const float *w)
         f->w[n] = w[n];
         f->rhow[n] = f->rho[n] * w[n];
     }
-    for (int j = 0; j < L; j++) {
-        double u0 = 0, s0 = 0;
-        for (int i = 0; i < R; i++) {
-            u0 -= d.k[i * L + j];
-            s0 += w[i * L + j];
-        }
-        f->u0[j] = (float)u0;
-        f->s0[j] = (float)s0;
+    for (int j = 0; j < L; j++)
         f->off[j] = (float)d.off[j];
-    }
     for (int i = 0; i < R; i++)
         f->delta[i] = (float)d.delta[i];
     for (int p = 0; p < FIT_NBETA; p++)
@@ -68,29 +60,62 @@ static fg_status ipf_new(mf_ipf **f, const fit_model *m, const float *w, int B,
 }
 
 /* ---- the rows: onset r, end e, fall order ---------------------------------- */
+/* Rows whose pulse has no length (x <= 0, or shortened to nothing: e = 0)
+ * all fall at t = 0, before any slot: the group G0, kept in index order.
+ * Their falls add k to u and take w from S before the first slot, so the
+ * state after them is u = -sum_{i not in G0} k_i + sum_{i in G0} rho_i w_i r_i,
+ * S = sum_{i not in G0} w_i: the work of a vector grows with its rows that
+ * are on, not with the 16 rows (an MNIST 5x5 patch: 2.3 rows on of 16). */
 typedef struct {
-    int ord[R];
+    int n0, np;       /* rows in G0; rows with e > 0                        */
+    int g0[R];        /* G0, index order                                    */
+    int ord[R];       /* the others by e (ties by index): the fall order    */
     float e[R], r[R], rp[R];
     unsigned char gate[R], egate[R];
 } mf_rows;
 
 static void rows_sort(mf_rows *t, const float *x, const mf_ipf *f)
 {
+    t->n0 = t->np = 0;
     for (int i = 0; i < R; i++) {
         float v = x[i] > 0 ? x[i] : 0; /* negative or NaN: off */
-        float ex = v > 40 * (float)FIT_XR ? 0.0f : expf(-v / (float)FIT_XR);
-        t->r[i] = v == 0 ? 0.0f : 1.0f - ex;
+        float ex = v == 0 ? 1.0f : v > 40 * (float)FIT_XR ? 0.0f : expf(-v / (float)FIT_XR);
+        t->r[i] = 1.0f - ex;
         t->gate[i] = x[i] >= 0;
         t->rp[i] = t->gate[i] ? ex / (float)FIT_XR : 0.0f;
         float e = v - f->delta[i] * t->r[i];
         t->egate[i] = e > 0 || (e == 0 && f->delta[i] <= (float)FIT_XR);
         t->e[i] = e > 0 ? e : 0;
-        int q = i;
+        if (!(e > 0)) {
+            t->g0[t->n0++] = i;
+            continue;
+        }
+        int q = t->np++;
         while (q > 0 && t->e[t->ord[q - 1]] > t->e[i]) { /* ties by index */
             t->ord[q] = t->ord[q - 1];
             q--;
         }
         t->ord[q] = i;
+    }
+}
+
+/* u, S (16) after the falls of G0 (the start of the first slot) */
+static void rows_start(float *u, float *S, const mf_rows *t, const mf_ipf *f)
+{
+    memset(u, 0, L * sizeof *u);
+    memset(S, 0, L * sizeof *S);
+    for (int q = 0; q < t->np; q++) {
+        const float *k = f->k + t->ord[q] * L, *w = f->w + t->ord[q] * L;
+        for (int j = 0; j < L; j++) {
+            u[j] -= k[j];
+            S[j] += w[j];
+        }
+    }
+    for (int q = 0; q < t->n0; q++) {
+        int i = t->g0[q];
+        if (t->r[i] > 0.0f) /* on, but shortened to nothing: its charge */
+            for (int j = 0; j < L; j++)
+                u[j] += f->rhow[i * L + j] * t->r[i];
     }
 }
 
@@ -143,13 +168,12 @@ static void vec_fwd(float *y, const float *x, const mf_ipf *f)
     mf_rows t;
     float u[L], S[L], tprev = 0.0f;
     rows_sort(&t, x, f);
-    memcpy(u, f->u0, sizeof u);
-    memcpy(S, f->s0, sizeof S);
-    for (int q = 0; q < R; q++) {
+    rows_start(u, S, &t, f);
+    for (int q = 0; q < t.np; q++) {
         int i = t.ord[q];
         float dt = t.e[i] - tprev;
         tprev = t.e[i];
-        if (dt > 0) /* zero inputs: empty slots */
+        if (dt > 0) /* ties: empty slots */
             slot_f(u, S, dt, f->a);
         fall_f(u, S, i, t.r[i], f);
     }
@@ -164,7 +188,7 @@ fg_status fit_model_forward_f32(float *y, const float *x, const float *w,
     if (st != FG_OK)
         return st;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 512) if (B >= 512)
+#pragma omp parallel for schedule(static) num_threads(fg_threads()) if (B >= MF_PAR_B)
 #endif
     for (int b = 0; b < B; b++)
         vec_fwd(y + (size_t)b * L, x + (size_t)b * R, f);
@@ -175,10 +199,10 @@ fg_status fit_model_forward_f32(float *y, const float *x, const float *w,
 /* ---- backward -------------------------------------------------------------- */
 typedef struct {
     mf_rows t;
+    float u0[L], s0[L]; /* u, S after G0: the start of slot 0      */
     float dt[R];
-    float sb[R][L]; /* S during slot q                         */
-    float ua[R][L]; /* u after fall q (slot q+1 starts from it) */
-    const float *u0;
+    float sb[R][L];     /* S during slot q                         */
+    float ua[R][L];     /* u after fall q (slot q+1 starts from it) */
 } mf_traj_f;
 
 /* u at the start of slot q */
@@ -193,10 +217,10 @@ static void traj_f(mf_traj_f *tr, const float *x, const mf_ipf *f)
     mf_rows *t = &tr->t;
     float u[L], S[L], tprev = 0.0f;
     rows_sort(t, x, f);
-    tr->u0 = f->u0;
-    memcpy(u, f->u0, sizeof u);
-    memcpy(S, f->s0, sizeof S);
-    for (int q = 0; q < R; q++) {
+    rows_start(tr->u0, tr->s0, t, f);
+    memcpy(u, tr->u0, sizeof u);
+    memcpy(S, tr->s0, sizeof S);
+    for (int q = 0; q < t->np; q++) {
         int i = t->ord[q];
         float dt = t->e[i] - tprev;
         tprev = t->e[i];
@@ -215,25 +239,24 @@ static inline float gsq_f(float a, float u)
     return s * s;
 }
 
-/* d/de of the rows falling together at positions g0..g1 (each made the last
- * of its group: the right derivative), dx += through e(x). lam: adjoint
- * after the group. */
-static void ends_f(float *dx, const float *lam, const mf_traj_f *tr, int g0,
-                   int g1, const mf_ipf *f)
+/* d/de of the rows rows[0..n) that fall together into the state uG, sp (u
+ * and S after all of them), each made the last of its group (the right
+ * derivative); dx += through e(x). lam: adjoint after the group. */
+static void ends_f(float *dx, const float *lam, const float *uG, const float *sp,
+                   const int *rows, int n, const mf_rows *t, const mf_ipf *f)
 {
-    const mf_rows *t = &tr->t;
-    const float *uG = tr->ua[g1], *wl = f->w + t->ord[g1] * L;
-    float sp[L], base[L];
-    for (int j = 0; j < L; j++) {
-        sp[j] = tr->sb[g1][j] - wl[j]; /* S after the group */
+    float base[L];
+    for (int j = 0; j < L; j++)
         base[j] = gsq_f(f->a, uG[j]) * sp[j];
-    }
-    for (int q = g0; q <= g1; q++) {
-        int i = t->ord[q];
+    for (int q = 0; q < n; q++) {
+        int i = rows[q];
         if (!t->egate[i] || !t->gate[i])
             continue;
         const float *k = f->k + i * L, *rw = f->rhow + i * L, *w = f->w + i * L;
         float sde = 0.0f, r = t->r[i];
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : sde)
+#endif
         for (int j = 0; j < L; j++) {
             float ubf = uG[j] - k[j] - rw[j] * r; /* before row i's fall */
             sde += lam[j] * (gsq_f(f->a, ubf) * (sp[j] + w[j]) - base[j]);
@@ -242,38 +265,66 @@ static void ends_f(float *dx, const float *lam, const mf_traj_f *tr, int g0,
     }
 }
 
-/* Reverse through falls and slots g1..g0: lam updated, dD[q] (16) set,
- * dw (+=) the fall charge's share. */
+/* Row i's fall, reverse: dw (+=) through its charge rho w r, dx (+=) through
+ * the kick's r(x). lam: adjoint after the fall. */
+static void fall_back_f(float *dx, float *dw, const float *lam, int i,
+                        const mf_rows *t, const mf_ipf *f)
+{
+    if (t->r[i] > 0.0f) {
+        const float *rho = f->rho + i * L;
+        for (int j = 0; j < L; j++)
+            dw[i * L + j] += lam[j] * rho[j] * t->r[i];
+    }
+    if (dx && t->gate[i] && t->rp[i] > 0.0f) {
+        const float *rw = f->rhow + i * L;
+        float dxr = 0.0f;
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : dxr)
+#endif
+        for (int j = 0; j < L; j++)
+            dxr += lam[j] * rw[j];
+        dx[i] += dxr * t->rp[i];
+    }
+}
+
+/* Slot q, reverse: dD (16) = d/dD, lam updated to the slot's start. */
+static void slot_back_f(float *dD, float *lam, const mf_traj_f *tr, int q,
+                        float a)
+{
+    const float dt = tr->dt[q], *ubq = traj_ub(tr, q);
+    for (int j = 0; j < L; j++) {
+        float D = tr->sb[q][j] * dt, s = slot_s_f(a, ubq[j]);
+        float m = slot_m_f(a, D, s), im2 = 1.0f / (m * m);
+        dD[j] = lam[j] * s * s * im2;
+        lam[j] *= im2;
+    }
+}
+
+/* Reverse through falls and slots g1..g0 of the fall order: lam updated,
+ * dD[q] (16) set, dx, dw (+=) through the falls. */
 static void events_back_f(float *dx, float *dw, float *lam, float dD[][L],
                           const mf_traj_f *tr, int g0, int g1, const mf_ipf *f)
 {
-    const mf_rows *t = &tr->t;
-    const float a = f->a;
     for (int q = g1; q >= g0; q--) {
-        int i = t->ord[q];
-        if (t->r[i] > 0.0f) { /* the fall's charge rho w r */
-            const float *rho = f->rho + i * L;
-            for (int j = 0; j < L; j++)
-                dw[i * L + j] += lam[j] * rho[j] * t->r[i];
-        }
-        if (dx && t->gate[i] && t->rp[i] > 0.0f) { /* the kick's r(x) */
-            const float *rw = f->rhow + i * L;
-            float dxr = 0.0f;
-            for (int j = 0; j < L; j++)
-                dxr += lam[j] * rw[j];
-            dx[i] += dxr * t->rp[i];
-        }
-        if (tr->dt[q] <= 0.0f) { /* empty slot: identity, no charge */
+        fall_back_f(dx, dw, lam, tr->t.ord[q], &tr->t, f);
+        if (tr->dt[q] > 0.0f)
+            slot_back_f(dD[q], lam, tr, q, f->a);
+        else /* empty slot: identity, no charge */
             memset(dD[q], 0, sizeof dD[q]);
-            continue;
-        }
-        const float dt = tr->dt[q], *ubq = traj_ub(tr, q);
-        for (int j = 0; j < L; j++) {
-            float ub = ubq[j], D = tr->sb[q][j] * dt;
-            float s = slot_s_f(a, ub), m = slot_m_f(a, D, s), im2 = 1.0f / (m * m);
-            dD[q][j] = lam[j] * s * s * im2;
-            lam[j] *= im2;
-        }
+    }
+}
+
+/* dw (+=): the row at fall position q is on in slots 0..q */
+static void slots_dw_f(float *dw, float dD[][L], const mf_traj_f *tr)
+{
+    float acc[L] = {0};
+    for (int q = 0; q < tr->t.np; q++) {
+        float *dwi = dw + tr->t.ord[q] * L;
+        if (tr->dt[q] > 0.0f)
+            for (int j = 0; j < L; j++)
+                acc[j] += dD[q][j] * tr->dt[q];
+        for (int j = 0; j < L; j++)
+            dwi[j] += acc[j];
     }
 }
 
@@ -285,25 +336,27 @@ static void vec_bwd(float *dx, float *dw, const float *du, const float *x,
     mf_traj_f tr;
     traj_f(&tr, x, f);
     const mf_rows *t = &tr.t;
-    float lam[L], dD[R][L], acc[L] = {0};
+    float lam[L], dD[R][L];
     memcpy(lam, du, sizeof lam);
-    for (int g1 = R - 1; g1 >= 0;) {
+    for (int g1 = t->np - 1; g1 >= 0;) {
         int g0 = g1;
         while (g0 > 0 && t->e[t->ord[g0 - 1]] == t->e[t->ord[g1]])
             g0--;
-        if (dx) /* ends only move with x */
-            ends_f(dx, lam, &tr, g0, g1, f);
+        if (dx) { /* ends only move with x */
+            const float *wl = f->w + t->ord[g1] * L;
+            float sp[L]; /* S after the group */
+            for (int j = 0; j < L; j++)
+                sp[j] = tr.sb[g1][j] - wl[j];
+            ends_f(dx, lam, tr.ua[g1], sp, t->ord + g0, g1 - g0 + 1, t, f);
+        }
         events_back_f(dx, dw, lam, dD, &tr, g0, g1, f);
         g1 = g0 - 1;
     }
-    for (int q = 0; q < R; q++) { /* row at position q is on in slots 0..q */
-        float *dwi = dw + t->ord[q] * L;
-        if (tr.dt[q] > 0.0f)
-            for (int j = 0; j < L; j++)
-                acc[j] += dD[q][j] * tr.dt[q];
-        for (int j = 0; j < L; j++)
-            dwi[j] += acc[j];
-    }
+    if (dx) /* G0: falling together at t = 0 into the start of slot 0 */
+        ends_f(dx, lam, tr.u0, tr.s0, t->g0, t->n0, t, f);
+    for (int q = 0; q < t->n0; q++)
+        fall_back_f(dx, dw, lam, t->g0[q], t, f);
+    slots_dw_f(dw, dD, &tr);
 }
 
 static void couple_back_f(float *du, const float *dy, const mf_ipf *f)
@@ -331,6 +384,8 @@ static void backward_range_f(float *dx, float *dw, const float *dy,
     }
 }
 
+/* Each thread sums its fixed share of the batch into its own dw, and the
+ * shares are added in thread order: the same threads give the same sums. */
 fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
                                  const float *x, const float *w,
                                  const fit_model *m, int B)
@@ -339,26 +394,28 @@ fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
     fg_status st = ipf_new(&f, m, w, B, "fit_model_backward_f32");
     if (st != FG_OK)
         return st;
+    int nt = B >= MF_PAR_B ? fg_threads() : 1;
+    float *dwt = calloc((size_t)nt * FG_CELLS, sizeof *dwt); /* (nt,16,16) */
+    if (!dwt) {
+        free(f);
+        return fg_error(FG_ERR_NOMEM, "fit_model_backward_f32: out of memory");
+    }
 #ifdef _OPENMP
-#pragma omp parallel if (B >= 512)
+#pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     {
-        float dwt[FG_CELLS] = {0};
-        int nt = 1, id = 0;
+        int n = 1, id = 0;
 #ifdef _OPENMP
-        nt = omp_get_num_threads();
+        n = omp_get_num_threads();
         id = omp_get_thread_num();
 #endif
-        int b0 = (int)((long)B * id / nt), b1 = (int)((long)B * (id + 1) / nt);
-        backward_range_f(dx, dwt, dy, x, f, b0, b1);
-        if (dw) {
-#ifdef _OPENMP
-#pragma omp critical
-#endif
-            for (int n = 0; n < FG_CELLS; n++)
-                dw[n] += dwt[n];
-        }
+        int b0 = (int)((long)B * id / n), b1 = (int)((long)B * (id + 1) / n);
+        backward_range_f(dx, dwt + (size_t)id * FG_CELLS, dy, x, f, b0, b1);
     }
+    for (int t = 0; dw && t < nt; t++)
+        for (int n = 0; n < FG_CELLS; n++)
+            dw[n] += dwt[(size_t)t * FG_CELLS + n];
+    free(dwt);
     free(f);
     return FG_OK;
 }

@@ -322,7 +322,9 @@ END_TEST
 /* float32 path vs the double one on the gradient-test inputs (ties, zeros,
  * one-hot, full width), repeated to a batch that takes the OpenMP path;
  * _i = 1: lambda so large that the bit line reaches the pinch voltage in
- * some vectors (the clamp s = 0). */
+ * some vectors (the clamp s = 0); _i = 2: word-line edges of 3 % of T_max,
+ * with pulses so short that they end at t = 0 but leave charge (x = 0.004)
+ * and negative inputs (off, no gradient). */
 START_TEST(test_f32_matches_double)
 {
     enum { REP = 70, B = REP * B_GRAD };
@@ -342,6 +344,14 @@ START_TEST(test_f32_matches_double)
         dy[k] = dyf[k] = (float)c.dy[k % (B_GRAD * FG_COLS)];
     for (int n = 0; n < FG_CELLS; n++)
         wf[n] = (float)c.m.w[n], c.m.w[n] = wf[n];
+    for (int k = 0; _i == 2 && k < B * FG_ROWS; k++) {
+        if (k % 7 == 3)
+            x[k] = xf[k] = 0.004f;
+        if (k % 11 == 5)
+            x[k] = xf[k] = -0.2f;
+    }
+    for (int i = 0; _i == 2 && i < FG_ROWS; i++)
+        c.m.p.t_edge[i] = 0.03 * c.m.op.t_max;
     ck_assert_int_eq(fit_model_forward(y, x, c.m.w, &c.m, B), FG_OK);
     ck_assert_int_eq(fit_model_backward(dx, dw, NULL, dy, x, c.m.w, &c.m, B), FG_OK);
     ck_assert_int_eq(fit_model_forward_f32(yf, xf, wf, &c.m, B), FG_OK);
@@ -475,7 +485,7 @@ Suite *model_fit_suite(void)
     tc = tcase_create("model_fit:io");
     tcase_add_test(tc, test_json_roundtrip);
     tcase_add_test(tc, test_backend);
-    tcase_add_loop_test(tc, test_f32_matches_double, 0, 2);
+    tcase_add_loop_test(tc, test_f32_matches_double, 0, 3);
     suite_add_tcase(s, tc);
     tc = tcase_create("model_fit:fit");
     tcase_set_timeout(tc, 300);

@@ -19,6 +19,7 @@ void nn_set_threads(int n)
         n = c > 0 ? (int)c : 1;
     }
     openblas_set_num_threads(n);
+    fg_set_threads(n); /* the hwa backend's kernels */
 #ifdef _OPENMP
     /* OpenMP threads spin after each parallel region and take the cores
      * from OpenBLAS's threads (measured: 3x slower LeNet-5 training);
