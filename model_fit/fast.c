@@ -17,7 +17,7 @@
 #define L FG_COLS
 #define R FG_ROWS
 #define MF_MIN_1PU_F 1e-12f /* as MF_MIN_1PU in model.c */
-#define MF_PAR_B 64         /* batches from this size run on fg_threads() */
+#define MF_CHUNK 32         /* vectors per task of the threads            */
 
 typedef struct {
     float a;
@@ -100,12 +100,14 @@ static void rows_sort(mf_rows *t, const float *x, const mf_ipf *f)
 }
 
 /* u, S (16) after the falls of G0 (the start of the first slot) */
-static void rows_start(float *u, float *S, const mf_rows *t, const mf_ipf *f)
+static void rows_start(float *restrict u, float *restrict S, const mf_rows *t,
+                       const mf_ipf *f)
 {
     memset(u, 0, L * sizeof *u);
     memset(S, 0, L * sizeof *S);
     for (int q = 0; q < t->np; q++) {
-        const float *k = f->k + t->ord[q] * L, *w = f->w + t->ord[q] * L;
+        const float *restrict k = f->k + t->ord[q] * L;
+        const float *restrict w = f->w + t->ord[q] * L;
         for (int j = 0; j < L; j++) {
             u[j] -= k[j];
             S[j] += w[j];
@@ -132,7 +134,8 @@ static inline float slot_m_f(float a, float D, float s)
 }
 
 /* One slot of length dt on all lanes (u, S: (16)): u = F(u, S dt). */
-static inline void slot_f(float *u, const float *S, float dt, float a)
+static inline void slot_f(float *restrict u, const float *restrict S, float dt,
+                          float a)
 {
     for (int j = 0; j < L; j++) {
         float D = S[j] * dt, s = slot_s_f(a, u[j]);
@@ -141,7 +144,8 @@ static inline void slot_f(float *u, const float *S, float dt, float a)
 }
 
 /* Kick of row i's fall and its cells leaving S. */
-static inline void fall_f(float *u, float *S, int i, float r, const mf_ipf *f)
+static inline void fall_f(float *restrict u, float *restrict S, int i, float r,
+                          const mf_ipf *f)
 {
     const float *k = f->k + i * L, *rw = f->rhow + i * L, *w = f->w + i * L;
     for (int j = 0; j < L; j++) {
@@ -150,7 +154,7 @@ static inline void fall_f(float *u, float *S, int i, float r, const mf_ipf *f)
     }
 }
 
-static void couple_f(float *y, const float *u, const mf_ipf *f)
+static void couple_f(float *restrict y, const float *restrict u, const mf_ipf *f)
 {
     for (int j = 0; j < L; j++) {
         float v = u[j] + f->off[j];
@@ -188,7 +192,7 @@ fg_status fit_model_forward_f32(float *y, const float *x, const float *w,
     if (st != FG_OK)
         return st;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(fg_threads()) if (B >= MF_PAR_B)
+#pragma omp parallel for schedule(static) num_threads(fg_threads()) if (B > MF_CHUNK)
 #endif
     for (int b = 0; b < B; b++)
         vec_fwd(y + (size_t)b * L, x + (size_t)b * R, f);
@@ -267,8 +271,8 @@ static void ends_f(float *dx, const float *lam, const float *uG, const float *sp
 
 /* Row i's fall, reverse: dw (+=) through its charge rho w r, dx (+=) through
  * the kick's r(x). lam: adjoint after the fall. */
-static void fall_back_f(float *dx, float *dw, const float *lam, int i,
-                        const mf_rows *t, const mf_ipf *f)
+static void fall_back_f(float *dx, float *restrict dw, const float *restrict lam,
+                        int i, const mf_rows *t, const mf_ipf *f)
 {
     if (t->r[i] > 0.0f) {
         const float *rho = f->rho + i * L;
@@ -288,8 +292,8 @@ static void fall_back_f(float *dx, float *dw, const float *lam, int i,
 }
 
 /* Slot q, reverse: dD (16) = d/dD, lam updated to the slot's start. */
-static void slot_back_f(float *dD, float *lam, const mf_traj_f *tr, int q,
-                        float a)
+static void slot_back_f(float *restrict dD, float *restrict lam,
+                        const mf_traj_f *tr, int q, float a)
 {
     const float dt = tr->dt[q], *ubq = traj_ub(tr, q);
     for (int j = 0; j < L; j++) {
@@ -371,7 +375,7 @@ static void couple_back_f(float *du, const float *dy, const mf_ipf *f)
     }
 }
 
-/* One thread's share [b0,b1): dx rows (+=), dw (+=, the thread's own). */
+/* Vectors [b0,b1): dx rows (+=), dw (+=, the chunk's own). */
 static void backward_range_f(float *dx, float *dw, const float *dy,
                              const float *x, const mf_ipf *f, int b0, int b1)
 {
@@ -384,8 +388,10 @@ static void backward_range_f(float *dx, float *dw, const float *dy,
     }
 }
 
-/* Each thread sums its fixed share of the batch into its own dw, and the
- * shares are added in thread order: the same threads give the same sums. */
+/* The batch in chunks of MF_CHUNK vectors, taken by the threads as they
+ * come free (zero patches make some chunks cheap); each chunk sums its own
+ * dw and the chunks are added in order: the sums do not depend on the
+ * threads. */
 fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
                                  const float *x, const float *w,
                                  const fit_model *m, int B)
@@ -394,28 +400,23 @@ fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
     fg_status st = ipf_new(&f, m, w, B, "fit_model_backward_f32");
     if (st != FG_OK)
         return st;
-    int nt = B >= MF_PAR_B ? fg_threads() : 1;
-    float *dwt = calloc((size_t)nt * FG_CELLS, sizeof *dwt); /* (nt,16,16) */
-    if (!dwt) {
+    const int nch = (B + MF_CHUNK - 1) / MF_CHUNK;
+    float *dwc = calloc((size_t)(nch > 0 ? nch : 1) * FG_CELLS, sizeof *dwc); /* (nch,16,16) */
+    if (!dwc) {
         free(f);
         return fg_error(FG_ERR_NOMEM, "fit_model_backward_f32: out of memory");
     }
 #ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp parallel for schedule(static) num_threads(fg_threads()) if (nch > 1)
 #endif
-    {
-        int n = 1, id = 0;
-#ifdef _OPENMP
-        n = omp_get_num_threads();
-        id = omp_get_thread_num();
-#endif
-        int b0 = (int)((long)B * id / n), b1 = (int)((long)B * (id + 1) / n);
-        backward_range_f(dx, dwt + (size_t)id * FG_CELLS, dy, x, f, b0, b1);
+    for (int c = 0; c < nch; c++) {
+        int b1 = (c + 1) * MF_CHUNK < B ? (c + 1) * MF_CHUNK : B;
+        backward_range_f(dx, dwc + (size_t)c * FG_CELLS, dy, x, f, c * MF_CHUNK, b1);
     }
-    for (int t = 0; dw && t < nt; t++)
+    for (int c = 0; dw && c < nch; c++)
         for (int n = 0; n < FG_CELLS; n++)
-            dw[n] += dwt[(size_t)t * FG_CELLS + n];
-    free(dwt);
+            dw[n] += dwc[(size_t)c * FG_CELLS + n];
+    free(dwc);
     free(f);
     return FG_OK;
 }

@@ -293,7 +293,7 @@ typedef struct { fg_backend *be; float *x, *w, *b; float s; nn_linear_dims d; } 
 static void tile_fwd(fd_case *c, float *out)
 {
     tile_ctx *t = c->ctx;
-    ck_assert_int_eq(nn_tiled_forward(t->be, out, t->x, t->w, t->b, t->s, t->d), FG_OK);
+    ck_assert_int_eq(nn_tiled_forward(t->be, NULL, out, t->x, t->w, t->b, t->s, t->d), FG_OK);
 }
 
 START_TEST(tiles_ideal_equals_dense)
@@ -308,7 +308,8 @@ START_TEST(tiles_ideal_equals_dense)
     fill(t.b, 13, &r, -1, 1);
     float *yt = vec(no), *yd = vec(no), *rr = vec(no);
     uint64_t ops0 = fg_backend_ops_count(be);
-    ck_assert_int_eq(nn_tiled_forward(be, yt, t.x, t.w, t.b, t.s, d), FG_OK);
+    nn_scratch ws = {0}; /* the later backward reuses it */
+    ck_assert_int_eq(nn_tiled_forward(be, &ws, yt, t.x, t.w, t.b, t.s, d), FG_OK);
     ck_assert_uint_eq(fg_backend_ops_count(be) - ops0, (uint64_t)5 * nn_tile_count(37, 13));
     nn_linear_forward(yd, t.x, t.w, t.b, d);
     for (size_t i = 0; i < no; i++)
@@ -317,7 +318,7 @@ START_TEST(tiles_ideal_equals_dense)
     fill(rr, no, &r, -1, 1);
     float *dxt = vec(nx), *dwt = vec(nw), *dbt = vec(13);
     float *dxd = vec(nx), *dwd = vec(nw), *dbd = vec(13);
-    ck_assert_int_eq(nn_tiled_backward(be, dxt, dwt, dbt, rr, t.x, t.w, t.s, d), FG_OK);
+    ck_assert_int_eq(nn_tiled_backward(be, NULL, dxt, dwt, dbt, rr, t.x, t.w, t.s, d), FG_OK);
     nn_linear_backward(dxd, dwd, dbd, rr, t.x, t.w, d);
     for (size_t i = 0; i < nx; i++)
         ck_assert_double_eq_tol(dxt[i], dxd[i], 1e-4 * (1 + fabsf(dxd[i])));
@@ -332,8 +333,9 @@ START_TEST(tiles_ideal_equals_dense)
         t.w[i] *= 0.9f;
     t.w[0] = 0.7f;
     memset(dwt, 0, nw * sizeof *dwt);
-    ck_assert_int_eq(nn_tiled_backward(be, NULL, dwt, NULL, rr, t.x, t.w, t.s, d), FG_OK);
+    ck_assert_int_eq(nn_tiled_backward(be, &ws, NULL, dwt, NULL, rr, t.x, t.w, t.s, d), FG_OK);
     fd_check(&c, t.w + 1, nw - 1, dwt + 1, 1e-2f, 3e-3, "tiled dw");
+    nn_scratch_free(&ws);
     fg_backend_free(be);
     free(t.x), free(t.w), free(t.b), free(yt), free(yd), free(rr);
     free(dxt), free(dwt), free(dbt), free(dxd), free(dwd), free(dbd);

@@ -39,6 +39,7 @@ struct nn_net {
     float *act[NN_MAX_LAYERS + 1], *dact[NN_MAX_LAYERS + 1]; /* (maxB, size) */
     fg_backend *be;
     nn_tiles_mode tiles;
+    nn_scratch ws; /* of the tiled products */
 };
 
 static size_t in_size(const nn_layer *l) { return (size_t)l->H * l->W * l->C; }
@@ -239,6 +240,7 @@ void nn_net_free(nn_net *n)
         nn_layer *l = &n->L[i];
         free(l->xc), free(l->dxc), free(l->cols), free(l->dcols);
     }
+    nn_scratch_free(&n->ws);
     free(n);
 }
 
@@ -375,7 +377,7 @@ static fg_status matmul_fwd(nn_net *n, const nn_layer *l, float *out,
     }
     fg_backend *be = n->be;
     fg_backend *tmp = be ? NULL : (be = fg_backend_ideal_new());
-    fg_status st = be ? nn_tiled_forward(be, out, inp, w, b, n->sx[l->analog], d)
+    fg_status st = be ? nn_tiled_forward(be, &n->ws, out, inp, w, b, n->sx[l->analog], d)
                       : fg_error(FG_ERR_NOMEM, "out of memory");
     fg_backend_free(tmp);
     return st;
@@ -393,8 +395,8 @@ static fg_status matmul_bwd(nn_net *n, const nn_layer *l, float *dinp,
     }
     fg_backend *be = n->be;
     fg_backend *tmp = be ? NULL : (be = fg_backend_ideal_new());
-    fg_status st = be ? nn_tiled_backward(be, dinp, dw, db, dout, inp, w,
-                                          n->sx[l->analog], d)
+    fg_status st = be ? nn_tiled_backward(be, &n->ws, dinp, dw, db, dout, inp,
+                                          w, n->sx[l->analog], d)
                       : fg_error(FG_ERR_NOMEM, "out of memory");
     fg_backend_free(tmp);
     return st;

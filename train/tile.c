@@ -65,43 +65,71 @@ static void tile_pulses(float *xb, const float *inp, int N, int IC, int r,
     }
 }
 
-fg_status nn_tiled_forward(fg_backend *be, float *out, const float *inp,
-                           const float *w, const float *b, float s_x,
-                           nn_linear_dims d)
+void nn_scratch_free(nn_scratch *ws)
+{
+    free(ws->buf);
+    *ws = (nn_scratch){0};
+}
+
+/* *buf = n floats of ws (grown as needed), or of a fresh block *own when ws
+ * is NULL (the caller frees *own). */
+static fg_status scratch_get(nn_scratch *ws, size_t n, float **buf, float **own)
+{
+    *own = NULL;
+    if (!ws) {
+        if (!(*buf = *own = malloc(n * sizeof **buf)))
+            return fg_error(FG_ERR_NOMEM, "tiles: out of memory (%zu floats)", n);
+        return FG_OK;
+    }
+    if (ws->cap < n) {
+        float *b = realloc(ws->buf, n * sizeof *b);
+        if (!b)
+            return fg_error(FG_ERR_NOMEM, "tiles: out of memory (%zu floats)", n);
+        ws->buf = b, ws->cap = n;
+    }
+    *buf = ws->buf;
+    return FG_OK;
+}
+
+/* out (N,k0..k0+nk) += s_x g (y+ - y-) of the pairs of yb (N,16) */
+static void tile_out(float *out, const float *yb, nn_linear_dims d, int c,
+                     float scale)
+{
+    const int k0 = c * PAIRS;
+    const int nk = d.OC - k0 < PAIRS ? d.OC - k0 : PAIRS;
+    for (int n = 0; n < d.N; n++) {
+        const float *y = yb + (size_t)n * FG_COLS;
+        float *o = out + (size_t)n * d.OC + k0;
+        for (int k = 0; k < nk; k++)
+            o[k] += scale * (y[2 * k] - y[2 * k + 1]);
+    }
+}
+
+fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
+                           const float *inp, const float *w, const float *b,
+                           float s_x, nn_linear_dims d)
 {
     const int nr = (d.IC + FG_ROWS - 1) / FG_ROWS;
     const int nc = (d.OC + PAIRS - 1) / PAIRS;
     const float g = nn_tile_scale(w, d.IC, d.OC);
-    float *xb = malloc((size_t)d.N * FG_ROWS * sizeof *xb); /* (N,16) */
-    float *yb = malloc((size_t)d.N * FG_COLS * sizeof *yb); /* (N,16) */
-    if (!xb || !yb) {
-        free(xb);
-        free(yb);
-        return fg_error(FG_ERR_NOMEM, "tiles: out of memory (N=%d)", d.N);
-    }
+    const size_t nv = (size_t)d.N * FG_ROWS;
+    float *xb, *own; /* xb (N,16) pulses, then yb (N,16) outputs */
+    fg_status st = scratch_get(ws, 2 * nv, &xb, &own);
+    if (st != FG_OK)
+        return st;
+    float *yb = xb + nv, cells[FG_CELLS];
     for (int n = 0; n < d.N; n++)
         for (int k = 0; k < d.OC; k++)
             out[(size_t)n * d.OC + k] = b ? b[k] : 0.0f;
-    fg_status st = FG_OK;
-    float cells[FG_CELLS];
     for (int r = 0; r < nr && st == FG_OK; r++) {
         tile_pulses(xb, inp, d.N, d.IC, r, s_x);
         for (int c = 0; c < nc && st == FG_OK; c++) {
             nn_tile_cells(cells, w, d.IC, d.OC, r, c, g);
-            if ((st = fg_backend_vmm(be, cells, xb, yb, d.N)) != FG_OK)
-                break;
-            const int k0 = c * PAIRS;
-            const int nk = d.OC - k0 < PAIRS ? d.OC - k0 : PAIRS;
-            for (int n = 0; n < d.N; n++) {
-                const float *y = yb + (size_t)n * FG_COLS;
-                float *o = out + (size_t)n * d.OC + k0;
-                for (int k = 0; k < nk; k++)
-                    o[k] += s_x * g * (y[2 * k] - y[2 * k + 1]);
-            }
+            if ((st = fg_backend_vmm(be, cells, xb, yb, d.N)) == FG_OK)
+                tile_out(out, yb, d, c, s_x * g);
         }
     }
-    free(xb);
-    free(yb);
+    free(own);
     return st;
 }
 
@@ -148,34 +176,34 @@ static void tile_dx(float *dinp, const float *dxb, nn_linear_dims d, int r,
             dinp[(size_t)n * d.IC + i0 + i] += dxb[(size_t)n * FG_ROWS + i] * inv;
 }
 
-fg_status nn_tiled_backward(fg_backend *be, float *dinp, float *dw, float *db,
-                            const float *dout, const float *inp, const float *w,
-                            float s_x, nn_linear_dims d)
+fg_status nn_tiled_backward(fg_backend *be, nn_scratch *ws, float *dinp,
+                            float *dw, float *db, const float *dout,
+                            const float *inp, const float *w, float s_x,
+                            nn_linear_dims d)
 {
     const int nr = (d.IC + FG_ROWS - 1) / FG_ROWS;
     const int nc = (d.OC + PAIRS - 1) / PAIRS;
     const float g = nn_tile_scale(w, d.IC, d.OC);
+    const size_t nv = (size_t)d.N * FG_ROWS;
     if (db)
         nn_linear_backward(NULL, NULL, db, dout, inp, w, d); /* digital */
     if (!dinp && !dw)
         return FG_OK;
-    float *xb = malloc((size_t)d.N * FG_ROWS * sizeof *xb);       /* (N,16) */
-    float *dxb = malloc((size_t)d.N * FG_ROWS * sizeof *dxb);     /* (N,16) */
-    float *dyb = malloc((size_t)nc * d.N * FG_COLS * sizeof *dyb); /* (nc,N,16) */
-    fg_status st = FG_OK;
-    if (!xb || !dxb || !dyb)
-        st = fg_error(FG_ERR_NOMEM, "tiles: out of memory (N=%d)", d.N);
-    else
-        tile_dy(dyb, dout, d, nc, s_x * g);
+    float *xb, *own; /* xb (N,16), dxb (N,16), dyb (nc,N,16) */
+    fg_status st = scratch_get(ws, (2 + (size_t)nc) * nv, &xb, &own);
+    if (st != FG_OK)
+        return st;
+    float *dxb = xb + nv, *dyb = dxb + nv;
     float cells[FG_CELLS], dcell[FG_CELLS];
+    tile_dy(dyb, dout, d, nc, s_x * g);
     for (int r = 0; r < nr && st == FG_OK; r++) {
         tile_pulses(xb, inp, d.N, d.IC, r, s_x);
         for (int c = 0; c < nc && st == FG_OK; c++) {
             nn_tile_cells(cells, w, d.IC, d.OC, r, c, g);
-            memset(dxb, 0, (size_t)d.N * FG_ROWS * sizeof *dxb);
+            if (dinp)
+                memset(dxb, 0, nv * sizeof *dxb);
             memset(dcell, 0, sizeof dcell);
-            st = fg_backend_vmm_backward(be, cells, xb,
-                                         dyb + (size_t)c * d.N * FG_COLS,
+            st = fg_backend_vmm_backward(be, cells, xb, dyb + (size_t)c * nv,
                                          dinp ? dxb : NULL, dcell, d.N);
             if (st != FG_OK)
                 break;
@@ -185,8 +213,6 @@ fg_status nn_tiled_backward(fg_backend *be, float *dinp, float *dw, float *db,
                 tile_dw(dw, dcell, cells, d, r, c, g);
         }
     }
-    free(xb);
-    free(dxb);
-    free(dyb);
+    free(own);
     return st;
 }

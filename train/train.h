@@ -130,19 +130,28 @@ float nn_tile_scale(const float *w /*(OC,IC)*/, int IC, int OC);
 /* cells (16,16) of tile (r,c) of w (OC,IC) with scale g */
 void nn_tile_cells(float *cells, const float *w, int IC, int OC, int r, int c,
                    float g);
+/* Scratch of the tiled products, kept between calls (a network owns one, so
+ * that a batch of conv patches does not map fresh pages on every call);
+ * {0} is empty; nn_scratch_free releases it. */
+typedef struct {
+    float *buf;
+    size_t cap; /* floats */
+} nn_scratch;
+void nn_scratch_free(nn_scratch *ws);
 /* out (N,OC) = tiled product of inp (N,IC), values in [0,s_x], plus b (OC or
- * NULL), through fg_backend_vmm. */
-fg_status nn_tiled_forward(fg_backend *be, float *out, const float *inp,
-                           const float *w, const float *b, float s_x,
-                           nn_linear_dims d);
+ * NULL), through fg_backend_vmm; ws: scratch (NULL: allocated per call). */
+fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
+                           const float *inp, const float *w, const float *b,
+                           float s_x, nn_linear_dims d);
 /* Backward through fg_backend_vmm_backward (the backend's own Jacobian):
  * dinp (N,IC) +=, dw (OC,IC) +=, db (OC) += (any may be NULL). The split
  * v -> (w+, w-) is differentiated exactly: dv = dw+ where v >= 0, -dw- where
  * v < 0; g and s_x are treated as constants (stop-gradient). With the ideal
  * backend this equals nn_linear_backward. */
-fg_status nn_tiled_backward(fg_backend *be, float *dinp, float *dw, float *db,
-                            const float *dout, const float *inp, const float *w,
-                            float s_x, nn_linear_dims d);
+fg_status nn_tiled_backward(fg_backend *be, nn_scratch *ws, float *dinp,
+                            float *dw, float *db, const float *dout,
+                            const float *inp, const float *w, float s_x,
+                            nn_linear_dims d);
 
 /* ---- data sets -------------------------------------------------------------
  * Specs: "mnist[:DIR]" (default data/mnist, relative to the working dir),
