@@ -71,30 +71,45 @@ typedef struct {
     int g0[R];        /* G0, index order                                    */
     int ord[R];       /* the others by e (ties by index): the fall order    */
     float e[R], r[R], rp[R];
-    unsigned char gate[R], egate[R];
+    int gate[R], egate[R];
 } mf_rows;
 
-static void rows_sort(mf_rows *t, const float *x, const mf_ipf *f)
+/* r, r', e and the gates of the 16 rows (all but expf in SIMD). */
+static void rows_ends(mf_rows *t, const float *x, const mf_ipf *f)
 {
-    t->n0 = t->np = 0;
+    float ex[R];
+    for (int i = 0; i < R; i++) /* negative or NaN: off, as 0 */
+        ex[i] = x[i] > 0 ? expf(-x[i] / (float)FIT_XR) : 1.0f;
     for (int i = 0; i < R; i++) {
-        float v = x[i] > 0 ? x[i] : 0; /* negative or NaN: off */
-        float ex = v == 0 ? 1.0f : v > 40 * (float)FIT_XR ? 0.0f : expf(-v / (float)FIT_XR);
-        t->r[i] = 1.0f - ex;
+        float v = x[i] > 0 ? x[i] : 0;
+        t->r[i] = 1.0f - ex[i];
         t->gate[i] = x[i] >= 0;
-        t->rp[i] = t->gate[i] ? ex / (float)FIT_XR : 0.0f;
+        t->rp[i] = t->gate[i] ? ex[i] / (float)FIT_XR : 0.0f;
         float e = v - f->delta[i] * t->r[i];
         t->egate[i] = e > 0 || (e == 0 && f->delta[i] <= (float)FIT_XR);
         t->e[i] = e > 0 ? e : 0;
+    }
+}
+
+/* G0 in index order; the others sorted by e (insertion, ties by index). */
+static void rows_sort(mf_rows *t, const float *x, const mf_ipf *f)
+{
+    float key[R];
+    rows_ends(t, x, f);
+    t->n0 = t->np = 0;
+    for (int i = 0; i < R; i++) {
+        const float e = t->e[i];
         if (!(e > 0)) {
             t->g0[t->n0++] = i;
             continue;
         }
         int q = t->np++;
-        while (q > 0 && t->e[t->ord[q - 1]] > t->e[i]) { /* ties by index */
+        while (q > 0 && key[q - 1] > e) {
+            key[q] = key[q - 1];
             t->ord[q] = t->ord[q - 1];
             q--;
         }
+        key[q] = e;
         t->ord[q] = i;
     }
 }
