@@ -20,7 +20,8 @@ static void usage(FILE *f)
         NN_CLI_BACKEND_HELP
         "                     (hwa: the model's op point must be the one CKPT\n"
         "                     was trained for, unless CKPT was trained ideal)\n"
-        "  --threads N        OpenBLAS/OpenMP threads (default: all cores)\n"
+        "  --threads N        threads of OpenBLAS and of the hwa model\n"
+        "                     (default: all cores)\n"
         "  --json             print one JSON object\n");
 }
 

@@ -23,8 +23,9 @@ static void usage(FILE *f)
         "  --init CKPT        start from this checkpoint's weights (fine-tuning,\n"
         "                     e.g. hardware-aware from a digital run; same net)\n"
         NN_CLI_BACKEND_HELP
-        "  --threads N        OpenBLAS/OpenMP threads (default 2: same seed and\n"
-        "                     threads give the same checkpoint; 0 = all cores)\n"
+        "  --threads N        threads of OpenBLAS and of the hwa model (default 2:\n"
+        "                     same seed and threads give the same checkpoint;\n"
+        "                     0 = all cores)\n"
         "  --json             print one JSON object with the results\n"
         "  --quiet            no per-epoch lines\n");
 }
