@@ -373,6 +373,39 @@ START_TEST(test_f32_matches_double)
 }
 END_TEST
 
+/* The float32 backward sums its chunks in order: 1 or 3 threads give the
+ * same bits (sparse inputs, so the chunks differ in cost). */
+START_TEST(test_f32_threads_same)
+{
+    enum { B = 1000 };
+    fg_rng r;
+    fg_rng_seed(&r, 5);
+    fit_model m;
+    random_model(&m, &r);
+    float *x = malloc(B * FG_ROWS * sizeof *x), *dy = malloc(B * FG_COLS * sizeof *dy);
+    float *dx1 = calloc(B * FG_ROWS, sizeof *dx1), *dx3 = calloc(B * FG_ROWS, sizeof *dx3);
+    float w[FG_CELLS], dw1[FG_CELLS] = {0}, dw3[FG_CELLS] = {0};
+    for (int n = 0; n < FG_CELLS; n++)
+        w[n] = (float)fg_rng_uniform(&r);
+    for (int k = 0; k < B * FG_ROWS; k++)
+        x[k] = fg_rng_uniform(&r) < 0.4 ? (float)fg_rng_uniform(&r) : 0.0f;
+    for (int k = 0; k < B * FG_COLS; k++)
+        dy[k] = (float)fg_rng_normal(&r);
+    fg_set_threads(1);
+    ck_assert_int_eq(fit_model_backward_f32(dx1, dw1, dy, x, w, &m, B), FG_OK);
+    fg_set_threads(3);
+    ck_assert_int_eq(fit_model_backward_f32(dx3, dw3, dy, x, w, &m, B), FG_OK);
+    fg_set_threads(0);
+    ck_assert(memcmp(dw1, dw3, sizeof dw1) == 0);
+    ck_assert(memcmp(dx1, dx3, B * FG_ROWS * sizeof *dx1) == 0);
+    float s = 0.0f;
+    for (int n = 0; n < FG_CELLS; n++)
+        s += fabsf(dw1[n]);
+    ck_assert(s > 0.0f);
+    free(x), free(dy), free(dx1), free(dx3);
+}
+END_TEST
+
 /* Pattern mix like the calibration generator: one-hot rows first, then
  * uniform, sparse, random one-hot, and all rows at a common width. */
 static void synth_patterns(double *x, int P, fg_rng *r)
@@ -486,6 +519,7 @@ Suite *model_fit_suite(void)
     tcase_add_test(tc, test_json_roundtrip);
     tcase_add_test(tc, test_backend);
     tcase_add_loop_test(tc, test_f32_matches_double, 0, 3);
+    tcase_add_test(tc, test_f32_threads_same);
     suite_add_tcase(s, tc);
     tc = tcase_create("model_fit:fit");
     tcase_set_timeout(tc, 300);
