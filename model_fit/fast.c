@@ -2,9 +2,10 @@
  * (sort the row ends, one exact slot per row, a kick at each fall), without
  * the parameter gradients, with the rows that are off (zero inputs: most of
  * an MNIST image) taken together at t = 0, and every lane loop in a form the
- * compiler turns into SIMD. Batches run on fg_threads() threads. The clamps are model.c's (s = 1 - a u >= 0: the bit line
- * stops at the pinch voltage; slot denominator >= 1e-12), so the two paths
- * define the same function; tests compare them. */
+ * compiler turns into SIMD. Batches run on fg_threads() threads. The clamps
+ * are model.c's (s = 1 - a u >= 0: the bit line stops at the pinch voltage;
+ * slot denominator >= 1e-12), so the two paths define the same function;
+ * tests compare them. */
 #include "mf_internal.h"
 
 #include <math.h>
@@ -403,9 +404,9 @@ static void backward_range_f(float *dx, float *dw, const float *dy,
     }
 }
 
-/* The batch in chunks of MF_CHUNK vectors, taken by the threads as they
- * come free (zero patches make some chunks cheap); each chunk sums its own
- * dw and the chunks are added in order: the sums do not depend on the
+/* The batch in chunks of MF_CHUNK vectors, contiguous runs of chunks per
+ * thread (a dynamic schedule measured slower); each chunk sums its own dw
+ * and the chunks are added in order: the sums do not depend on the
  * threads. */
 fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
                                  const float *x, const float *w,
@@ -416,7 +417,8 @@ fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
     if (st != FG_OK)
         return st;
     const int nch = (B + MF_CHUNK - 1) / MF_CHUNK;
-    float *dwc = calloc((size_t)(nch > 0 ? nch : 1) * FG_CELLS, sizeof *dwc); /* (nch,16,16) */
+    float *dwc = calloc((size_t)(nch > 0 ? nch : 1) * FG_CELLS, /* (nch,16,16) */
+                        sizeof *dwc);
     if (!dwc) {
         free(f);
         return fg_error(FG_ERR_NOMEM, "fit_model_backward_f32: out of memory");
