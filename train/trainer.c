@@ -7,19 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 void nn_set_threads(int n)
 {
-    if (n <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)c : 1;
-    }
+    fg_set_threads(n); /* the hwa backend's kernels; n <= 0: all cores */
+    n = fg_threads();
     openblas_set_num_threads(n);
-    fg_set_threads(n); /* the hwa backend's kernels */
 #ifdef _OPENMP
     /* OpenMP threads spin after each parallel region and take the cores
      * from OpenBLAS's threads (measured: 3x slower LeNet-5 training);
