@@ -43,6 +43,34 @@ fg_status fg_backend_vmm_backward(fg_backend *be, const float *w,
     return be->ops.vmm_backward(be->ctx, w, x, dy, dx, dw, B);
 }
 
+fg_status fg_backend_vmm_tiles(fg_backend *be, const float *w, int nt,
+                               const float *x, float *y, int B)
+{
+    if (be->ops.vmm_tiles) {
+        be->count += (uint64_t)nt * (uint64_t)B;
+        return be->ops.vmm_tiles(be->ctx, w, nt, x, y, B);
+    }
+    fg_status st = FG_OK;
+    for (int c = 0; c < nt && st == FG_OK; c++)
+        st = fg_backend_vmm(be, w + (size_t)c * FG_CELLS, x,
+                            y + (size_t)c * B * FG_COLS, B);
+    return st;
+}
+
+fg_status fg_backend_vmm_tiles_backward(fg_backend *be, const float *w, int nt,
+                                        const float *x, const float *dy,
+                                        float *dx, float *dw, int B)
+{
+    if (be->ops.vmm_tiles_backward)
+        return be->ops.vmm_tiles_backward(be->ctx, w, nt, x, dy, dx, dw, B);
+    fg_status st = FG_OK;
+    for (int c = 0; c < nt && st == FG_OK; c++)
+        st = fg_backend_vmm_backward(be, w + (size_t)c * FG_CELLS, x,
+                                     dy + (size_t)c * B * FG_COLS, dx,
+                                     dw ? dw + (size_t)c * FG_CELLS : NULL, B);
+    return st;
+}
+
 void fg_backend_free(fg_backend *be)
 {
     if (!be)

@@ -81,6 +81,17 @@ typedef struct {
      * be NULL (not needed: the backend may skip its work). */
     fg_status (*vmm_backward)(void *ctx, const float *w, const float *x,
                               const float *dy, float *dx, float *dw, int B);
+    /* Optional: nt tiles driven by the same pulses (a layer's row of tiles
+     * shares its word lines): w (nt,16,16), x (B,16), y (nt,B,16); what
+     * depends on x alone (the pulse ends and their order) is then worked
+     * out once per vector. NULL: fg_backend_vmm_tiles calls vmm per tile. */
+    fg_status (*vmm_tiles)(void *ctx, const float *w, int nt, const float *x,
+                           float *y, int B);
+    /* Optional, its backward: dy (nt,B,16); dx (B,16) += the sum over the
+     * tiles, dw (nt,16,16) +=; either may be NULL. NULL: per tile. */
+    fg_status (*vmm_tiles_backward)(void *ctx, const float *w, int nt,
+                                    const float *x, const float *dy, float *dx,
+                                    float *dw, int B);
     void (*free)(void *ctx);
 } fg_backend_ops;
 
@@ -95,6 +106,15 @@ fg_status fg_backend_vmm(fg_backend *be, const float *w, const float *x,
 fg_status fg_backend_vmm_backward(fg_backend *be, const float *w,
                                   const float *x, const float *dy, float *dx,
                                   float *dw, int B);
+/* nt tiles on the same pulses x (B,16): w (nt,16,16), y (nt,B,16); through
+ * the backend's vmm_tiles, else tile by tile (same results). Counts nt*B. */
+fg_status fg_backend_vmm_tiles(fg_backend *be, const float *w, int nt,
+                               const float *x, float *y, int B);
+/* dy (nt,B,16): dx (B,16) += summed over the tiles in order, dw (nt,16,16)
+ * += per tile; either may be NULL. */
+fg_status fg_backend_vmm_tiles_backward(fg_backend *be, const float *w, int nt,
+                                        const float *x, const float *dy,
+                                        float *dx, float *dw, int B);
 void fg_backend_free(fg_backend *be);
 /* The ideal backend: y = x . W (OpenBLAS sgemm). */
 fg_backend *fg_backend_ideal_new(void);

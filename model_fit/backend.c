@@ -1,44 +1,70 @@
 /* The `hwa` array backend: the compact model behind fg_backend_ops (float32:
- * fit_model_forward_f32 / fit_model_backward_f32). The fitted model's own cell currents are
+ * fit_model_forward_f32_tiles / fit_model_backward_f32_tiles: a row of a
+ * layer's tiles in one call). The fitted model's own cell currents are
  * not used: w comes from the caller (a network tile), as programmed target
  * weights, scaled per column by the model's programming gain. */
 #include "model_fit.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     fit_model m;
 } hwa_ctx;
 
-/* wg (16,16) = w scaled per column by the programming gain */
-static void gained(float *wg, const float *w, const fit_model *m)
+/* wg (nt,16,16) = w scaled per column by the programming gain */
+static void gained(float *wg, const float *w, int nt, const fit_model *m)
 {
-    for (int k = 0; k < FG_CELLS; k++)
+    for (size_t k = 0; k < (size_t)nt * FG_CELLS; k++)
         wg[k] = (float)(w[k] * m->w_gain[k % FG_COLS]);
 }
 
-/* y (B,16) = model(w (16,16), x (B,16)) */
+/* y (nt,B,16) = model(w (nt,16,16), x (B,16)) */
+static fg_status hwa_vmm_tiles(void *ctx, const float *w, int nt,
+                               const float *x, float *y, int B)
+{
+    hwa_ctx *c = ctx;
+    float *wg = malloc((size_t)nt * FG_CELLS * sizeof *wg);
+    if (!wg)
+        return fg_error(FG_ERR_NOMEM, "hwa: out of memory");
+    gained(wg, w, nt, &c->m);
+    fg_status st = fit_model_forward_f32_tiles(y, x, wg, nt, &c->m, B);
+    free(wg);
+    return st;
+}
+
 static fg_status hwa_vmm(void *ctx, const float *w, const float *x, float *y,
                          int B)
 {
-    hwa_ctx *c = ctx;
-    float wg[FG_CELLS];
-    gained(wg, w, &c->m);
-    return fit_model_forward_f32(y, x, wg, &c->m, B);
+    return hwa_vmm_tiles(ctx, w, 1, x, y, B);
 }
 
-/* dx (B,16) += dy . dy/dx ; dw (16,16) += dy . dy/dw */
+/* dx (B,16) += sum_t dy_t . dy_t/dx ; dw (nt,16,16) += dy . dy/dw */
+static fg_status hwa_backward_tiles(void *ctx, const float *w, int nt,
+                                    const float *x, const float *dy, float *dx,
+                                    float *dw, int B)
+{
+    hwa_ctx *c = ctx;
+    const size_t n = (size_t)nt * FG_CELLS;
+    float *wg = malloc(2 * n * sizeof *wg); /* wg, then dwg */
+    if (!wg)
+        return fg_error(FG_ERR_NOMEM, "hwa: out of memory");
+    float *dwg = wg + n;
+    gained(wg, w, nt, &c->m);
+    memset(dwg, 0, n * sizeof *dwg);
+    fg_status st =
+        fit_model_backward_f32_tiles(dx, dw ? dwg : NULL, dy, x, wg, nt, &c->m, B);
+    if (st == FG_OK && dw)
+        for (size_t k = 0; k < n; k++)
+            dw[k] += (float)(dwg[k] * c->m.w_gain[k % FG_COLS]);
+    free(wg);
+    return st;
+}
+
 static fg_status hwa_backward(void *ctx, const float *w, const float *x,
                               const float *dy, float *dx, float *dw, int B)
 {
-    hwa_ctx *c = ctx;
-    float wg[FG_CELLS], dwg[FG_CELLS] = {0};
-    gained(wg, w, &c->m);
-    fg_status st = fit_model_backward_f32(dx, dw ? dwg : NULL, dy, x, wg, &c->m, B);
-    if (st == FG_OK && dw)
-        for (int k = 0; k < FG_CELLS; k++)
-            dw[k] += (float)(dwg[k] * c->m.w_gain[k % FG_COLS]);
-    return st;
+    return hwa_backward_tiles(ctx, w, 1, x, dy, dx, dw, B);
 }
 
 static void hwa_free(void *ctx) { free(ctx); }
@@ -46,7 +72,9 @@ static void hwa_free(void *ctx) { free(ctx); }
 fg_backend *fit_backend_hwa_new(const fit_model *m)
 {
     static const fg_backend_ops ops = {
-        .name = "hwa", .vmm = hwa_vmm, .vmm_backward = hwa_backward, .free = hwa_free,
+        .name = "hwa", .vmm = hwa_vmm, .vmm_backward = hwa_backward,
+        .vmm_tiles = hwa_vmm_tiles, .vmm_tiles_backward = hwa_backward_tiles,
+        .free = hwa_free,
     };
     if (fit_model_check(m))
         return NULL;

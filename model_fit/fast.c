@@ -23,10 +23,21 @@
 typedef struct {
     float a;
     float k[FG_CELLS], rho[FG_CELLS]; /* (16,16) */
-    float rhow[FG_CELLS];             /* (16,16) rho_ij w_ij: the fall's charge */
     float delta[R], beta[FIT_NBETA], off[L];
-    float w[FG_CELLS];                /* (16,16) cells                       */
+    int nt;                           /* tiles on the same pulses          */
+    float *w;    /* (nt,16,16) cells                                        */
+    float *rhow; /* (nt,16,16) rho_ij w_ij: the fall's charge               */
 } mf_ipf;
+
+/* One tile's cells and fall charges, (16,16) each. */
+typedef struct {
+    const float *w, *rhow;
+} mf_tile;
+
+static inline mf_tile ipf_tile(const mf_ipf *f, int c)
+{
+    return (mf_tile){f->w + (size_t)c * FG_CELLS, f->rhow + (size_t)c * FG_CELLS};
+}
 
 static void ipf_init(mf_ipf *f, const fit_model *m, const float *w)
 {
@@ -36,8 +47,10 @@ static void ipf_init(mf_ipf *f, const fit_model *m, const float *w)
     for (int n = 0; n < FG_CELLS; n++) {
         f->k[n] = (float)d.k[n];
         f->rho[n] = (float)d.rho[n];
+    }
+    for (size_t n = 0; n < (size_t)f->nt * FG_CELLS; n++) {
         f->w[n] = w[n];
-        f->rhow[n] = f->rho[n] * w[n];
+        f->rhow[n] = f->rho[n % FG_CELLS] * w[n];
     }
     for (int j = 0; j < L; j++)
         f->off[j] = (float)d.off[j];
@@ -47,15 +60,19 @@ static void ipf_init(mf_ipf *f, const fit_model *m, const float *w)
         f->beta[p] = (float)d.beta[p];
 }
 
-/* *f = the float parameters of m with cells w, for a batch of B vectors;
- * fn names the caller in errors. */
-static fg_status ipf_new(mf_ipf **f, const fit_model *m, const float *w, int B,
-                         const char *fn)
+/* *f = the float parameters of m with the nt tiles' cells w, for a batch
+ * of B vectors (one block: free(*f)); fn names the caller in errors. */
+static fg_status ipf_new(mf_ipf **f, const fit_model *m, const float *w, int nt,
+                         int B, const char *fn)
 {
-    if (B < 0)
-        return fg_error(FG_ERR_RANGE, "%s: B = %d < 0", fn, B);
-    if (!(*f = malloc(sizeof **f)))
+    if (B < 0 || nt < 1)
+        return fg_error(FG_ERR_RANGE, "%s: B = %d, nt = %d", fn, B, nt);
+    const size_t n = (size_t)nt * FG_CELLS;
+    if (!(*f = malloc(sizeof **f + 2 * n * sizeof(float))))
         return fg_error(FG_ERR_NOMEM, "%s: out of memory", fn);
+    (*f)->nt = nt;
+    (*f)->w = (float *)(*f + 1);
+    (*f)->rhow = (*f)->w + n;
     ipf_init(*f, m, w);
     return FG_OK;
 }
@@ -117,13 +134,13 @@ static void rows_sort(mf_rows *t, const float *x, const mf_ipf *f)
 
 /* u, S (16) after the falls of G0 (the start of the first slot) */
 static void rows_start(float *restrict u, float *restrict S, const mf_rows *t,
-                       const mf_ipf *f)
+                       const mf_ipf *f, mf_tile tl)
 {
     memset(u, 0, L * sizeof *u);
     memset(S, 0, L * sizeof *S);
     for (int q = 0; q < t->np; q++) {
         const float *restrict k = f->k + t->ord[q] * L;
-        const float *restrict w = f->w + t->ord[q] * L;
+        const float *restrict w = tl.w + t->ord[q] * L;
         for (int j = 0; j < L; j++) {
             u[j] -= k[j];
             S[j] += w[j];
@@ -133,7 +150,7 @@ static void rows_start(float *restrict u, float *restrict S, const mf_rows *t,
         int i = t->g0[q];
         if (t->r[i] > 0.0f) /* on, but shortened to nothing: its charge */
             for (int j = 0; j < L; j++)
-                u[j] += f->rhow[i * L + j] * t->r[i];
+                u[j] += tl.rhow[i * L + j] * t->r[i];
     }
 }
 
@@ -161,9 +178,9 @@ static inline void slot_f(float *restrict u, const float *restrict S, float dt,
 
 /* Kick of row i's fall and its cells leaving S. */
 static inline void fall_f(float *restrict u, float *restrict S, int i, float r,
-                          const mf_ipf *f)
+                          const mf_ipf *f, mf_tile tl)
 {
-    const float *k = f->k + i * L, *rw = f->rhow + i * L, *w = f->w + i * L;
+    const float *k = f->k + i * L, *rw = tl.rhow + i * L, *w = tl.w + i * L;
     for (int j = 0; j < L; j++) {
         u[j] += k[j] + rw[j] * r;
         S[j] -= w[j];
@@ -183,42 +200,52 @@ static void couple_f(float *restrict y, const float *restrict u, const mf_ipf *f
 }
 
 /* ---- forward --------------------------------------------------------------- */
-static void vec_fwd(float *y, const float *x, const mf_ipf *f)
+/* y (16) of one tile for the rows t of a vector */
+static void tile_fwd(float *y, const mf_rows *t, const mf_ipf *f, mf_tile tl)
 {
-    mf_rows t;
     float u[L], S[L], tprev = 0.0f;
-    rows_sort(&t, x, f);
-    rows_start(u, S, &t, f);
-    for (int q = 0; q < t.np; q++) {
-        int i = t.ord[q];
-        float dt = t.e[i] - tprev;
-        tprev = t.e[i];
+    rows_start(u, S, t, f, tl);
+    for (int q = 0; q < t->np; q++) {
+        int i = t->ord[q];
+        float dt = t->e[i] - tprev;
+        tprev = t->e[i];
         if (dt > 0) /* ties: empty slots */
             slot_f(u, S, dt, f->a);
-        fall_f(u, S, i, t.r[i], f);
+        fall_f(u, S, i, t->r[i], f, tl);
     }
     couple_f(y, u, f);
+}
+
+fg_status fit_model_forward_f32_tiles(float *y, const float *x, const float *w,
+                                      int nt, const fit_model *m, int B)
+{
+    mf_ipf *f;
+    fg_status st = ipf_new(&f, m, w, nt, B, "fit_model_forward_f32");
+    if (st != FG_OK)
+        return st;
+    const size_t ys = (size_t)B * L; /* one tile's outputs */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(fg_threads()) if (B > MF_CHUNK)
+#endif
+    for (int b = 0; b < B; b++) {
+        mf_rows t;
+        rows_sort(&t, x + (size_t)b * R, f);
+        for (int c = 0; c < nt; c++)
+            tile_fwd(y + c * ys + (size_t)b * L, &t, f, ipf_tile(f, c));
+    }
+    free(f);
+    return FG_OK;
 }
 
 fg_status fit_model_forward_f32(float *y, const float *x, const float *w,
                                 const fit_model *m, int B)
 {
-    mf_ipf *f;
-    fg_status st = ipf_new(&f, m, w, B, "fit_model_forward_f32");
-    if (st != FG_OK)
-        return st;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(fg_threads()) if (B > MF_CHUNK)
-#endif
-    for (int b = 0; b < B; b++)
-        vec_fwd(y + (size_t)b * L, x + (size_t)b * R, f);
-    free(f);
-    return FG_OK;
+    return fit_model_forward_f32_tiles(y, x, w, 1, m, B);
 }
 
 /* ---- backward -------------------------------------------------------------- */
 typedef struct {
-    mf_rows t;
+    const mf_rows *t;
     float u0[L], s0[L]; /* u, S after G0: the start of slot 0      */
     float dt[R];
     float sb[R][L];     /* S during slot q                         */
@@ -231,13 +258,12 @@ static inline const float *traj_ub(const mf_traj_f *tr, int q)
     return q ? tr->ua[q - 1] : tr->u0;
 }
 
-/* The forward pass keeping the trajectory. */
-static void traj_f(mf_traj_f *tr, const float *x, const mf_ipf *f)
+/* The forward pass of one tile keeping the trajectory. */
+static void traj_f(mf_traj_f *tr, const mf_rows *t, const mf_ipf *f, mf_tile tl)
 {
-    mf_rows *t = &tr->t;
     float u[L], S[L], tprev = 0.0f;
-    rows_sort(t, x, f);
-    rows_start(tr->u0, tr->s0, t, f);
+    tr->t = t;
+    rows_start(tr->u0, tr->s0, t, f, tl);
     memcpy(u, tr->u0, sizeof u);
     memcpy(S, tr->s0, sizeof S);
     for (int q = 0; q < t->np; q++) {
@@ -248,7 +274,7 @@ static void traj_f(mf_traj_f *tr, const float *x, const mf_ipf *f)
         memcpy(tr->sb[q], S, sizeof S);
         if (dt > 0)
             slot_f(u, S, dt, f->a);
-        fall_f(u, S, i, t->r[i], f);
+        fall_f(u, S, i, t->r[i], f, tl);
         memcpy(tr->ua[q], u, sizeof u);
     }
 }
@@ -263,7 +289,8 @@ static inline float gsq_f(float a, float u)
  * and S after all of them), each made the last of its group (the right
  * derivative); dx += through e(x). lam: adjoint after the group. */
 static void ends_f(float *dx, const float *lam, const float *uG, const float *sp,
-                   const int *rows, int n, const mf_rows *t, const mf_ipf *f)
+                   const int *rows, int n, const mf_rows *t, const mf_ipf *f,
+                   mf_tile tl)
 {
     float base[L];
     for (int j = 0; j < L; j++)
@@ -272,7 +299,7 @@ static void ends_f(float *dx, const float *lam, const float *uG, const float *sp
         int i = rows[q];
         if (!t->egate[i] || !t->gate[i])
             continue;
-        const float *k = f->k + i * L, *rw = f->rhow + i * L, *w = f->w + i * L;
+        const float *k = f->k + i * L, *rw = tl.rhow + i * L, *w = tl.w + i * L;
         float sde = 0.0f, r = t->r[i];
 #ifdef _OPENMP
 #pragma omp simd reduction(+ : sde)
@@ -288,7 +315,7 @@ static void ends_f(float *dx, const float *lam, const float *uG, const float *sp
 /* Row i's fall, reverse: dw (+=) through its charge rho w r, dx (+=) through
  * the kick's r(x). lam: adjoint after the fall. */
 static void fall_back_f(float *dx, float *restrict dw, const float *restrict lam,
-                        int i, const mf_rows *t, const mf_ipf *f)
+                        int i, const mf_rows *t, const mf_ipf *f, mf_tile tl)
 {
     if (t->r[i] > 0.0f) {
         const float *rho = f->rho + i * L;
@@ -296,7 +323,7 @@ static void fall_back_f(float *dx, float *restrict dw, const float *restrict lam
             dw[i * L + j] += lam[j] * rho[j] * t->r[i];
     }
     if (dx && t->gate[i] && t->rp[i] > 0.0f) {
-        const float *rw = f->rhow + i * L;
+        const float *rw = tl.rhow + i * L;
         float dxr = 0.0f;
 #ifdef _OPENMP
 #pragma omp simd reduction(+ : dxr)
@@ -323,10 +350,11 @@ static void slot_back_f(float *restrict dD, float *restrict lam,
 /* Reverse through falls and slots g1..g0 of the fall order: lam updated,
  * dD[q] (16) set, dx, dw (+=) through the falls. */
 static void events_back_f(float *dx, float *dw, float *lam, float dD[][L],
-                          const mf_traj_f *tr, int g0, int g1, const mf_ipf *f)
+                          const mf_traj_f *tr, int g0, int g1, const mf_ipf *f,
+                          mf_tile tl)
 {
     for (int q = g1; q >= g0; q--) {
-        fall_back_f(dx, dw, lam, tr->t.ord[q], &tr->t, f);
+        fall_back_f(dx, dw, lam, tr->t->ord[q], tr->t, f, tl);
         if (tr->dt[q] > 0.0f)
             slot_back_f(dD[q], lam, tr, q, f->a);
         else /* empty slot: identity, no charge */
@@ -338,8 +366,8 @@ static void events_back_f(float *dx, float *dw, float *lam, float dD[][L],
 static void slots_dw_f(float *dw, float dD[][L], const mf_traj_f *tr)
 {
     float acc[L] = {0};
-    for (int q = 0; q < tr->t.np; q++) {
-        float *dwi = dw + tr->t.ord[q] * L;
+    for (int q = 0; q < tr->t->np; q++) {
+        float *dwi = dw + tr->t->ord[q] * L;
         if (tr->dt[q] > 0.0f)
             for (int j = 0; j < L; j++)
                 acc[j] += dD[q][j] * tr->dt[q];
@@ -348,14 +376,13 @@ static void slots_dw_f(float *dw, float dD[][L], const mf_traj_f *tr)
     }
 }
 
-/* dx (16) += (dx may be NULL), dw (16,16) += for one vector; du: adjoint of
- * u (16). */
-static void vec_bwd(float *dx, float *dw, const float *du, const float *x,
-                    const mf_ipf *f)
+/* dx (16) += (dx may be NULL), dw (16,16) += for one vector's rows t on
+ * tile tl; du: adjoint of u (16). */
+static void tile_bwd(float *dx, float *dw, const float *du, const mf_rows *t,
+                     const mf_ipf *f, mf_tile tl)
 {
     mf_traj_f tr;
-    traj_f(&tr, x, f);
-    const mf_rows *t = &tr.t;
+    traj_f(&tr, t, f, tl);
     float lam[L], dD[R][L];
     memcpy(lam, du, sizeof lam);
     for (int g1 = t->np - 1; g1 >= 0;) {
@@ -363,19 +390,19 @@ static void vec_bwd(float *dx, float *dw, const float *du, const float *x,
         while (g0 > 0 && t->e[t->ord[g0 - 1]] == t->e[t->ord[g1]])
             g0--;
         if (dx) { /* ends only move with x */
-            const float *wl = f->w + t->ord[g1] * L;
+            const float *wl = tl.w + t->ord[g1] * L;
             float sp[L]; /* S after the group */
             for (int j = 0; j < L; j++)
                 sp[j] = tr.sb[g1][j] - wl[j];
-            ends_f(dx, lam, tr.ua[g1], sp, t->ord + g0, g1 - g0 + 1, t, f);
+            ends_f(dx, lam, tr.ua[g1], sp, t->ord + g0, g1 - g0 + 1, t, f, tl);
         }
-        events_back_f(dx, dw, lam, dD, &tr, g0, g1, f);
+        events_back_f(dx, dw, lam, dD, &tr, g0, g1, f, tl);
         g1 = g0 - 1;
     }
     if (dx) /* G0: falling together at t = 0 into the start of slot 0 */
-        ends_f(dx, lam, tr.u0, tr.s0, t->g0, t->n0, t, f);
+        ends_f(dx, lam, tr.u0, tr.s0, t->g0, t->n0, t, f, tl);
     for (int q = 0; q < t->n0; q++)
-        fall_back_f(dx, dw, lam, t->g0[q], t, f);
+        fall_back_f(dx, dw, lam, t->g0[q], t, f, tl);
     slots_dw_f(dw, dD, &tr);
 }
 
@@ -391,16 +418,21 @@ static void couple_back_f(float *du, const float *dy, const mf_ipf *f)
     }
 }
 
-/* Vectors [b0,b1): dx rows (+=), dw (+=, the chunk's own). */
+/* Vectors [b0,b1) on all tiles: dx rows (+=), dw (nt,16,16) (+=, the
+ * chunk's own); dy (nt,B,16). */
 static void backward_range_f(float *dx, float *dw, const float *dy,
-                             const float *x, const mf_ipf *f, int b0, int b1)
+                             const float *x, const mf_ipf *f, int B, int b0,
+                             int b1)
 {
     for (int b = b0; b < b1; b++) {
-        float du[L];
-        const float *xb = x + (size_t)b * R;
+        mf_rows t;
         float *dxb = dx ? dx + (size_t)b * R : NULL;
-        couple_back_f(du, dy + (size_t)b * L, f);
-        vec_bwd(dxb, dw, du, xb, f);
+        rows_sort(&t, x + (size_t)b * R, f);
+        for (int c = 0; c < f->nt; c++) {
+            float du[L];
+            couple_back_f(du, dy + ((size_t)c * B + b) * L, f);
+            tile_bwd(dxb, dw + (size_t)c * FG_CELLS, du, &t, f, ipf_tile(f, c));
+        }
     }
 }
 
@@ -408,16 +440,17 @@ static void backward_range_f(float *dx, float *dw, const float *dy,
  * thread (a dynamic schedule measured slower); each chunk sums its own dw
  * and the chunks are added in order: the sums do not depend on the
  * threads. */
-fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
-                                 const float *x, const float *w,
-                                 const fit_model *m, int B)
+fg_status fit_model_backward_f32_tiles(float *dx, float *dw, const float *dy,
+                                       const float *x, const float *w, int nt,
+                                       const fit_model *m, int B)
 {
     mf_ipf *f;
-    fg_status st = ipf_new(&f, m, w, B, "fit_model_backward_f32");
+    fg_status st = ipf_new(&f, m, w, nt, B, "fit_model_backward_f32");
     if (st != FG_OK)
         return st;
     const int nch = (B + MF_CHUNK - 1) / MF_CHUNK;
-    float *dwc = calloc((size_t)(nch > 0 ? nch : 1) * FG_CELLS, /* (nch,16,16) */
+    const size_t nw = (size_t)nt * FG_CELLS;
+    float *dwc = calloc((size_t)(nch > 0 ? nch : 1) * nw, /* (nch,nt,16,16) */
                         sizeof *dwc);
     if (!dwc) {
         free(f);
@@ -428,12 +461,19 @@ fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
 #endif
     for (int c = 0; c < nch; c++) {
         int b1 = (c + 1) * MF_CHUNK < B ? (c + 1) * MF_CHUNK : B;
-        backward_range_f(dx, dwc + (size_t)c * FG_CELLS, dy, x, f, c * MF_CHUNK, b1);
+        backward_range_f(dx, dwc + (size_t)c * nw, dy, x, f, B, c * MF_CHUNK, b1);
     }
     for (int c = 0; dw && c < nch; c++)
-        for (int n = 0; n < FG_CELLS; n++)
-            dw[n] += dwc[(size_t)c * FG_CELLS + n];
+        for (size_t n = 0; n < nw; n++)
+            dw[n] += dwc[(size_t)c * nw + n];
     free(dwc);
     free(f);
     return FG_OK;
+}
+
+fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
+                                 const float *x, const float *w,
+                                 const fit_model *m, int B)
+{
+    return fit_model_backward_f32_tiles(dx, dw, dy, x, w, 1, m, B);
 }

@@ -131,6 +131,15 @@ fg_status fit_model_forward_f32(float *y, const float *x, const float *w,
 fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
                                  const float *x, const float *w,
                                  const fit_model *m, int B);
+/* nt tiles on the same pulses x (B,16) (a row of a layer's tiles): w
+ * (nt,16,16), y and dy (nt,B,16), dw (nt,16,16) +=, dx (B,16) += summed
+ * over the tiles in order. The pulse ends and their order are worked out
+ * once per vector; results equal nt calls of the functions above. */
+fg_status fit_model_forward_f32_tiles(float *y, const float *x, const float *w,
+                                      int nt, const fit_model *m, int B);
+fg_status fit_model_backward_f32_tiles(float *dx, float *dw, const float *dy,
+                                       const float *x, const float *w, int nt,
+                                       const fit_model *m, int B);
 
 /* Flat vector of the physics parameters (FIT_NPHYS, field-table order). */
 void fit_params_to_vec(const fit_params *p, double *v /*(FIT_NPHYS)*/);

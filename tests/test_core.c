@@ -119,6 +119,42 @@ START_TEST(test_ideal_backend)
 }
 END_TEST
 
+/* A backend without vmm_tiles: fg_backend_vmm_tiles calls vmm tile by tile
+ * (y per tile, dx summed over the tiles, dw per tile, nt*B counted). */
+START_TEST(test_backend_tiles_fallback)
+{
+    enum { B = 2, NT = 2 };
+    fg_backend *be = fg_backend_ideal_new();
+    float w[NT * FG_CELLS], x[B * FG_ROWS], y[NT * B * FG_COLS];
+    float dy[NT * B * FG_COLS], dx[B * FG_ROWS] = {0}, dw[NT * FG_CELLS] = {0};
+    for (int k = 0; k < NT * FG_CELLS; k++)
+        w[k] = (float)((k * 7) % 11) / 10.0f;
+    for (int k = 0; k < B * FG_ROWS; k++)
+        x[k] = (float)((k * 3) % 5) / 4.0f;
+    for (int k = 0; k < NT * B * FG_COLS; k++)
+        dy[k] = (float)(k % 3) - 1.0f;
+    ck_assert_int_eq(fg_backend_vmm_tiles(be, w, NT, x, y, B), FG_OK);
+    ck_assert_int_eq(fg_backend_vmm_tiles_backward(be, w, NT, x, dy, dx, dw, B), FG_OK);
+    ck_assert_int_eq((int)fg_backend_ops_count(be), NT * B);
+    /* tile 1, vector 1, column 5: x . w */
+    double ref = 0;
+    for (int i = 0; i < FG_ROWS; i++)
+        ref += x[FG_ROWS + i] * w[FG_CELLS + i * FG_COLS + 5];
+    ck_assert_double_eq_tol(y[(B + 1) * FG_COLS + 5], ref, 1e-5);
+    /* dx[1][4] = sum_t dy_t[1] . w_t[4,:] */
+    ref = 0;
+    for (int t = 0; t < NT; t++)
+        for (int j = 0; j < FG_COLS; j++)
+            ref += dy[(t * B + 1) * FG_COLS + j] * w[t * FG_CELLS + 4 * FG_COLS + j];
+    ck_assert_double_eq_tol(dx[FG_ROWS + 4], ref, 1e-5);
+    /* dw_1[2][3] = sum_b x[b][2] dy_1[b][3] */
+    ck_assert_double_eq_tol(dw[FG_CELLS + 2 * FG_COLS + 3],
+                            x[2] * dy[B * FG_COLS + 3] +
+                                x[FG_ROWS + 2] * dy[(B + 1) * FG_COLS + 3], 1e-5);
+    fg_backend_free(be);
+}
+END_TEST
+
 START_TEST(test_op_point_roundtrip)
 {
     fg_op_point op = fg_op_point_default();
@@ -140,6 +176,7 @@ Suite *core_suite(void)
     suite_add_tcase(s, tc);
     TCase *tb = tcase_create("backend");
     tcase_add_test(tb, test_ideal_backend);
+    tcase_add_test(tb, test_backend_tiles_fallback);
     suite_add_tcase(s, tb);
     return s;
 }

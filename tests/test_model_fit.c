@@ -406,6 +406,50 @@ START_TEST(test_f32_threads_same)
 }
 END_TEST
 
+/* The hwa backend's row-of-tiles calls give the bits of one call per tile:
+ * y per tile, dw per tile, dx summed over the tiles in order (sparse and
+ * negative inputs, so G0 and the ties are in it). */
+START_TEST(test_hwa_tiles_same)
+{
+    enum { B = 300, NT = 3 };
+    fg_rng r;
+    fg_rng_seed(&r, 9);
+    fit_model m;
+    random_model(&m, &r);
+    fg_backend *be = fit_backend_hwa_new(&m);
+    ck_assert_ptr_nonnull(be);
+    float *x = malloc(B * FG_ROWS * sizeof *x);
+    float *dy = malloc(NT * B * FG_COLS * sizeof *dy);
+    float *y1 = malloc(NT * B * FG_COLS * sizeof *y1);
+    float *yt = malloc(NT * B * FG_COLS * sizeof *yt);
+    float *dx1 = calloc(B * FG_ROWS, sizeof *dx1), *dxt = calloc(B * FG_ROWS, sizeof *dxt);
+    float w[NT * FG_CELLS], dw1[NT * FG_CELLS] = {0}, dwt[NT * FG_CELLS] = {0};
+    for (int n = 0; n < NT * FG_CELLS; n++)
+        w[n] = (float)fg_rng_uniform(&r);
+    for (int k = 0; k < B * FG_ROWS; k++) {
+        double u = fg_rng_uniform(&r);
+        x[k] = u < 0.5 ? 0.0f : u < 0.6 ? -0.1f : u < 0.7 ? 0.5f : (float)fg_rng_uniform(&r);
+    }
+    for (int k = 0; k < NT * B * FG_COLS; k++)
+        dy[k] = (float)fg_rng_normal(&r);
+    for (int c = 0; c < NT; c++) {
+        size_t o = (size_t)c * B * FG_COLS;
+        ck_assert_int_eq(fg_backend_vmm(be, w + c * FG_CELLS, x, y1 + o, B), FG_OK);
+        ck_assert_int_eq(fg_backend_vmm_backward(be, w + c * FG_CELLS, x, dy + o,
+                                                 dx1, dw1 + c * FG_CELLS, B), FG_OK);
+    }
+    ck_assert_int_eq(fg_backend_vmm_tiles(be, w, NT, x, yt, B), FG_OK);
+    ck_assert_int_eq(fg_backend_vmm_tiles_backward(be, w, NT, x, dy, dxt, dwt, B), FG_OK);
+    ck_assert_uint_eq(fg_backend_ops_count(be), 2 * NT * B);
+    ck_assert(memcmp(y1, yt, NT * B * FG_COLS * sizeof *y1) == 0);
+    ck_assert(memcmp(dx1, dxt, B * FG_ROWS * sizeof *dx1) == 0);
+    ck_assert(memcmp(dw1, dwt, sizeof dw1) == 0);
+    ck_assert(memcmp(dw1, dw1 + 2 * FG_CELLS, FG_CELLS * sizeof *dw1) != 0);
+    fg_backend_free(be);
+    free(x), free(dy), free(y1), free(yt), free(dx1), free(dxt);
+}
+END_TEST
+
 /* Pattern mix like the calibration generator: one-hot rows first, then
  * uniform, sparse, random one-hot, and all rows at a common width. */
 static void synth_patterns(double *x, int P, fg_rng *r)
@@ -520,6 +564,7 @@ Suite *model_fit_suite(void)
     tcase_add_test(tc, test_backend);
     tcase_add_loop_test(tc, test_f32_matches_double, 0, 3);
     tcase_add_test(tc, test_f32_threads_same);
+    tcase_add_test(tc, test_hwa_tiles_same);
     suite_add_tcase(s, tc);
     tc = tcase_create("model_fit:fit");
     tcase_set_timeout(tc, 300);

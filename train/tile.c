@@ -4,6 +4,7 @@
  *               bit lines 2k, 2k+1 <- output 8c+k as the differential pair
  *               (w+, w-) of v = W/g, g = max|W|;
  *   out[n][8c+k] = b[8c+k] + s_x*g*sum_r (y[n][2k] - y[n][2k+1]).
+ * A row of tiles (same r) shares its pulses: one fg_backend_vmm_tiles call.
  * Backward: dy[n][2k] = s_x*g*dout, dy[n][2k+1] = -s_x*g*dout; the backend's
  * vmm_backward gives dx and dcells; da = dx/s_x, dW = dv/g with dv = dw+ for
  * v >= 0 and -dw- for v < 0 (exact derivative of the split). */
@@ -113,21 +114,25 @@ fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
     const int nc = (d.OC + PAIRS - 1) / PAIRS;
     const float g = nn_tile_scale(w, d.IC, d.OC);
     const size_t nv = (size_t)d.N * FG_ROWS;
-    float *xb, *own; /* xb (N,16) pulses, then yb (N,16) outputs */
-    fg_status st = scratch_get(ws, 2 * nv, &xb, &own);
+    /* xb (N,16) pulses, yb (nc,N,16) outputs, cells (nc,16,16): a row of
+     * tiles at a time (they share the pulses) */
+    float *xb, *own;
+    fg_status st = scratch_get(ws, (1 + (size_t)nc) * nv + (size_t)nc * FG_CELLS,
+                               &xb, &own);
     if (st != FG_OK)
         return st;
-    float *yb = xb + nv, cells[FG_CELLS];
+    float *yb = xb + nv, *cells = yb + (size_t)nc * nv;
     for (int n = 0; n < d.N; n++)
         for (int k = 0; k < d.OC; k++)
             out[(size_t)n * d.OC + k] = b ? b[k] : 0.0f;
     for (int r = 0; r < nr && st == FG_OK; r++) {
         tile_pulses(xb, inp, d.N, d.IC, r, s_x);
-        for (int c = 0; c < nc && st == FG_OK; c++) {
-            nn_tile_cells(cells, w, d.IC, d.OC, r, c, g);
-            if ((st = fg_backend_vmm(be, cells, xb, yb, d.N)) == FG_OK)
-                tile_out(out, yb, d, c, s_x * g);
-        }
+        for (int c = 0; c < nc; c++)
+            nn_tile_cells(cells + (size_t)c * FG_CELLS, w, d.IC, d.OC, r, c, g);
+        if ((st = fg_backend_vmm_tiles(be, cells, nc, xb, yb, d.N)) != FG_OK)
+            break;
+        for (int c = 0; c < nc; c++)
+            tile_out(out, yb + (size_t)c * nv, d, c, s_x * g);
     }
     free(own);
     return st;
@@ -189,29 +194,31 @@ fg_status nn_tiled_backward(fg_backend *be, nn_scratch *ws, float *dinp,
         nn_linear_backward(NULL, NULL, db, dout, inp, w, d); /* digital */
     if (!dinp && !dw)
         return FG_OK;
-    float *xb, *own; /* xb (N,16), dxb (N,16), dyb (nc,N,16) */
-    fg_status st = scratch_get(ws, (2 + (size_t)nc) * nv, &xb, &own);
+    /* xb (N,16), dxb (N,16), dyb (nc,N,16), cells and dcell (nc,16,16) */
+    const size_t ncw = (size_t)nc * FG_CELLS;
+    float *xb, *own;
+    fg_status st = scratch_get(ws, (2 + (size_t)nc) * nv + 2 * ncw, &xb, &own);
     if (st != FG_OK)
         return st;
     float *dxb = xb + nv, *dyb = dxb + nv;
-    float cells[FG_CELLS], dcell[FG_CELLS];
+    float *cells = dyb + (size_t)nc * nv, *dcell = cells + ncw;
     tile_dy(dyb, dout, d, nc, s_x * g);
     for (int r = 0; r < nr && st == FG_OK; r++) {
         tile_pulses(xb, inp, d.N, d.IC, r, s_x);
-        for (int c = 0; c < nc && st == FG_OK; c++) {
-            nn_tile_cells(cells, w, d.IC, d.OC, r, c, g);
-            if (dinp)
-                memset(dxb, 0, nv * sizeof *dxb);
-            memset(dcell, 0, sizeof dcell);
-            st = fg_backend_vmm_backward(be, cells, xb, dyb + (size_t)c * nv,
-                                         dinp ? dxb : NULL, dcell, d.N);
-            if (st != FG_OK)
-                break;
-            if (dinp)
-                tile_dx(dinp, dxb, d, r, s_x);
-            if (dw)
-                tile_dw(dw, dcell, cells, d, r, c, g);
-        }
+        for (int c = 0; c < nc; c++)
+            nn_tile_cells(cells + (size_t)c * FG_CELLS, w, d.IC, d.OC, r, c, g);
+        if (dinp)
+            memset(dxb, 0, nv * sizeof *dxb);
+        memset(dcell, 0, ncw * sizeof *dcell);
+        st = fg_backend_vmm_tiles_backward(be, cells, nc, xb, dyb,
+                                           dinp ? dxb : NULL, dcell, d.N);
+        if (st != FG_OK)
+            break;
+        if (dinp)
+            tile_dx(dinp, dxb, d, r, s_x);
+        for (int c = 0; dw && c < nc; c++)
+            tile_dw(dw, dcell + (size_t)c * FG_CELLS, cells + (size_t)c * FG_CELLS,
+                    d, r, c, g);
     }
     free(own);
     return st;
