@@ -2,10 +2,13 @@
  * (sort the row ends, one exact slot per row, a kick at each fall), without
  * the parameter gradients, with the rows that are off (zero inputs: most of
  * an MNIST image) taken together at t = 0, and every lane loop in a form the
- * compiler turns into SIMD. Batches run on fg_threads() threads. The clamps
- * are model.c's (s = 1 - a u >= 0: the bit line stops at the pinch voltage;
- * slot denominator >= 1e-12), so the two paths define the same function;
- * tests compare them. */
+ * compiler turns into SIMD. A row of a layer's tiles shares its pulses, so
+ * up to MF_GROUP tiles run as one wide array of 16 rows and 16 lanes per
+ * tile: one sort per vector, and slots whose lanes are independent chains
+ * (one tile's 16 lanes wait on each slot's division). Batches run on
+ * fg_threads() threads. The clamps are model.c's (s = 1 - a u >= 0: the bit
+ * line stops at the pinch voltage; slot denominator >= 1e-12), so the two
+ * paths define the same function; tests compare them. */
 #include "mf_internal.h"
 
 #include <math.h>
@@ -19,24 +22,32 @@
 #define R FG_ROWS
 #define MF_MIN_1PU_F 1e-12f /* as MF_MIN_1PU in model.c */
 #define MF_CHUNK 32         /* vectors per task of the threads            */
+#define MF_GROUP 4          /* tiles per pass                             */
+#define LMAX (MF_GROUP * L) /* lanes of a pass                            */
 
+/* Float parameters; the per-cell ones for all nt tiles side by side: row i
+ * of tile c, column j is entry i*ld + c*16 + j (ld = 16 nt). */
 typedef struct {
     float a;
-    float k[FG_CELLS], rho[FG_CELLS]; /* (16,16) */
     float delta[R], beta[FIT_NBETA], off[L];
-    int nt;                           /* tiles on the same pulses          */
-    float *w;    /* (nt,16,16) cells                                        */
-    float *rhow; /* (nt,16,16) rho_ij w_ij: the fall's charge               */
+    int nt;
+    size_t ld;
+    float *k, *rho; /* (16, nt*16) the model's k_ij, rho_ij per tile      */
+    float *w;       /* (16, nt*16) cells                                  */
+    float *rhow;    /* (16, nt*16) rho_ij w_ij: the fall's charge          */
 } mf_ipf;
 
-/* One tile's cells and fall charges, (16,16) each. */
+/* Tiles c0.. of a pass: n = 16 per tile lanes, row i at + i*ld. */
 typedef struct {
-    const float *w, *rhow;
-} mf_tile;
+    int n;
+    size_t ld;
+    const float *k, *rho, *w, *rhow;
+} mf_grp;
 
-static inline mf_tile ipf_tile(const mf_ipf *f, int c)
+static mf_grp ipf_group(const mf_ipf *f, int c0, int nw)
 {
-    return (mf_tile){f->w + (size_t)c * FG_CELLS, f->rhow + (size_t)c * FG_CELLS};
+    const size_t o = (size_t)c0 * L;
+    return (mf_grp){nw * L, f->ld, f->k + o, f->rho + o, f->w + o, f->rhow + o};
 }
 
 static void ipf_init(mf_ipf *f, const fit_model *m, const float *w)
@@ -44,14 +55,15 @@ static void ipf_init(mf_ipf *f, const fit_model *m, const float *w)
     mf_ip d;
     mf_ip_from_model(&d, m);
     f->a = (float)d.a;
-    for (int n = 0; n < FG_CELLS; n++) {
-        f->k[n] = (float)d.k[n];
-        f->rho[n] = (float)d.rho[n];
-    }
-    for (size_t n = 0; n < (size_t)f->nt * FG_CELLS; n++) {
-        f->w[n] = w[n];
-        f->rhow[n] = f->rho[n % FG_CELLS] * w[n];
-    }
+    for (int i = 0; i < R; i++)
+        for (int c = 0; c < f->nt; c++)
+            for (int j = 0; j < L; j++) {
+                size_t o = i * f->ld + (size_t)c * L + j;
+                f->k[o] = (float)d.k[i * L + j];
+                f->rho[o] = (float)d.rho[i * L + j];
+                f->w[o] = w[(size_t)c * FG_CELLS + i * L + j];
+                f->rhow[o] = f->rho[o] * f->w[o];
+            }
     for (int j = 0; j < L; j++)
         f->off[j] = (float)d.off[j];
     for (int i = 0; i < R; i++)
@@ -60,20 +72,24 @@ static void ipf_init(mf_ipf *f, const fit_model *m, const float *w)
         f->beta[p] = (float)d.beta[p];
 }
 
-/* *f = the float parameters of m with the nt tiles' cells w, for a batch
- * of B vectors (one block: free(*f)); fn names the caller in errors. */
+/* *f = the float parameters of m with the nt tiles' cells w (nt,16,16), for
+ * a batch of B vectors (one block: free(*f)); fn names the caller. */
 static fg_status ipf_new(mf_ipf **f, const fit_model *m, const float *w, int nt,
                          int B, const char *fn)
 {
     if (B < 0 || nt < 1)
         return fg_error(FG_ERR_RANGE, "%s: B = %d, nt = %d", fn, B, nt);
     const size_t n = (size_t)nt * FG_CELLS;
-    if (!(*f = malloc(sizeof **f + 2 * n * sizeof(float))))
+    if (!(*f = malloc(sizeof **f + 4 * n * sizeof(float))))
         return fg_error(FG_ERR_NOMEM, "%s: out of memory", fn);
-    (*f)->nt = nt;
-    (*f)->w = (float *)(*f + 1);
-    (*f)->rhow = (*f)->w + n;
-    ipf_init(*f, m, w);
+    mf_ipf *p = *f;
+    p->nt = nt;
+    p->ld = (size_t)nt * L;
+    p->k = (float *)(p + 1);
+    p->rho = p->k + n;
+    p->w = p->rho + n;
+    p->rhow = p->w + n;
+    ipf_init(p, m, w);
     return FG_OK;
 }
 
@@ -132,25 +148,28 @@ static void rows_sort(mf_rows *t, const float *x, const mf_ipf *f)
     }
 }
 
-/* u, S (16) after the falls of G0 (the start of the first slot) */
+/* u, S (n lanes) after the falls of G0 (the start of the first slot) */
 static void rows_start(float *restrict u, float *restrict S, const mf_rows *t,
-                       const mf_ipf *f, mf_tile tl)
+                       const mf_grp *g)
 {
-    memset(u, 0, L * sizeof *u);
-    memset(S, 0, L * sizeof *S);
+    const int n = g->n;
+    memset(u, 0, n * sizeof *u);
+    memset(S, 0, n * sizeof *S);
     for (int q = 0; q < t->np; q++) {
-        const float *restrict k = f->k + t->ord[q] * L;
-        const float *restrict w = tl.w + t->ord[q] * L;
-        for (int j = 0; j < L; j++) {
+        const float *restrict k = g->k + t->ord[q] * g->ld;
+        const float *restrict w = g->w + t->ord[q] * g->ld;
+        for (int j = 0; j < n; j++) {
             u[j] -= k[j];
             S[j] += w[j];
         }
     }
     for (int q = 0; q < t->n0; q++) {
         int i = t->g0[q];
-        if (t->r[i] > 0.0f) /* on, but shortened to nothing: its charge */
-            for (int j = 0; j < L; j++)
-                u[j] += tl.rhow[i * L + j] * t->r[i];
+        if (t->r[i] > 0.0f) { /* on, but shortened to nothing: its charge */
+            const float *restrict rw = g->rhow + i * g->ld;
+            for (int j = 0; j < n; j++)
+                u[j] += rw[j] * t->r[i];
+        }
     }
 }
 
@@ -166,11 +185,11 @@ static inline float slot_m_f(float a, float D, float s)
     return m > MF_MIN_1PU_F ? m : MF_MIN_1PU_F;
 }
 
-/* One slot of length dt on all lanes (u, S: (16)): u = F(u, S dt). */
+/* One slot of length dt on n lanes (u, S): u = F(u, S dt). */
 static inline void slot_f(float *restrict u, const float *restrict S, float dt,
-                          float a)
+                          float a, int n)
 {
-    for (int j = 0; j < L; j++) {
+    for (int j = 0; j < n; j++) {
         float D = S[j] * dt, s = slot_s_f(a, u[j]);
         u[j] = (u[j] + D * s) / slot_m_f(a, D, s);
     }
@@ -178,15 +197,17 @@ static inline void slot_f(float *restrict u, const float *restrict S, float dt,
 
 /* Kick of row i's fall and its cells leaving S. */
 static inline void fall_f(float *restrict u, float *restrict S, int i, float r,
-                          const mf_ipf *f, mf_tile tl)
+                          const mf_grp *g)
 {
-    const float *k = f->k + i * L, *rw = tl.rhow + i * L, *w = tl.w + i * L;
-    for (int j = 0; j < L; j++) {
+    const size_t o = i * g->ld;
+    const float *k = g->k + o, *rw = g->rhow + o, *w = g->w + o;
+    for (int j = 0; j < g->n; j++) {
         u[j] += k[j] + rw[j] * r;
         S[j] -= w[j];
     }
 }
 
+/* y (16) of one tile from its lanes u (16): bit-line coupling and offset */
 static void couple_f(float *restrict y, const float *restrict u, const mf_ipf *f)
 {
     for (int j = 0; j < L; j++) {
@@ -200,20 +221,34 @@ static void couple_f(float *restrict y, const float *restrict u, const mf_ipf *f
 }
 
 /* ---- forward --------------------------------------------------------------- */
-/* y (16) of one tile for the rows t of a vector */
-static void tile_fwd(float *y, const mf_rows *t, const mf_ipf *f, mf_tile tl)
+/* u (n lanes) at the end of the window for the rows t of a vector */
+static void grp_fwd(float *u, const mf_rows *t, const mf_ipf *f, const mf_grp *g)
 {
-    float u[L], S[L], tprev = 0.0f;
-    rows_start(u, S, t, f, tl);
+    float S[LMAX], tprev = 0.0f;
+    rows_start(u, S, t, g);
     for (int q = 0; q < t->np; q++) {
         int i = t->ord[q];
         float dt = t->e[i] - tprev;
         tprev = t->e[i];
         if (dt > 0) /* ties: empty slots */
-            slot_f(u, S, dt, f->a);
-        fall_f(u, S, i, t->r[i], f, tl);
+            slot_f(u, S, dt, f->a, g->n);
+        fall_f(u, S, i, t->r[i], g);
     }
-    couple_f(y, u, f);
+}
+
+/* Vector x (16) on all tiles: y_c = y + c*ys (16). */
+static void vec_fwd(float *y, size_t ys, const float *x, const mf_ipf *f)
+{
+    mf_rows t;
+    float u[LMAX];
+    rows_sort(&t, x, f);
+    for (int c0 = 0; c0 < f->nt; c0 += MF_GROUP) {
+        const int nw = f->nt - c0 < MF_GROUP ? f->nt - c0 : MF_GROUP;
+        const mf_grp g = ipf_group(f, c0, nw);
+        grp_fwd(u, &t, f, &g);
+        for (int c = 0; c < nw; c++)
+            couple_f(y + (size_t)(c0 + c) * ys, u + c * L, f);
+    }
 }
 
 fg_status fit_model_forward_f32_tiles(float *y, const float *x, const float *w,
@@ -227,12 +262,8 @@ fg_status fit_model_forward_f32_tiles(float *y, const float *x, const float *w,
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(fg_threads()) if (B > MF_CHUNK)
 #endif
-    for (int b = 0; b < B; b++) {
-        mf_rows t;
-        rows_sort(&t, x + (size_t)b * R, f);
-        for (int c = 0; c < nt; c++)
-            tile_fwd(y + c * ys + (size_t)b * L, &t, f, ipf_tile(f, c));
-    }
+    for (int b = 0; b < B; b++)
+        vec_fwd(y + (size_t)b * L, ys, x + (size_t)b * R, f);
     free(f);
     return FG_OK;
 }
@@ -246,10 +277,11 @@ fg_status fit_model_forward_f32(float *y, const float *x, const float *w,
 /* ---- backward -------------------------------------------------------------- */
 typedef struct {
     const mf_rows *t;
-    float u0[L], s0[L]; /* u, S after G0: the start of slot 0      */
+    int n;                 /* lanes                                     */
+    float u0[LMAX], s0[LMAX]; /* u, S after G0: the start of slot 0     */
     float dt[R];
-    float sb[R][L];     /* S during slot q                         */
-    float ua[R][L];     /* u after fall q (slot q+1 starts from it) */
+    float sb[R][LMAX];     /* S during slot q                           */
+    float ua[R][LMAX];     /* u after fall q (slot q+1 starts from it)  */
 } mf_traj_f;
 
 /* u at the start of slot q */
@@ -258,24 +290,27 @@ static inline const float *traj_ub(const mf_traj_f *tr, int q)
     return q ? tr->ua[q - 1] : tr->u0;
 }
 
-/* The forward pass of one tile keeping the trajectory. */
-static void traj_f(mf_traj_f *tr, const mf_rows *t, const mf_ipf *f, mf_tile tl)
+/* The forward pass of a group keeping the trajectory. */
+static void traj_f(mf_traj_f *tr, const mf_rows *t, const mf_ipf *f,
+                   const mf_grp *g)
 {
-    float u[L], S[L], tprev = 0.0f;
+    const int n = g->n;
+    float u[LMAX], S[LMAX], tprev = 0.0f;
     tr->t = t;
-    rows_start(tr->u0, tr->s0, t, f, tl);
-    memcpy(u, tr->u0, sizeof u);
-    memcpy(S, tr->s0, sizeof S);
+    tr->n = n;
+    rows_start(tr->u0, tr->s0, t, g);
+    memcpy(u, tr->u0, n * sizeof *u);
+    memcpy(S, tr->s0, n * sizeof *S);
     for (int q = 0; q < t->np; q++) {
         int i = t->ord[q];
         float dt = t->e[i] - tprev;
         tprev = t->e[i];
         tr->dt[q] = dt;
-        memcpy(tr->sb[q], S, sizeof S);
+        memcpy(tr->sb[q], S, n * sizeof *S);
         if (dt > 0)
-            slot_f(u, S, dt, f->a);
-        fall_f(u, S, i, t->r[i], f, tl);
-        memcpy(tr->ua[q], u, sizeof u);
+            slot_f(u, S, dt, f->a, n);
+        fall_f(u, S, i, t->r[i], g);
+        memcpy(tr->ua[q], u, n * sizeof *u);
     }
 }
 
@@ -285,26 +320,28 @@ static inline float gsq_f(float a, float u)
     return s * s;
 }
 
-/* d/de of the rows rows[0..n) that fall together into the state uG, sp (u
- * and S after all of them), each made the last of its group (the right
+/* d/de of the rows rows[0..cnt) that fall together into the state uG, sp
+ * (u and S after all of them), each made the last of its group (the right
  * derivative); dx += through e(x). lam: adjoint after the group. */
 static void ends_f(float *dx, const float *lam, const float *uG, const float *sp,
-                   const int *rows, int n, const mf_rows *t, const mf_ipf *f,
-                   mf_tile tl)
+                   const int *rows, int cnt, const mf_rows *t, const mf_ipf *f,
+                   const mf_grp *g)
 {
-    float base[L];
-    for (int j = 0; j < L; j++)
+    const int n = g->n;
+    float base[LMAX];
+    for (int j = 0; j < n; j++)
         base[j] = gsq_f(f->a, uG[j]) * sp[j];
-    for (int q = 0; q < n; q++) {
+    for (int q = 0; q < cnt; q++) {
         int i = rows[q];
         if (!t->egate[i] || !t->gate[i])
             continue;
-        const float *k = f->k + i * L, *rw = tl.rhow + i * L, *w = tl.w + i * L;
+        const size_t o = i * g->ld;
+        const float *k = g->k + o, *rw = g->rhow + o, *w = g->w + o;
         float sde = 0.0f, r = t->r[i];
 #ifdef _OPENMP
 #pragma omp simd reduction(+ : sde)
 #endif
-        for (int j = 0; j < L; j++) {
+        for (int j = 0; j < n; j++) {
             float ubf = uG[j] - k[j] - rw[j] * r; /* before row i's fall */
             sde += lam[j] * (gsq_f(f->a, ubf) * (sp[j] + w[j]) - base[j]);
         }
@@ -312,34 +349,35 @@ static void ends_f(float *dx, const float *lam, const float *uG, const float *sp
     }
 }
 
-/* Row i's fall, reverse: dw (+=) through its charge rho w r, dx (+=) through
- * the kick's r(x). lam: adjoint after the fall. */
+/* Row i's fall, reverse: dw (+=, row i at + i*ld) through its charge
+ * rho w r, dx (+=) through the kick's r(x). lam: adjoint after the fall. */
 static void fall_back_f(float *dx, float *restrict dw, const float *restrict lam,
-                        int i, const mf_rows *t, const mf_ipf *f, mf_tile tl)
+                        int i, const mf_rows *t, const mf_grp *g)
 {
+    const size_t o = i * g->ld;
     if (t->r[i] > 0.0f) {
-        const float *rho = f->rho + i * L;
-        for (int j = 0; j < L; j++)
-            dw[i * L + j] += lam[j] * rho[j] * t->r[i];
+        const float *rho = g->rho + o;
+        for (int j = 0; j < g->n; j++)
+            dw[o + j] += lam[j] * rho[j] * t->r[i];
     }
     if (dx && t->gate[i] && t->rp[i] > 0.0f) {
-        const float *rw = tl.rhow + i * L;
+        const float *rw = g->rhow + o;
         float dxr = 0.0f;
 #ifdef _OPENMP
 #pragma omp simd reduction(+ : dxr)
 #endif
-        for (int j = 0; j < L; j++)
+        for (int j = 0; j < g->n; j++)
             dxr += lam[j] * rw[j];
         dx[i] += dxr * t->rp[i];
     }
 }
 
-/* Slot q, reverse: dD (16) = d/dD, lam updated to the slot's start. */
+/* Slot q, reverse: dD (n lanes) = d/dD, lam updated to the slot's start. */
 static void slot_back_f(float *restrict dD, float *restrict lam,
                         const mf_traj_f *tr, int q, float a)
 {
     const float dt = tr->dt[q], *ubq = traj_ub(tr, q);
-    for (int j = 0; j < L; j++) {
+    for (int j = 0; j < tr->n; j++) {
         float D = tr->sb[q][j] * dt, s = slot_s_f(a, ubq[j]);
         float m = slot_m_f(a, D, s), im2 = 1.0f / (m * m);
         dD[j] = lam[j] * s * s * im2;
@@ -348,62 +386,63 @@ static void slot_back_f(float *restrict dD, float *restrict lam,
 }
 
 /* Reverse through falls and slots g1..g0 of the fall order: lam updated,
- * dD[q] (16) set, dx, dw (+=) through the falls. */
-static void events_back_f(float *dx, float *dw, float *lam, float dD[][L],
+ * dD[q] set, dx, dw (+=) through the falls. */
+static void events_back_f(float *dx, float *dw, float *lam, float dD[][LMAX],
                           const mf_traj_f *tr, int g0, int g1, const mf_ipf *f,
-                          mf_tile tl)
+                          const mf_grp *g)
 {
     for (int q = g1; q >= g0; q--) {
-        fall_back_f(dx, dw, lam, tr->t->ord[q], tr->t, f, tl);
+        fall_back_f(dx, dw, lam, tr->t->ord[q], tr->t, g);
         if (tr->dt[q] > 0.0f)
             slot_back_f(dD[q], lam, tr, q, f->a);
         else /* empty slot: identity, no charge */
-            memset(dD[q], 0, sizeof dD[q]);
+            memset(dD[q], 0, tr->n * sizeof dD[q][0]);
     }
 }
 
 /* dw (+=): the row at fall position q is on in slots 0..q */
-static void slots_dw_f(float *dw, float dD[][L], const mf_traj_f *tr)
+static void slots_dw_f(float *dw, float dD[][LMAX], const mf_traj_f *tr,
+                       size_t ld)
 {
-    float acc[L] = {0};
+    float acc[LMAX] = {0};
     for (int q = 0; q < tr->t->np; q++) {
-        float *dwi = dw + tr->t->ord[q] * L;
+        float *dwi = dw + tr->t->ord[q] * ld;
         if (tr->dt[q] > 0.0f)
-            for (int j = 0; j < L; j++)
+            for (int j = 0; j < tr->n; j++)
                 acc[j] += dD[q][j] * tr->dt[q];
-        for (int j = 0; j < L; j++)
+        for (int j = 0; j < tr->n; j++)
             dwi[j] += acc[j];
     }
 }
 
-/* dx (16) += (dx may be NULL), dw (16,16) += for one vector's rows t on
- * tile tl; du: adjoint of u (16). */
-static void tile_bwd(float *dx, float *dw, const float *du, const mf_rows *t,
-                     const mf_ipf *f, mf_tile tl)
+/* dx (16) += (dx may be NULL), dw (+=, row i at + i*ld) for one vector's
+ * rows t on group g; du: adjoint of u (n lanes). */
+static void grp_bwd(float *dx, float *dw, const float *du, const mf_rows *t,
+                    const mf_ipf *f, const mf_grp *g)
 {
     mf_traj_f tr;
-    traj_f(&tr, t, f, tl);
-    float lam[L], dD[R][L];
-    memcpy(lam, du, sizeof lam);
+    traj_f(&tr, t, f, g);
+    float lam[LMAX], dD[R][LMAX];
+    memcpy(lam, du, g->n * sizeof *lam);
     for (int g1 = t->np - 1; g1 >= 0;) {
         int g0 = g1;
         while (g0 > 0 && t->e[t->ord[g0 - 1]] == t->e[t->ord[g1]])
             g0--;
         if (dx) { /* ends only move with x */
-            const float *wl = tl.w + t->ord[g1] * L;
-            float sp[L]; /* S after the group */
-            for (int j = 0; j < L; j++)
+            const float *wl = g->w + t->ord[g1] * g->ld;
+            float sp[LMAX]; /* S after the group */
+            for (int j = 0; j < g->n; j++)
                 sp[j] = tr.sb[g1][j] - wl[j];
-            ends_f(dx, lam, tr.ua[g1], sp, t->ord + g0, g1 - g0 + 1, t, f, tl);
+            ends_f(dx, lam, tr.ua[g1], sp, t->ord + g0, g1 - g0 + 1, t, f, g);
         }
-        events_back_f(dx, dw, lam, dD, &tr, g0, g1, f, tl);
+        events_back_f(dx, dw, lam, dD, &tr, g0, g1, f, g);
         g1 = g0 - 1;
     }
     if (dx) /* G0: falling together at t = 0 into the start of slot 0 */
-        ends_f(dx, lam, tr.u0, tr.s0, t->g0, t->n0, t, f, tl);
+        ends_f(dx, lam, tr.u0, tr.s0, t->g0, t->n0, t, f, g);
     for (int q = 0; q < t->n0; q++)
-        fall_back_f(dx, dw, lam, t->g0[q], t, f, tl);
-    slots_dw_f(dw, dD, &tr);
+        fall_back_f(dx, dw, lam, t->g0[q], t, g);
+    slots_dw_f(dw, dD, &tr, g->ld);
 }
 
 static void couple_back_f(float *du, const float *dy, const mf_ipf *f)
@@ -418,20 +457,23 @@ static void couple_back_f(float *du, const float *dy, const mf_ipf *f)
     }
 }
 
-/* Vectors [b0,b1) on all tiles: dx rows (+=), dw (nt,16,16) (+=, the
- * chunk's own); dy (nt,B,16). */
+/* Vectors [b0,b1) on all tiles: dx rows (+=), dw (16, nt*16) (+=, the
+ * chunk's own, wide layout); dy (nt,B,16). */
 static void backward_range_f(float *dx, float *dw, const float *dy,
                              const float *x, const mf_ipf *f, int B, int b0,
                              int b1)
 {
     for (int b = b0; b < b1; b++) {
         mf_rows t;
+        float du[LMAX];
         float *dxb = dx ? dx + (size_t)b * R : NULL;
         rows_sort(&t, x + (size_t)b * R, f);
-        for (int c = 0; c < f->nt; c++) {
-            float du[L];
-            couple_back_f(du, dy + ((size_t)c * B + b) * L, f);
-            tile_bwd(dxb, dw + (size_t)c * FG_CELLS, du, &t, f, ipf_tile(f, c));
+        for (int c0 = 0; c0 < f->nt; c0 += MF_GROUP) {
+            const int nw = f->nt - c0 < MF_GROUP ? f->nt - c0 : MF_GROUP;
+            const mf_grp g = ipf_group(f, c0, nw);
+            for (int c = 0; c < nw; c++)
+                couple_back_f(du + c * L, dy + ((size_t)(c0 + c) * B + b) * L, f);
+            grp_bwd(dxb, dw + (size_t)c0 * L, du, &t, f, &g);
         }
     }
 }
@@ -450,7 +492,7 @@ fg_status fit_model_backward_f32_tiles(float *dx, float *dw, const float *dy,
         return st;
     const int nch = (B + MF_CHUNK - 1) / MF_CHUNK;
     const size_t nw = (size_t)nt * FG_CELLS;
-    float *dwc = calloc((size_t)(nch > 0 ? nch : 1) * nw, /* (nch,nt,16,16) */
+    float *dwc = calloc((size_t)(nch > 0 ? nch : 1) * nw, /* (nch,16,nt*16) */
                         sizeof *dwc);
     if (!dwc) {
         free(f);
@@ -463,9 +505,11 @@ fg_status fit_model_backward_f32_tiles(float *dx, float *dw, const float *dy,
         int b1 = (c + 1) * MF_CHUNK < B ? (c + 1) * MF_CHUNK : B;
         backward_range_f(dx, dwc + (size_t)c * nw, dy, x, f, B, c * MF_CHUNK, b1);
     }
-    for (int c = 0; dw && c < nch; c++)
-        for (size_t n = 0; n < nw; n++)
-            dw[n] += dwc[(size_t)c * nw + n];
+    for (int c = 0; dw && c < nch; c++) /* wide (16, nt*16) -> (nt,16,16) */
+        for (int i = 0; i < R; i++)
+            for (size_t l = 0; l < f->ld; l++)
+                dw[(l / L) * FG_CELLS + i * L + l % L] +=
+                    dwc[(size_t)c * nw + i * f->ld + l];
     free(dwc);
     free(f);
     return FG_OK;
