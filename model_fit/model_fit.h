@@ -134,7 +134,9 @@ fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
 /* nt tiles on the same pulses x (B,16) (a row of a layer's tiles): w
  * (nt,16,16), y and dy (nt,B,16), dw (nt,16,16) +=, dx (B,16) += summed
  * over the tiles in order. The pulse ends and their order are worked out
- * once per vector; results equal nt calls of the functions above. */
+ * once per vector, and up to 4 tiles run as one array of 64 lanes. y and
+ * dw are those of nt calls of the functions above bit for bit; dx equals
+ * their sum to float rounding (it sums over the lanes of a pass). */
 fg_status fit_model_forward_f32_tiles(float *y, const float *x, const float *w,
                                       int nt, const fit_model *m, int B);
 fg_status fit_model_backward_f32_tiles(float *dx, float *dw, const float *dy,
