@@ -8,7 +8,12 @@
  * (one tile's 16 lanes wait on each slot's division). Batches run on
  * fg_threads() threads. The clamps are model.c's (s = 1 - a u >= 0: the bit
  * line stops at the pinch voltage; slot denominator >= 1e-12), so the two
- * paths define the same function; tests compare them. */
+ * paths define the same function; tests compare them.
+ *
+ * Built twice (model_fit/meson.build): for the baseline x86-64 and, where
+ * the compiler can, for x86-64-v3 (AVX2); fast_dispatch.c picks one at run
+ * time. MF_ISA names the build. No FMA contraction and per-lane partial
+ * sums make the two give the same bits. */
 #include "mf_internal.h"
 
 #include <math.h>
@@ -17,6 +22,13 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+#ifndef MF_ISA
+#define MF_ISA base
+#endif
+#define MF_CAT_(a, b) a##_##b
+#define MF_CAT(a, b) MF_CAT_(a, b)
+#define MF_ISA_NAME(fn) MF_CAT(fn, MF_ISA)
 
 #define L FG_COLS
 #define R FG_ROWS
@@ -251,8 +263,9 @@ static void vec_fwd(float *y, size_t ys, const float *x, const mf_ipf *f)
     }
 }
 
-fg_status fit_model_forward_f32_tiles(float *y, const float *x, const float *w,
-                                      int nt, const fit_model *m, int B)
+fg_status MF_ISA_NAME(mf_forward_f32_tiles)(float *y, const float *x,
+                                            const float *w, int nt,
+                                            const fit_model *m, int B)
 {
     mf_ipf *f;
     fg_status st = ipf_new(&f, m, w, nt, B, "fit_model_forward_f32");
@@ -266,12 +279,6 @@ fg_status fit_model_forward_f32_tiles(float *y, const float *x, const float *w,
         vec_fwd(y + (size_t)b * L, ys, x + (size_t)b * R, f);
     free(f);
     return FG_OK;
-}
-
-fg_status fit_model_forward_f32(float *y, const float *x, const float *w,
-                                const fit_model *m, int B)
-{
-    return fit_model_forward_f32_tiles(y, x, w, 1, m, B);
 }
 
 /* ---- backward -------------------------------------------------------------- */
@@ -314,6 +321,16 @@ static void traj_f(mf_traj_f *tr, const mf_rows *t, const mf_ipf *f,
     }
 }
 
+/* The sum of 16 partial sums, in order: with the partials kept per lane of
+ * a tile, the result does not depend on the SIMD width of the build. */
+static inline float lanes_sum(const float *part)
+{
+    float s = 0.0f;
+    for (int j = 0; j < L; j++)
+        s += part[j];
+    return s;
+}
+
 static inline float gsq_f(float a, float u)
 {
     float s = slot_s_f(a, u);
@@ -337,15 +354,13 @@ static void ends_f(float *dx, const float *lam, const float *uG, const float *sp
             continue;
         const size_t o = i * g->ld;
         const float *k = g->k + o, *rw = g->rhow + o, *w = g->w + o;
-        float sde = 0.0f, r = t->r[i];
-#ifdef _OPENMP
-#pragma omp simd reduction(+ : sde)
-#endif
-        for (int j = 0; j < n; j++) {
-            float ubf = uG[j] - k[j] - rw[j] * r; /* before row i's fall */
-            sde += lam[j] * (gsq_f(f->a, ubf) * (sp[j] + w[j]) - base[j]);
-        }
-        dx[i] += sde * (1.0f - f->delta[i] * t->rp[i]);
+        float part[L] = {0}, r = t->r[i];
+        for (int c = 0; c < n; c += L)
+            for (int j = c; j < c + L; j++) {
+                float ubf = uG[j] - k[j] - rw[j] * r; /* before row i's fall */
+                part[j - c] += lam[j] * (gsq_f(f->a, ubf) * (sp[j] + w[j]) - base[j]);
+            }
+        dx[i] += lanes_sum(part) * (1.0f - f->delta[i] * t->rp[i]);
     }
 }
 
@@ -362,13 +377,11 @@ static void fall_back_f(float *dx, float *restrict dw, const float *restrict lam
     }
     if (dx && t->gate[i] && t->rp[i] > 0.0f) {
         const float *rw = g->rhow + o;
-        float dxr = 0.0f;
-#ifdef _OPENMP
-#pragma omp simd reduction(+ : dxr)
-#endif
-        for (int j = 0; j < g->n; j++)
-            dxr += lam[j] * rw[j];
-        dx[i] += dxr * t->rp[i];
+        float part[L] = {0};
+        for (int c = 0; c < g->n; c += L)
+            for (int j = c; j < c + L; j++)
+                part[j - c] += lam[j] * rw[j];
+        dx[i] += lanes_sum(part) * t->rp[i];
     }
 }
 
@@ -482,9 +495,10 @@ static void backward_range_f(float *dx, float *dw, const float *dy,
  * thread (a dynamic schedule measured slower); each chunk sums its own dw
  * and the chunks are added in order: the sums do not depend on the
  * threads. */
-fg_status fit_model_backward_f32_tiles(float *dx, float *dw, const float *dy,
-                                       const float *x, const float *w, int nt,
-                                       const fit_model *m, int B)
+fg_status MF_ISA_NAME(mf_backward_f32_tiles)(float *dx, float *dw,
+                                             const float *dy, const float *x,
+                                             const float *w, int nt,
+                                             const fit_model *m, int B)
 {
     mf_ipf *f;
     fg_status st = ipf_new(&f, m, w, nt, B, "fit_model_backward_f32");
@@ -513,11 +527,4 @@ fg_status fit_model_backward_f32_tiles(float *dx, float *dw, const float *dy,
     free(dwc);
     free(f);
     return FG_OK;
-}
-
-fg_status fit_model_backward_f32(float *dx, float *dw, const float *dy,
-                                 const float *x, const float *w,
-                                 const fit_model *m, int B)
-{
-    return fit_model_backward_f32_tiles(dx, dw, dy, x, w, 1, m, B);
 }

@@ -42,4 +42,21 @@ void mf_vec_couple(double *y, const double *u, const mf_ip *ip);
  * dp (+=) in SI units. */
 void mf_lane_to_params(fit_params *dp, const mf_lane_grad *g, const mf_ip *ip);
 
+/* The float32 kernel (fast.c) as built for an instruction set: _base
+ * (x86-64 baseline, every machine) and _v3 (x86-64-v3: AVX2) where
+ * MF_HAVE_V3; fit_model_*_f32* pick one (fast_dispatch.c). */
+fg_status mf_forward_f32_tiles_base(float *y, const float *x, const float *w,
+                                    int nt, const fit_model *m, int B);
+fg_status mf_backward_f32_tiles_base(float *dx, float *dw, const float *dy,
+                                     const float *x, const float *w, int nt,
+                                     const fit_model *m, int B);
+fg_status mf_forward_f32_tiles_v3(float *y, const float *x, const float *w,
+                                  int nt, const fit_model *m, int B);
+fg_status mf_backward_f32_tiles_v3(float *dx, float *dw, const float *dy,
+                                   const float *x, const float *w, int nt,
+                                   const fit_model *m, int B);
+/* 1 when fit_model_*_f32* run the _v3 build (AVX2 and FMA on this CPU,
+ * and FGCOSIM_KERNEL is not "base"). */
+int mf_kernel_v3(void);
+
 #endif

@@ -3,6 +3,7 @@
  * fit on synthetic data with known parameters. */
 #include "suites.h"
 #include "model_fit.h"
+#include "mf_internal.h" /* the two builds of the float32 kernel */
 
 #include <math.h>
 #include <stdlib.h>
@@ -451,6 +452,40 @@ START_TEST(test_hwa_tiles_same)
 }
 END_TEST
 
+/* The AVX2 build of the float32 kernel gives the baseline build's bits
+ * (where this CPU has AVX2; elsewhere the baseline runs and this checks
+ * only that it does): 6 tiles, sparse and negative inputs. */
+START_TEST(test_f32_isa_same)
+{
+    enum { B = 200, NT = 6 };
+    fg_rng r;
+    fg_rng_seed(&r, 11);
+    fit_model m;
+    random_model(&m, &r);
+    const size_t ny = (size_t)NT * B * FG_COLS, nx = (size_t)B * FG_ROWS;
+    float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy);
+    float *yb = malloc(ny * sizeof *yb), *yv = malloc(ny * sizeof *yv);
+    float *dxb = calloc(nx, sizeof *dxb), *dxv = calloc(nx, sizeof *dxv);
+    float w[NT * FG_CELLS], dwb[NT * FG_CELLS] = {0}, dwv[NT * FG_CELLS] = {0};
+    for (int n = 0; n < NT * FG_CELLS; n++)
+        w[n] = (float)fg_rng_uniform(&r);
+    for (size_t k = 0; k < nx; k++) {
+        double u = fg_rng_uniform(&r);
+        x[k] = u < 0.4 ? 0.0f : u < 0.5 ? -0.2f : (float)fg_rng_uniform(&r);
+    }
+    for (size_t k = 0; k < ny; k++)
+        dy[k] = (float)fg_rng_normal(&r);
+    ck_assert_int_eq(mf_forward_f32_tiles_base(yb, x, w, NT, &m, B), FG_OK);
+    ck_assert_int_eq(mf_backward_f32_tiles_base(dxb, dwb, dy, x, w, NT, &m, B), FG_OK);
+    ck_assert_int_eq(fit_model_forward_f32_tiles(yv, x, w, NT, &m, B), FG_OK);
+    ck_assert_int_eq(fit_model_backward_f32_tiles(dxv, dwv, dy, x, w, NT, &m, B), FG_OK);
+    ck_assert(memcmp(yb, yv, ny * sizeof *yb) == 0);
+    ck_assert(memcmp(dxb, dxv, nx * sizeof *dxb) == 0);
+    ck_assert(memcmp(dwb, dwv, sizeof dwb) == 0);
+    free(x), free(dy), free(yb), free(yv), free(dxb), free(dxv);
+}
+END_TEST
+
 /* Pattern mix like the calibration generator: one-hot rows first, then
  * uniform, sparse, random one-hot, and all rows at a common width. */
 static void synth_patterns(double *x, int P, fg_rng *r)
@@ -566,6 +601,7 @@ Suite *model_fit_suite(void)
     tcase_add_loop_test(tc, test_f32_matches_double, 0, 3);
     tcase_add_test(tc, test_f32_threads_same);
     tcase_add_test(tc, test_hwa_tiles_same);
+    tcase_add_test(tc, test_f32_isa_same);
     suite_add_tcase(s, tc);
     tc = tcase_create("model_fit:fit");
     tcase_set_timeout(tc, 300);
