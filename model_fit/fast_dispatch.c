@@ -28,6 +28,11 @@ int mf_kernel_v3(void)
     return v;
 }
 
+const char *fit_kernel_name(void)
+{
+    return mf_kernel_v3() ? "x86-64-v3" : "baseline";
+}
+
 fg_status fit_model_forward_f32_tiles(float *y, const float *x, const float *w,
                                       int nt, const fit_model *m, int B)
 {

@@ -143,6 +143,10 @@ fg_status fit_model_backward_f32_tiles(float *dx, float *dw, const float *dy,
                                        const float *x, const float *w, int nt,
                                        const fit_model *m, int B);
 
+/* The build of the float32 kernel this process runs: "x86-64-v3" (AVX2)
+ * or "baseline" (same bits; FGCOSIM_KERNEL=base forces the baseline). */
+const char *fit_kernel_name(void);
+
 /* Flat vector of the physics parameters (FIT_NPHYS, field-table order). */
 void fit_params_to_vec(const fit_params *p, double *v /*(FIT_NPHYS)*/);
 void fit_params_from_vec(fit_params *p, const double *v /*(FIT_NPHYS)*/);
