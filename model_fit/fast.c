@@ -170,6 +170,9 @@ static void rows_start(float *restrict u, float *restrict S, const mf_rows *t,
     for (int q = 0; q < t->np; q++) {
         const float *restrict k = g->k + t->ord[q] * g->ld;
         const float *restrict w = g->w + t->ord[q] * g->ld;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
         for (int j = 0; j < n; j++) {
             u[j] -= k[j];
             S[j] += w[j];
@@ -179,6 +182,9 @@ static void rows_start(float *restrict u, float *restrict S, const mf_rows *t,
         int i = t->g0[q];
         if (t->r[i] > 0.0f) { /* on, but shortened to nothing: its charge */
             const float *restrict rw = g->rhow + i * g->ld;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
             for (int j = 0; j < n; j++)
                 u[j] += rw[j] * t->r[i];
         }
@@ -321,14 +327,18 @@ static void traj_f(mf_traj_f *tr, const mf_rows *t, const mf_ipf *f,
     }
 }
 
-/* The sum of 16 partial sums, in order: with the partials kept per lane of
- * a tile, the result does not depend on the SIMD width of the build. */
+/* The sum of 16 partial sums as a fixed tree (halves added lane by lane):
+ * with the partials kept per lane of a tile, the result does not depend on
+ * the SIMD width of the build. */
 static inline float lanes_sum(const float *part)
 {
-    float s = 0.0f;
-    for (int j = 0; j < L; j++)
-        s += part[j];
-    return s;
+    float h[L / 2];
+    for (int j = 0; j < L / 2; j++)
+        h[j] = part[j] + part[j + L / 2];
+    for (int w = L / 4; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++)
+            h[j] += h[j + w];
+    return h[0];
 }
 
 static inline float gsq_f(float a, float u)
