@@ -56,8 +56,10 @@ typedef struct {
     const float *k, *rho, *w, *rhow;
 } mf_grp;
 
-static mf_grp ipf_group(const mf_ipf *f, int c0, int nw)
+/* The pass of tiles c0.. (up to MF_GROUP of them; g.n / 16 tiles). */
+static mf_grp ipf_group(const mf_ipf *f, int c0)
 {
+    const int nw = f->nt - c0 < MF_GROUP ? f->nt - c0 : MF_GROUP;
     const size_t o = (size_t)c0 * L;
     return (mf_grp){nw * L, f->ld, f->k + o, f->rho + o, f->w + o, f->rhow + o};
 }
@@ -261,10 +263,9 @@ static void vec_fwd(float *y, size_t ys, const float *x, const mf_ipf *f)
     float u[LMAX];
     rows_sort(&t, x, f);
     for (int c0 = 0; c0 < f->nt; c0 += MF_GROUP) {
-        const int nw = f->nt - c0 < MF_GROUP ? f->nt - c0 : MF_GROUP;
-        const mf_grp g = ipf_group(f, c0, nw);
+        const mf_grp g = ipf_group(f, c0);
         grp_fwd(u, &t, f, &g);
-        for (int c = 0; c < nw; c++)
+        for (int c = 0; c < g.n / L; c++)
             couple_f(y + (size_t)(c0 + c) * ys, u + c * L, f);
     }
 }
@@ -492,9 +493,8 @@ static void backward_range_f(float *dx, float *dw, const float *dy,
         float *dxb = dx ? dx + (size_t)b * R : NULL;
         rows_sort(&t, x + (size_t)b * R, f);
         for (int c0 = 0; c0 < f->nt; c0 += MF_GROUP) {
-            const int nw = f->nt - c0 < MF_GROUP ? f->nt - c0 : MF_GROUP;
-            const mf_grp g = ipf_group(f, c0, nw);
-            for (int c = 0; c < nw; c++)
+            const mf_grp g = ipf_group(f, c0);
+            for (int c = 0; c < g.n / L; c++)
                 couple_back_f(du + c * L, dy + ((size_t)(c0 + c) * B + b) * L, f);
             grp_bwd(dxb, dw + (size_t)c0 * L, du, &t, f, &g);
         }
