@@ -54,13 +54,64 @@ int app_parse_double(const char *cmd, const char *name, const char *s, double lo
     return 0;
 }
 
+static int parse_rails(const char *cmd, const char *s, unsigned *rails)
+{
+    static const struct { const char *name; unsigned bits; } r[] = {
+        {"read,pre", FG_RAIL_READ | FG_RAIL_PRE}, {"pre,read", FG_RAIL_READ | FG_RAIL_PRE},
+        {"read", FG_RAIL_READ}, {"pre", FG_RAIL_PRE}, {"none", 0}};
+    for (size_t k = 0; k < sizeof r / sizeof r[0]; k++)
+        if (!strcmp(s, r[k].name)) {
+            *rails = r[k].bits;
+            return 0;
+        }
+    fprintf(stderr, "fgcosim %s: --supply-rails: '%s' is not one of read,pre | read "
+            "| pre | none\n", cmd, s);
+    return 2;
+}
+
+int app_corner_opt(const char *cmd, fg_corner *c, int opt, const char *arg, int *bad)
+{
+    const double inf = 1e300;
+    switch (opt) {
+    case APP_OPT_TEMP: *bad |= app_parse_double(cmd, "--temp", arg, -inf, inf, &c->temp_c); return 1;
+    case APP_OPT_SUPPLY: *bad |= app_parse_double(cmd, "--supply", arg, -inf, inf, &c->supply); return 1;
+    case APP_OPT_SUPPLY_RAILS: *bad |= parse_rails(cmd, arg, &c->rails); return 1;
+    case APP_OPT_DRIFT_TIME: *bad |= app_parse_double(cmd, "--drift-time", arg, -inf, inf, &c->drift_s); return 1;
+    case APP_OPT_DRIFT_RATE: *bad |= app_parse_double(cmd, "--drift-rate", arg, -inf, inf, &c->drift_rate); return 1;
+    case APP_OPT_DRIFT_T0: *bad |= app_parse_double(cmd, "--drift-t0", arg, -inf, inf, &c->drift_t0_s); return 1;
+    case APP_OPT_DRIFT_SIGMA: *bad |= app_parse_double(cmd, "--drift-sigma", arg, -inf, inf, &c->drift_sigma); return 1;
+    case APP_OPT_DRIFT_NEUTRAL: *bad |= app_parse_double(cmd, "--drift-neutral", arg, -inf, inf, &c->drift_neutral_v); return 1;
+    case APP_OPT_DRIFT_SEED: *bad |= app_parse_u64(cmd, "--drift-seed", arg, &c->drift_seed); return 1;
+    }
+    return 0;
+}
+
+void app_corner_json(cJSON *o, const fg_corner *c)
+{
+    cJSON_AddNumberToObject(o, "temp_c", c->temp_c);
+    cJSON_AddNumberToObject(o, "supply", c->supply);
+    cJSON_AddStringToObject(o, "supply_rails",
+                            c->rails == (FG_RAIL_READ | FG_RAIL_PRE) ? "read,pre"
+                            : c->rails == FG_RAIL_READ ? "read"
+                            : c->rails == FG_RAIL_PRE ? "pre" : "none");
+    cJSON_AddNumberToObject(o, "drift_s", c->drift_s);
+    cJSON_AddNumberToObject(o, "drift_rate", c->drift_rate);
+    cJSON_AddNumberToObject(o, "drift_t0_s", c->drift_t0_s);
+    cJSON_AddNumberToObject(o, "drift_sigma", c->drift_sigma);
+    cJSON_AddNumberToObject(o, "drift_neutral_v", c->drift_neutral_v);
+    cJSON_AddNumberToObject(o, "drift_seed", (double)c->drift_seed);
+}
+
 void app_array_opts_init(app_array_opts *o, const char *cmd)
 {
-    *o = (app_array_opts){.cmd = cmd, .layout = "regular", .weights_seed = 1};
+    *o = (app_array_opts){.cmd = cmd, .layout = "regular", .weights_seed = 1,
+                          .corner = fg_corner_nominal()};
 }
 
 int app_array_opt(app_array_opts *o, int c, const char *arg)
 {
+    if (app_corner_opt(o->cmd, &o->corner, c, arg, &o->bad))
+        return 1;
     switch (c) {
     case APP_OPT_LAYOUT: o->layout = arg; return 1;
     case APP_OPT_ARRAY_NETLIST: o->array_netlist = arg; return 1;
@@ -101,7 +152,10 @@ static fg_status weights_load(const app_array_opts *o, double *w /*(16,16)*/)
 fg_status app_array_load(const app_array_opts *o, app_array *a)
 {
     memset(a, 0, sizeof *a);
-    fg_status st = nl_layout_load(o->layout, &a->layout);
+    fg_status st = fg_corner_check(&o->corner);
+    if (st != FG_OK)
+        return st;
+    st = nl_layout_load(o->layout, &a->layout);
     if (st != FG_OK)
         return st;
     a->op = nl_layout_op_point(a->layout);
@@ -132,7 +186,7 @@ static fg_status backend_hwa(const char *model_path, fg_backend **be)
 }
 
 static fg_status backend_spice(const char *layout, const char *array_netlist,
-                               int jobs, fg_backend **be)
+                               const fg_corner *corner, int jobs, fg_backend **be)
 {
     if (!layout && !array_netlist)
         return fg_error(FG_ERR_RANGE,
@@ -143,7 +197,8 @@ static fg_status backend_spice(const char *layout, const char *array_netlist,
         st = nl_array_netlist_check(array_netlist);
     if (st == FG_OK) {
         cosim_pool_config cfg = {.layout = lay, .array_netlist = array_netlist,
-                                 .op = nl_layout_op_point(lay), .jobs = jobs};
+                                 .op = nl_layout_op_point(lay), .corner = corner,
+                                 .jobs = jobs};
         st = cosim_backend_spice_new(&cfg, 0.0, 1, be);
     }
     nl_layout_free(lay);
@@ -152,16 +207,22 @@ static fg_status backend_spice(const char *layout, const char *array_netlist,
 
 fg_status app_backend_new(const char *name, const char *model_path,
                           const char *layout, const char *array_netlist,
-                          int jobs, fg_backend **be)
+                          const fg_corner *corner, int jobs, fg_backend **be)
 {
     *be = NULL;
+    fg_status st = corner ? fg_corner_check(corner) : FG_OK;
+    if (st != FG_OK)
+        return st;
+    if (strcmp(name, "spice") && !fg_corner_is_nominal(corner))
+        return fg_error(FG_ERR_RANGE, "--temp/--supply/--drift-time need --backend spice "
+                        "(the %s backend has no corner; recalibrate a model instead)", name);
     if (!strcmp(name, "ideal"))
         return (*be = fg_backend_ideal_new()) ? FG_OK
                                               : fg_error(FG_ERR_NOMEM, "out of memory");
     if (!strcmp(name, "hwa"))
         return backend_hwa(model_path, be);
     if (!strcmp(name, "spice"))
-        return backend_spice(layout, array_netlist, jobs, be);
+        return backend_spice(layout, array_netlist, corner, jobs, be);
     return fg_error(FG_ERR_RANGE, "unknown backend '%s' (ideal, hwa, spice)", name);
 }
 

@@ -23,7 +23,46 @@ enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
     {"array-netlist", required_argument, 0, APP_OPT_ARRAY_NETLIST},        \
     {"weights", required_argument, 0, APP_OPT_WEIGHTS},                    \
     {"weights-seed", required_argument, 0, APP_OPT_WEIGHTS_SEED},          \
-    {"sigma-vt", required_argument, 0, APP_OPT_SIGMA_VT}
+    {"sigma-vt", required_argument, 0, APP_OPT_SIGMA_VT},                  \
+    APP_CORNER_LONGOPTS
+
+/* The operating corner (core's fg_corner): --temp C, --supply S,
+ * --supply-rails read,pre|read|pre|none, --drift-time S, --drift-rate R,
+ * --drift-t0 S, --drift-sigma F, --drift-neutral V, --drift-seed N.
+ * Values are parsed here; their ranges are checked once, by
+ * fg_corner_check, where the corner is used. */
+enum { APP_OPT_TEMP = 1100, APP_OPT_SUPPLY, APP_OPT_SUPPLY_RAILS,
+       APP_OPT_DRIFT_TIME, APP_OPT_DRIFT_RATE, APP_OPT_DRIFT_T0,
+       APP_OPT_DRIFT_SIGMA, APP_OPT_DRIFT_NEUTRAL, APP_OPT_DRIFT_SEED };
+#define APP_CORNER_LONGOPTS                                                \
+    {"temp", required_argument, 0, APP_OPT_TEMP},                          \
+    {"supply", required_argument, 0, APP_OPT_SUPPLY},                      \
+    {"supply-rails", required_argument, 0, APP_OPT_SUPPLY_RAILS},          \
+    {"drift-time", required_argument, 0, APP_OPT_DRIFT_TIME},              \
+    {"drift-rate", required_argument, 0, APP_OPT_DRIFT_RATE},              \
+    {"drift-t0", required_argument, 0, APP_OPT_DRIFT_T0},                  \
+    {"drift-sigma", required_argument, 0, APP_OPT_DRIFT_SIGMA},            \
+    {"drift-neutral", required_argument, 0, APP_OPT_DRIFT_NEUTRAL},        \
+    {"drift-seed", required_argument, 0, APP_OPT_DRIFT_SEED}
+#define APP_CORNER_HELP                                                      \
+    "  --temp C            die temperature (ngspice .temp; nominal 27)\n"      \
+    "  --supply S          supply scale of the rails below (nominal 1)\n"      \
+    "  --supply-rails R    rails that follow the supply: read,pre (default),\n" \
+    "                      read, pre or none (V_read = WL high level, V_pre =\n" \
+    "                      precharge level; T_max and C_BL do not move)\n"    \
+    "  --drift-time S      seconds since programming (retention loss, 0)\n"    \
+    "  --drift-rate R      fraction of the stored dVT lost per decade (0.005)\n" \
+    "  --drift-t0 S        onset of the logarithmic loss, s (1)\n"             \
+    "  --drift-sigma F     relative per-cell spread of the loss (0.2)\n"       \
+    "  --drift-neutral V   dVT the charge relaxes towards (0)\n"               \
+    "  --drift-seed N      seed of the per-cell spread (1)\n"
+/* Handles an APP_OPT_TEMP.. option into c; returns 1 if it was one, sets
+ * *bad to 2 on a value that is not a number. */
+int app_corner_opt(const char *cmd, fg_corner *c, int opt, const char *arg, int *bad);
+/* Adds the corner's fields to a cJSON object (temp_c, supply, rails,
+ * drift_s, ...). */
+struct cJSON;
+void app_corner_json(struct cJSON *obj, const fg_corner *c);
 
 typedef struct {
     const char *cmd;           /* subcommand, for messages              */
@@ -32,6 +71,7 @@ typedef struct {
     const char *weights;       /* CSV 16x16 in [0,1], or NULL           */
     uint64_t weights_seed;     /* random weights when no file (def. 1)  */
     double sigma_vt;           /* programming error, V (default 0)      */
+    fg_corner corner;          /* where the array runs (nominal)        */
     int bad;                   /* 2 after a bad option value            */
 } app_array_opts;
 
@@ -55,11 +95,10 @@ typedef struct {
  * cores). Errors name the missing or bad argument (exit status 2). */
 fg_status app_backend_new(const char *name, const char *model_path,
                           const char *layout, const char *array_netlist,
-                          int jobs, fg_backend **be);
+                          const fg_corner *corner, int jobs, fg_backend **be);
 
 /* Runs `fgcosim ARGS... --json` as a child process and parses the JSON
  * object it prints (stderr passes through). The caller cJSON_Delete()s it. */
-struct cJSON;
 fg_status app_subcommand_json(const char *const *args, struct cJSON **out);
 
 /* Loads layout, weights, and programs them (I-V inversion via ngspice). */

@@ -137,16 +137,19 @@ static void print_json(const eval_args *a, const eval_result *r)
         printf("null");
     printf(", \"tiles\": %s, \"accuracy\": %.6f, \"images\": %d, \"seconds\": %.3f, "
            "\"images_per_s\": %.1f, \"array_ops\": %llu, \"epochs\": %d, "
-           "\"trained_test_accuracy\": %.6f}\n",
+           "\"trained_test_accuracy\": %.6f, \"temp_c\": %g, \"supply\": %g, "
+           "\"drift_s\": %g}\n",
            a->be.tiles || strcmp(a->be.name, "ideal") ? "true" : "false", r->acc,
            r->images, r->seconds, r->seconds > 0 ? r->images / r->seconds : 0.0,
            (unsigned long long)r->array_ops, r->meta.epochs,
-           (double)r->meta.test_accuracy);
+           (double)r->meta.test_accuracy, a->be.corner.temp_c, a->be.corner.supply,
+           a->be.corner.drift_s);
 }
 
 int cmd_evaluate(int argc, char **argv)
 {
-    eval_args a = {.be = {.name = "ideal"}, .batch = 256};
+    eval_args a = {.batch = 256};
+    nn_cli_backend_opts_init(&a.be);
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {

@@ -11,12 +11,13 @@ static void netlist_usage(FILE *f)
     fprintf(f,
         "usage: fgcosim netlist [--layout NAME|FILE] [--array-netlist FILE]\n"
         "         [--weights FILE | --weights-seed S] [--sigma-vt V]\n"
-        "         [--inputs FILE] [--parasitics] -o DECK.cir\n"
+        "         [--inputs FILE] [--parasitics] [corner options] -o DECK.cir\n"
         "Writes the deck of one VMM; ngspice prints vbl0..vbl15 (volts) at\n"
         "read time. --inputs: CSV, 16 values in [0,1] per line (the first line\n"
         "is used; default all 0.5). --weights: CSV, 16 rows of 16 weights in\n"
         "[0,1] (w = I_cell / I_unit). --parasitics prints the extracted\n"
-        "elements on stderr.\n");
+        "elements on stderr. The corner (written into the deck: .temp, the\n"
+        "rails, the drifted dVT, and a header line) is set by:\n" APP_CORNER_HELP);
 }
 
 typedef struct {
@@ -82,7 +83,8 @@ static fg_status netlist_write(const netlist_opts *o, app_array *a)
             nl_parasitics_print(&p, stderr);
     }
     nl_deck_spec spec = {.layout = a->layout, .array_netlist = o->arr.array_netlist,
-                         .op = a->op, .dvt = a->dvt, .x = x, .max_step_scale = 1.0};
+                         .op = a->op, .corner = &o->arr.corner, .dvt = a->dvt, .x = x,
+                         .max_step_scale = 1.0};
     char *deck = NULL;
     if (st == FG_OK)
         st = nl_deck_build(&spec, &deck);

@@ -23,11 +23,13 @@ static void sim_usage(FILE *f)
         "usage: fgcosim simulate [--layout NAME|FILE] [--array-netlist FILE]\n"
         "         [--weights FILE | --weights-seed S] [--sigma-vt V]\n"
         "         [--inputs FILE | --patterns N --seed S] [--jobs J]\n"
-        "         [--timeout SECONDS] -o DATA.h5 [--json]\n"
+        "         [--timeout SECONDS] [corner options] -o DATA.h5 [--json]\n"
         "Runs each input pattern through the array in ngspice (one worker per\n"
         "core) and writes /inputs, /v_read, /y, /ok, /dvt, /w_target to DATA.h5.\n"
         "Defaults: layout regular, weights seed 1, 200 patterns, seed 1.\n"
-        "An interrupted run resumes from DATA.h5.partial when re-run.\n");
+        "An interrupted run resumes from DATA.h5.partial when re-run.\n"
+        "Cells are programmed at the nominal point, then run at the corner:\n"
+        APP_CORNER_HELP);
 }
 
 static int sim_parse(int argc, char **argv, sim_opts *o)
@@ -163,7 +165,8 @@ static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
         return fg_error(FG_ERR_NOMEM, "out of memory");
     cosim_pool *pool;
     cosim_pool_config cfg = {.layout = a->layout, .array_netlist = o->arr.array_netlist,
-                             .op = a->op, .jobs = o->jobs, .timeout_s = o->timeout_s};
+                             .op = a->op, .corner = &o->arr.corner, .jobs = o->jobs,
+                             .timeout_s = o->timeout_s};
     if ((st = cosim_pool_new(&cfg, a->dvt, &pool)) != FG_OK)
         return st;
     o->jobs = cosim_pool_jobs(pool);
@@ -175,9 +178,10 @@ static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
     double t0 = fg_now();
     st = sim_run(pool, ds, sim_resume(partial, ds), partial);
     int restarts = cosim_pool_restarts(pool);
+    fg_op_point at = cosim_pool_op(pool); /* the precharge level applied */
     cosim_pool_free(pool);
     for (size_t k = 0; k < n; k++)
-        ds->y[k] = fg_op_y_from_v(&ds->op, ds->v_bl[k]);
+        ds->y[k] = fg_op_y_from_v(&at, ds->v_bl[k]);
     if (st == FG_OK)
         st = cosim_dataset_write(o->out, ds);
     if (st == FG_OK) {
@@ -198,6 +202,7 @@ int cmd_simulate(int argc, char **argv)
     cosim_dataset ds = {0};
     if (st == FG_OK) {
         ds.op = a.op;
+        ds.corner = o.arr.corner;
         memcpy(ds.dvt, a.dvt, sizeof ds.dvt);
         memcpy(ds.w_target, a.w, sizeof ds.w_target);
         ds.layout_name = strdup(a.name);

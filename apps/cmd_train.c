@@ -141,7 +141,8 @@ static void print_json(const train_args *a, const nn_train_result *r)
 
 int cmd_train(int argc, char **argv)
 {
-    train_args a = {.be = {.name = "ideal"}};
+    train_args a = {0};
+    nn_cli_backend_opts_init(&a.be);
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {

@@ -16,9 +16,16 @@ int nn_cli_float(const char *cmd, const char *opt, const char *s, double lo,
     return rc;
 }
 
+void nn_cli_backend_opts_init(nn_cli_backend_opts *o)
+{
+    *o = (nn_cli_backend_opts){.name = "ideal", .corner = fg_corner_nominal()};
+}
+
 int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c,
                        const char *arg, int *bad)
 {
+    if (app_corner_opt(cmd, &o->corner, c, arg, bad))
+        return 1;
     switch (c - first) {
     case 0: o->name = arg; return 1;
     case 1: o->model = arg; return 1;
@@ -35,7 +42,8 @@ fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be)
     *be = NULL;
     if (!strcmp(o->name, "ideal") && !o->tiles)
         return FG_OK;
-    return app_backend_new(o->name, o->model, o->layout, o->array_netlist, o->jobs, be);
+    return app_backend_new(o->name, o->model, o->layout, o->array_netlist, &o->corner,
+                           o->jobs, be);
 }
 
 fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a)

@@ -21,7 +21,11 @@ typedef struct {
     const char *array_netlist; /* spice: a user's flat array netlist        */
     int jobs;                  /* spice: worker processes (0 = all cores)   */
     int tiles;                 /* ideal: force the 16x16 tiles              */
+    fg_corner corner;          /* spice: operating corner (nominal)        */
 } nn_cli_backend_opts;
+
+/* Sets the defaults (nominal corner); name "ideal". */
+void nn_cli_backend_opts_init(nn_cli_backend_opts *o);
 
 /* Options --backend, --model, --layout, --array-netlist, --jobs, --tiles. */
 #define NN_CLI_BACKEND_LONGOPTS(first)                                      \
@@ -30,14 +34,16 @@ typedef struct {
     {"layout", required_argument, 0, (first) + 2},                          \
     {"array-netlist", required_argument, 0, (first) + 3},                   \
     {"jobs", required_argument, 0, (first) + 4},                            \
-    {"tiles", no_argument, 0, (first) + 5}
+    {"tiles", no_argument, 0, (first) + 5},                                 \
+    APP_CORNER_LONGOPTS
 #define NN_CLI_BACKEND_HELP                                                 \
     "  --backend ideal|hwa|spice  array backend (ideal = dense fast path)\n" \
     "  --model MODEL.json  fitted compact model (hwa)\n"                     \
     "  --layout NAME|FILE  array layout (spice)\n"                          \
     "  --array-netlist F   a user's flat array netlist (spice)\n"           \
     "  --jobs N            ngspice workers (spice; default all cores)\n"    \
-    "  --tiles             force the 16x16 tiles on ideal\n"
+    "  --tiles             force the 16x16 tiles on ideal\n"                \
+    "operating corner of the spice backend:\n" APP_CORNER_HELP
 /* Handles option c (first..first+5); returns 1 if it was one, sets *bad. */
 int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c,
                        const char *arg, int *bad);

@@ -66,6 +66,53 @@ fg_op_point fg_op_point_default(void);
 double fg_op_y_from_v(const fg_op_point *op, double v_bl);
 double fg_op_v_from_y(const fg_op_point *op, double y);
 
+/* ---- operating corner --------------------------------------------------- */
+/* Where the chip runs, as opposed to where it was specified: die
+ * temperature (ngspice .temp), supply scale applied to the rails a chip
+ * derives from its supply, and the time since programming (retention
+ * drift of the stored threshold shift). Nominal: 27 C, supply 1, no drift.
+ *
+ * Rails (FG_RAIL_*): by default V_read (the word-line driver's high level)
+ * and V_pre (the precharge level) follow the supply, since both are taken
+ * from it in a chip without a regulated reference; T_max comes from the
+ * clock and C_BL is a capacitor, so neither moves. Outputs at a corner are
+ * read as the drop below the precharge level the chip actually applied.
+ *
+ * Retention (charge loss towards the neutral level, logarithmic in time,
+ * with a per-cell spread; see README "Operating corners"):
+ *   L_ij   = rate * log10(1 + t / t0) * max(0, 1 + sigma * z_ij),  z ~ N(0,1)
+ *   dVT'_ij = neutral + (dVT_ij - neutral) * (1 - min(L_ij, 1))
+ * z_ij is drawn from drift_seed and the programmed dVT matrix itself, so
+ * the same array programmed the same way drifts the same way. */
+enum { FG_RAIL_READ = 1, FG_RAIL_PRE = 2 };
+typedef struct {
+    double temp_c;        /* die temperature, C                       (27) */
+    double supply;        /* supply scale, 1 = nominal                  (1) */
+    unsigned rails;       /* FG_RAIL_* that follow the supply  (READ|PRE) */
+    double drift_s;       /* time since programming, s                  (0) */
+    double drift_rate;    /* fraction of the stored shift lost per decade  */
+    double drift_t0_s;    /* onset time of the logarithmic loss, s         */
+    double drift_sigma;   /* relative per-cell spread of the loss          */
+    double drift_neutral_v; /* dVT the stored charge relaxes towards, V    */
+    uint64_t drift_seed;
+} fg_corner;
+
+#define FG_TEMP_NOMINAL_C 27.0
+fg_corner fg_corner_nominal(void);
+int fg_corner_is_nominal(const fg_corner *c);
+/* Ranges: temperature -55..150 C, supply 0.5..1.5, drift time >= 0 (and
+ * <= 1e10 s), rate 0..0.2 per decade, t0 > 0, sigma 0..2, neutral -1..1 V.
+ * FG_ERR_RANGE naming the option (--temp, --supply, --drift-time, ...). */
+fg_status fg_corner_check(const fg_corner *c);
+/* The operating point the chip actually applies at corner c (NULL:
+ * nominal): the rails of c->rails scaled by c->supply. */
+fg_op_point fg_corner_op(const fg_corner *c, const fg_op_point *nominal);
+/* dvt_out (16,16) = the programmed dvt (16,16) after c->drift_s seconds
+ * (a copy when there is no drift; c may be NULL). In place is allowed. */
+void fg_corner_drift(const fg_corner *c, const double *dvt, double *dvt_out);
+/* "27 C, supply 1, drift 0 s" style text for headers and logs. */
+void fg_corner_describe(const fg_corner *c, char *buf, size_t n);
+
 /* ---- array backend ------------------------------------------------------ */
 /* The seam of the design: given pulse widths x (B,16) in [0,1] and a tile's
  * normalised weights w (16,16) (w_ij = I_ij / I_unit, row i = word line,

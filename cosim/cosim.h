@@ -45,7 +45,10 @@ typedef struct cosim_pool cosim_pool;
 typedef struct {
     const nl_layout *layout;    /* geometry of the generated array          */
     const char *array_netlist;  /* or a user's flat array netlist (NULL)    */
-    fg_op_point op;
+    fg_op_point op;             /* nominal operating point                  */
+    const fg_corner *corner;    /* NULL = nominal; else temperature, rails
+                                   scaled by the supply, and retention drift
+                                   of every dvt the pool is given          */
     int jobs;                   /* worker processes; 0 = all cores          */
     double timeout_s;           /* per-run limit; 0 = 60 s                  */
     double max_step_scale;      /* 1.0 (0 means 1.0)                        */
@@ -66,6 +69,11 @@ int cosim_pool_jobs(const cosim_pool *p);
 int cosim_pool_restarts(const cosim_pool *p); /* workers replaced so far */
 long cosim_pool_rss_kb(const cosim_pool *p);   /* resident memory of workers */
 const char *cosim_pool_deck(const cosim_pool *p);  /* the deck workers load */
+/* The operating point the workers apply (the corner's rails): outputs are
+ * normalised against it, fg_op_y_from_v(&op, v). */
+fg_op_point cosim_pool_op(const cosim_pool *p);
+/* (16,16) threshold shifts the cells hold now (after retention drift). */
+const double *cosim_pool_cells(const cosim_pool *p);
 void cosim_pool_free(cosim_pool *p);
 
 /* ---- weight programming -------------------------------------------------- */
@@ -107,7 +115,9 @@ typedef struct {
     int *ok;         /* (P) 1 = converged                  */
     double dvt[FG_CELLS];      /* (16,16) V (never read by the fit) */
     double w_target[FG_CELLS]; /* (16,16) programmed target weights */
-    fg_op_point op;
+    fg_op_point op;            /* nominal operating point                */
+    fg_corner corner;          /* where it was measured (attributes
+                                  corner_*; nominal when absent)         */
     char *layout_name;
     char *layout_json;
     char deck_sha256[65];

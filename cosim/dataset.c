@@ -4,7 +4,11 @@
  *   /dvt (16,16) V, /w_target (16,16) programmed targets;
  *   root attributes: format, version, layout, layout_json, deck_sha256,
  *   seed, ngspice_version, op_v_pre_V, op_v_read_V, op_t_max_s, op_c_bl_F,
- *   op_i_unit_A. */
+ *   op_i_unit_A, and the corner: corner_temp_c, corner_supply,
+ *   corner_rails (1 V_read, 2 V_pre), corner_drift_s, corner_drift_rate,
+ *   corner_drift_t0_s, corner_drift_sigma, corner_drift_neutral_V,
+ *   corner_drift_seed (files without them are nominal). /y is the drop
+ *   below the precharge level applied at the corner, normalised. */
 #include "cosim.h"
 
 #include <hdf5.h>
@@ -21,6 +25,49 @@ static int put_matrix(hid_t f, const char *name, const double *a, int r, int c)
 {
     hsize_t dims[2] = {(hsize_t)r, (hsize_t)c};
     return H5LTmake_dataset_double(f, name, 2, dims, a) < 0;
+}
+
+/* The corner's numeric attributes, in one table for both directions. */
+typedef struct { const char *name; double *v; } corner_attr;
+#define CORNER_ATTRS(c)                                                      \
+    {{"corner_temp_c", &(c)->temp_c}, {"corner_supply", &(c)->supply},       \
+     {"corner_drift_s", &(c)->drift_s}, {"corner_drift_rate", &(c)->drift_rate}, \
+     {"corner_drift_t0_s", &(c)->drift_t0_s},                                \
+     {"corner_drift_sigma", &(c)->drift_sigma},                              \
+     {"corner_drift_neutral_V", &(c)->drift_neutral_v}}
+
+static int put_corner(hid_t f, const fg_corner *c0)
+{
+    fg_corner c = *c0;
+    corner_attr a[] = CORNER_ATTRS(&c);
+    int bad = 0, rails = (int)c.rails;
+    long long seed = (long long)c.drift_seed;
+    for (size_t k = 0; k < sizeof a / sizeof a[0]; k++)
+        bad |= H5LTset_attribute_double(f, "/", a[k].name, a[k].v, 1) < 0;
+    bad |= H5LTset_attribute_int(f, "/", "corner_rails", &rails, 1) < 0;
+    bad |= H5LTset_attribute_long_long(f, "/", "corner_drift_seed", &seed, 1) < 0;
+    return bad;
+}
+
+/* Nominal unless the file says otherwise; a value it holds is checked. */
+static fg_status get_corner(hid_t f, const char *path, fg_corner *c)
+{
+    *c = fg_corner_nominal();
+    corner_attr a[] = CORNER_ATTRS(c);
+    for (size_t k = 0; k < sizeof a / sizeof a[0]; k++)
+        if (H5LTfind_attribute(f, a[k].name) == 1 &&
+            H5LTget_attribute_double(f, "/", a[k].name, a[k].v) < 0)
+            return fg_error(FG_ERR_FORMAT, "%s: attribute %s unreadable", path, a[k].name);
+    int rails = (int)c->rails;
+    long long seed = (long long)c->drift_seed;
+    if (H5LTfind_attribute(f, "corner_rails") == 1)
+        H5LTget_attribute_int(f, "/", "corner_rails", &rails);
+    if (H5LTfind_attribute(f, "corner_drift_seed") == 1)
+        H5LTget_attribute_long_long(f, "/", "corner_drift_seed", &seed);
+    c->rails = (unsigned)rails;
+    c->drift_seed = (uint64_t)seed;
+    fg_status st = fg_corner_check(c);
+    return st == FG_OK ? st : fg_error(st, "%s: %s", path, fg_errmsg());
 }
 
 static int put_attrs(hid_t f, const cosim_dataset *ds)
@@ -42,11 +89,14 @@ static int put_attrs(hid_t f, const cosim_dataset *ds)
     bad |= H5LTset_attribute_long_long(f, "/", "seed", &seed, 1) < 0;
     bad |= H5LTset_attribute_string(f, "/", "ngspice_version",
                                     ds->ngspice_version ? ds->ngspice_version : "") < 0;
-    return bad;
+    return bad | put_corner(f, &ds->corner);
 }
 
 fg_status cosim_dataset_write(const char *path, const cosim_dataset *ds)
 {
+    fg_status st = fg_corner_check(&ds->corner);
+    if (st != FG_OK) /* e.g. a zeroed corner: set fg_corner_nominal() */
+        return fg_error(st, "%s: corner: %s", path, fg_errmsg());
     char *tmp = fg_tmp_name(path);
     if (!tmp)
         return fg_error(FG_ERR_NOMEM, "out of memory");
@@ -142,7 +192,7 @@ static fg_status get_attrs(hid_t f, const char *path, cosim_dataset *ds)
     char *sha = get_string_attr(f, "deck_sha256");
     snprintf(ds->deck_sha256, sizeof ds->deck_sha256, "%s", sha ? sha : "");
     free(sha);
-    return FG_OK;
+    return get_corner(f, path, &ds->corner);
 }
 
 static fg_status check_values(const char *path, const cosim_dataset *ds)
@@ -155,6 +205,25 @@ static fg_status check_values(const char *path, const cosim_dataset *ds)
         if (ds->ok[k / FG_COLS] && !isfinite(ds->y[k]))
             return fg_error(FG_ERR_RANGE, "%s: /y[%zu][%zu] is not finite",
                             path, k / FG_COLS, k % FG_COLS);
+    return FG_OK;
+}
+
+/* /ok: exactly P flags (a longer one overflowed the buffer before). */
+static fg_status get_flags(hid_t f, const char *path, int P, int *ok)
+{
+    int rank;
+    hsize_t dims[2] = {0, 0};
+    H5T_class_t cls;
+    size_t sz;
+    if (!H5LTfind_dataset(f, "ok") || H5LTget_dataset_ndims(f, "/ok", &rank) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: data set /ok is missing", path);
+    if (rank != 1 || H5LTget_dataset_info(f, "/ok", dims, &cls, &sz) < 0 ||
+        dims[0] != (hsize_t)P)
+        return fg_error(FG_ERR_FORMAT, "%s: data set /ok has %llu entries in %d "
+                        "dimension(s), expected (%d)", path, (unsigned long long)dims[0],
+                        rank, P);
+    if (H5LTread_dataset_int(f, "/ok", ok) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: cannot read /ok", path);
     return FG_OK;
 }
 
@@ -176,8 +245,8 @@ static fg_status read_open(hid_t f, const char *path, cosim_dataset *ds)
     ds->P = P;
     if (st == FG_OK && !(ds->ok = malloc((size_t)P * sizeof *ds->ok)))
         st = fg_error(FG_ERR_NOMEM, "out of memory");
-    if (st == FG_OK && H5LTread_dataset_int(f, "/ok", ds->ok) < 0)
-        st = fg_error(FG_ERR_FORMAT, "%s: data set /ok is missing", path);
+    if (st == FG_OK)
+        st = get_flags(f, path, P, ds->ok);
     if (st == FG_OK)
         st = get_attrs(f, path, ds);
     return st == FG_OK ? check_values(path, ds) : st;

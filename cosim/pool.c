@@ -31,7 +31,8 @@ typedef struct {
 } worker;
 
 struct cosim_pool {
-    fg_op_point op;
+    fg_op_point op;       /* what the chip applies: the corner's rails */
+    fg_corner corner;
     char *deck;
     double dvt[FG_CELLS];
     double timeout_s;
@@ -218,19 +219,25 @@ fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,
     if (!p)
         return fg_error(FG_ERR_NOMEM, "out of memory");
     signal(SIGPIPE, SIG_IGN);
-    p->op = cfg->op;
+    p->corner = cfg->corner ? *cfg->corner : fg_corner_nominal();
+    fg_status st = fg_corner_check(&p->corner);
+    if (st != FG_OK) {
+        free(p);
+        return st;
+    }
+    p->op = fg_corner_op(&p->corner, &cfg->op);
     p->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 60.0;
     p->n = cfg->jobs > 0 ? cfg->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (p->n < 1)
         p->n = 1;
-    memcpy(p->dvt, dvt, sizeof p->dvt);
+    fg_corner_drift(&p->corner, dvt, p->dvt);
     double x0[FG_ROWS] = {0};
     nl_deck_spec spec = {
         .layout = cfg->layout, .array_netlist = cfg->array_netlist,
-        .op = cfg->op, .dvt = dvt, .x = x0,
+        .op = cfg->op, .corner = &p->corner, .dvt = dvt, .x = x0,
         .max_step_scale = cfg->max_step_scale > 0 ? cfg->max_step_scale : 1.0,
     };
-    fg_status st = nl_deck_build(&spec, &p->deck);
+    st = nl_deck_build(&spec, &p->deck);
     snprintf(p->home, sizeof p->home, "/tmp/fgcosim-home-XXXXXX");
     if (st == FG_OK && !mkdtemp(p->home))
         st = fg_error(FG_ERR_IO, "mkdtemp: %s", strerror(errno));
@@ -249,9 +256,9 @@ fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,
 
 fg_status cosim_pool_set_dvt(cosim_pool *p, const double *dvt)
 {
-    memcpy(p->dvt, dvt, sizeof p->dvt);
+    fg_corner_drift(&p->corner, dvt, p->dvt);
     for (int k = 0; k < p->n; k++)
-        if (send_msg(p->w[k].to, MSG_DVT, 0, dvt, (int)sizeof p->dvt) != 0)
+        if (send_msg(p->w[k].to, MSG_DVT, 0, p->dvt, (int)sizeof p->dvt) != 0)
             return fg_error(FG_ERR_SPICE, "worker %d is gone", (int)p->w[k].pid);
     for (int k = 0; k < p->n; k++) {
         msg_reply r;
@@ -281,6 +288,8 @@ long cosim_pool_rss_kb(const cosim_pool *p)
     return total;
 }
 const char *cosim_pool_deck(const cosim_pool *p) { return p->deck; }
+fg_op_point cosim_pool_op(const cosim_pool *p) { return p->op; }
+const double *cosim_pool_cells(const cosim_pool *p) { return p->dvt; }
 
 void cosim_pool_free(cosim_pool *p)
 {

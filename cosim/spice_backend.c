@@ -1,5 +1,7 @@
 /* The `spice` array backend: tile VMMs through the cosim worker pool. Each
- * weight set is programmed once (alter of the VFG sources on every worker);
+ * weight set is programmed at the nominal point (I-V inversion), then run
+ * at the pool's corner (temperature, rails, drift), like a chip programmed
+ * in the factory and used in the field. Each weight set is programmed once (alter of the VFG sources on every worker);
  * a batch of inputs then runs as one list of patterns. */
 #include "cosim.h"
 
@@ -50,8 +52,9 @@ static fg_status spice_vmm(void *ctx, const float *w, const float *x, float *y,
         xd[k] = x[k] < 0.0f ? 0.0 : x[k] > 1.0f ? 1.0 : (double)x[k];
     if (st == FG_OK)
         st = cosim_pool_run(c->pool, xd, B, v, ok, NULL);
+    fg_op_point at = cosim_pool_op(c->pool); /* the corner's precharge level */
     for (size_t k = 0; st == FG_OK && k < (size_t)B * FG_COLS; k++)
-        y[k] = (float)fg_op_y_from_v(&c->op, v[k]);
+        y[k] = (float)fg_op_y_from_v(&at, v[k]);
     for (int b = 0; st == FG_OK && b < B; b++)
         c->failed += !ok[b];
     free(xd);

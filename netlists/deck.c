@@ -103,14 +103,18 @@ static void write_options(nl_sb *b)
 static void write_header(nl_sb *b, const nl_deck_spec *s, const char *what)
 {
     const fg_op_point *op = &s->op;
+    char corner[256];
+    fg_corner_describe(s->corner, corner, sizeof corner);
     nl_sb_printf(b, "* fgcosim 16x16 FG array VMM: %s\n", what);
     nl_sb_printf(b, "* V_pre %g V, V_read %g V, T_max %g s, C_BL %g F, I_unit %g A\n",
                  op->v_pre, op->v_read, op->t_max, op->c_bl, op->i_unit);
+    nl_sb_printf(b, "* corner: %s\n", corner);
     nl_sb_printf(b, "* inputs:");
     for (int i = 0; i < FG_ROWS; i++)
         nl_sb_printf(b, " %.6g", s->x[i]);
     nl_sb_printf(b, "\n");
     write_options(b);
+    nl_sb_printf(b, ".temp %.6g\n", s->corner ? s->corner->temp_c : FG_TEMP_NOMINAL_C);
 }
 
 /* Driver of row i: PULSE source + output resistance into net wl<i> (or
@@ -295,11 +299,20 @@ static fg_status generated_array(nl_sb *b, const nl_deck_spec *s)
     return FG_OK;
 }
 
-fg_status nl_deck_build(const nl_deck_spec *s, char **text)
+fg_status nl_deck_build(const nl_deck_spec *spec, char **text)
 {
-    fg_status st = check_spec(s);
+    fg_status st = check_spec(spec);
+    if (st == FG_OK && spec->corner)
+        st = fg_corner_check(spec->corner);
     if (st != FG_OK)
         return st;
+    /* The rails and cells the chip has at its corner; the header still
+     * names the nominal point beside the corner. */
+    double dvt[FG_CELLS];
+    fg_corner_drift(spec->corner, spec->dvt, dvt);
+    nl_deck_spec at = *spec, *s = &at;
+    at.op = fg_corner_op(spec->corner, &spec->op);
+    at.dvt = dvt;
     nl_sb b = {0};
     if (s->array_netlist) {
         write_header(&b, s, s->array_netlist);

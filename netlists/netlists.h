@@ -131,8 +131,11 @@ const char *nl_cell_instance_params(void); /* "W=0.2u L=0.1u"              */
 typedef struct {
     const nl_layout *layout;     /* geometry of the generated array       */
     const char *array_netlist;   /* NULL, or a user's flat array netlist  */
-    fg_op_point op;
-    const double *dvt;           /* (16,16) row-major threshold shifts, V */
+    fg_op_point op;              /* nominal operating point               */
+    const fg_corner *corner;     /* NULL = nominal; else .temp, the rails
+                                    scaled by the supply, and the dvt
+                                    after retention drift                 */
+    const double *dvt;           /* (16,16) programmed threshold shifts, V */
     const double *x;             /* (16) pulse fractions in [0,1]         */
     double max_step_scale;       /* 1.0; 0.1 for the accuracy check       */
 } nl_deck_spec;

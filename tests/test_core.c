@@ -164,6 +164,64 @@ START_TEST(test_op_point_roundtrip)
 }
 END_TEST
 
+/* Corner: the rails scaled by the supply, hand-computed retention loss. */
+START_TEST(test_corner_op_and_drift)
+{
+    fg_op_point nom = fg_op_point_default();
+    fg_corner c = fg_corner_nominal();
+    ck_assert(fg_corner_is_nominal(&c) && fg_corner_check(&c) == FG_OK);
+    c.supply = 0.9;
+    fg_op_point at = fg_corner_op(&c, &nom);
+    ck_assert_double_eq_tol(at.v_read, 0.495, 1e-12);
+    ck_assert_double_eq_tol(at.v_pre, 0.72, 1e-12);
+    ck_assert_double_eq(at.t_max, nom.t_max);
+    c.rails = FG_RAIL_PRE;
+    at = fg_corner_op(&c, &nom);
+    ck_assert_double_eq(at.v_read, nom.v_read);
+    ck_assert_double_eq_tol(at.v_pre, 0.72, 1e-12);
+    /* no spread: dVT' = n + (dVT - n)(1 - rate log10(1 + t/t0)) */
+    double dvt[FG_CELLS], out[FG_CELLS];
+    for (int k = 0; k < FG_CELLS; k++)
+        dvt[k] = 0.5 - 0.002 * k;
+    c = fg_corner_nominal();
+    fg_corner_drift(&c, dvt, out); /* no time: a copy */
+    ck_assert_mem_eq(out, dvt, sizeof dvt);
+    c.drift_s = 99;
+    c.drift_rate = 0.01;
+    c.drift_sigma = 0;
+    c.drift_neutral_v = 0.1;
+    fg_corner_drift(&c, dvt, out);
+    /* log10(100) = 2 decades: 2 % of (0.5 - 0.1) = 8 mV lost on cell 0 */
+    ck_assert_double_eq_tol(out[0], 0.492, 1e-12);
+    ck_assert_double_eq_tol(out[255], 0.1 + (dvt[255] - 0.1) * 0.98, 1e-12);
+    /* with a spread: seeded by the seed and the array, mean loss kept */
+    c.drift_sigma = 0.5;
+    double again[FG_CELLS], mean = 0;
+    fg_corner_drift(&c, dvt, out);
+    fg_corner_drift(&c, dvt, again);
+    ck_assert_mem_eq(out, again, sizeof out);
+    for (int k = 0; k < FG_CELLS; k++)
+        mean += (1 - (out[k] - 0.1) / (dvt[k] - 0.1)) / FG_CELLS;
+    ck_assert_double_eq_tol(mean, 0.02, 0.003); /* 0.02 * 0.5 / 16 = 0.0006 sd */
+    c.drift_seed = 2;
+    fg_corner_drift(&c, dvt, again);
+    ck_assert(memcmp(out, again, sizeof out) != 0);
+    /* ranges name the option */
+    c = fg_corner_nominal();
+    c.temp_c = 151;
+    ck_assert_int_eq(fg_corner_check(&c), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "--temp"));
+    c = fg_corner_nominal();
+    c.supply = 0.49;
+    ck_assert_int_eq(fg_corner_check(&c), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "--supply"));
+    c = fg_corner_nominal();
+    c.drift_s = -1;
+    ck_assert_int_eq(fg_corner_check(&c), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "--drift-time"));
+}
+END_TEST
+
 Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -173,6 +231,7 @@ Suite *core_suite(void)
     tcase_add_test(tc, test_csv_errors);
     tcase_add_test(tc, test_rng_deterministic);
     tcase_add_test(tc, test_op_point_roundtrip);
+    tcase_add_test(tc, test_corner_op_and_drift);
     suite_add_tcase(s, tc);
     TCase *tb = tcase_create("backend");
     tcase_add_test(tb, test_ideal_backend);

@@ -4,6 +4,8 @@
 #include "cosim.h"
 #include "testutil.h"
 
+#include <hdf5.h>
+#include <hdf5_hl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +25,11 @@ static void test_patterns(double *x /*(NPAT,16)*/)
     }
 }
 
-/* libngspice (load once, alter inputs) against `ngspice -b` per pattern. */
-static void compare_with_program(const char *layout_name, const char *array_netlist)
+/* libngspice (load once, alter inputs) against `ngspice -b` per pattern,
+ * at corner c (NULL: nominal); the mean drop over the patterns goes to
+ * *mean_drop when asked for. */
+static void compare_at_corner(const char *layout_name, const char *array_netlist,
+                              const fg_corner *c, double *mean_drop)
 {
     nl_layout *lay;
     ck_assert_int_eq(nl_layout_load(layout_name, &lay), FG_OK);
@@ -39,13 +44,14 @@ static void compare_with_program(const char *layout_name, const char *array_netl
     test_patterns(x);
     cosim_pool *pool;
     cosim_pool_config cfg = {.layout = lay, .array_netlist = array_netlist,
-                             .op = op, .jobs = 2};
+                             .op = op, .corner = c, .jobs = 2};
     ck_assert_msg(cosim_pool_new(&cfg, dvt, &pool) == FG_OK, "%s", fg_errmsg());
     ck_assert_int_eq(cosim_pool_run(pool, x, NPAT, v, ok, NULL), FG_OK);
+    fg_op_point at = cosim_pool_op(pool);
     cosim_pool_free(pool);
     for (int p = 0; p < NPAT; p++) {
         nl_deck_spec spec = {.layout = lay, .array_netlist = array_netlist,
-                             .op = op, .dvt = dvt, .x = x + p * FG_ROWS,
+                             .op = op, .corner = c, .dvt = dvt, .x = x + p * FG_ROWS,
                              .max_step_scale = 1.0};
         char *deck;
         double vp[FG_COLS];
@@ -60,9 +66,41 @@ static void compare_with_program(const char *layout_name, const char *array_netl
     }
     /* all inputs off: no swing at all (precharge of the whole bit line) */
     for (int j = 0; j < FG_COLS; j++)
-        ck_assert_msg(fabs(v[j] - op.v_pre) < 3e-4, "col %d: %.6f V with x=0", j, v[j]);
+        ck_assert_msg(fabs(v[j] - at.v_pre) < 3e-4, "col %d: %.6f V with x=0", j, v[j]);
+    if (mean_drop) {
+        *mean_drop = 0;
+        for (int k = FG_COLS; k < NPAT * FG_COLS; k++)
+            *mean_drop += (at.v_pre - v[k]) / ((NPAT - 1) * FG_COLS);
+    }
     nl_layout_free(lay);
 }
+
+static void compare_with_program(const char *layout_name, const char *array_netlist)
+{
+    compare_at_corner(layout_name, array_netlist, NULL, NULL);
+}
+
+/* The deck written for a corner agrees with the ngspice program, and the
+ * corner does what the physics says: a subthreshold cell carries more
+ * current hot (the drop grows), less at a lower supply. */
+START_TEST(test_vs_program_corners)
+{
+    fg_corner hot = fg_corner_nominal(), low = fg_corner_nominal(),
+              old = fg_corner_nominal();
+    hot.temp_c = 80;
+    low.supply = 0.9;
+    old.drift_s = 3.15e8;
+    double d_nom, d_hot, d_low, d_old;
+    compare_at_corner("coupled", NULL, NULL, &d_nom);
+    compare_at_corner("coupled", NULL, &hot, &d_hot);
+    compare_at_corner("coupled", NULL, &low, &d_low);
+    compare_at_corner("coupled", NULL, &old, &d_old);
+    ck_assert_msg(d_hot > 1.3 * d_nom, "80 C drop %.4f V vs %.4f V nominal", d_hot, d_nom);
+    ck_assert_msg(d_low < 0.8 * d_nom, "supply 0.9 drop %.4f V vs %.4f V", d_low, d_nom);
+    /* charge loss lowers the stored dVT: more current after 10 years */
+    ck_assert_msg(d_old > d_nom * 1.01, "drifted drop %.4f V vs %.4f V", d_old, d_nom);
+}
+END_TEST
 
 START_TEST(test_vs_program_builtin)
 {
@@ -179,6 +217,7 @@ static void dataset_fill(cosim_dataset *ds, int P)
     ds->ngspice_version = strdup("ngspice-39");
     ds->seed = 77;
     ds->dvt[3] = 0.25;
+    ds->corner = fg_corner_nominal();
 }
 
 START_TEST(test_dataset_roundtrip)
@@ -195,7 +234,40 @@ START_TEST(test_dataset_roundtrip)
     ck_assert_double_eq(b.op.c_bl, a.op.c_bl);
     ck_assert_str_eq(b.layout_name, "regular");
     ck_assert(b.seed == 77);
+    ck_assert(fg_corner_is_nominal(&b.corner));
     cosim_dataset_free(&b);
+    /* the corner goes through the attributes */
+    a.corner.temp_c = 80;
+    a.corner.supply = 0.9;
+    a.corner.rails = FG_RAIL_PRE;
+    a.corner.drift_s = 3.15e8;
+    a.corner.drift_seed = 12345678901ULL;
+    ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_OK);
+    ck_assert_double_eq(b.corner.temp_c, 80);
+    ck_assert_double_eq(b.corner.supply, 0.9);
+    ck_assert_uint_eq(b.corner.rails, FG_RAIL_PRE);
+    ck_assert_double_eq(b.corner.drift_s, 3.15e8);
+    ck_assert_double_eq(b.corner.drift_rate, a.corner.drift_rate);
+    ck_assert(b.corner.drift_seed == 12345678901ULL);
+    cosim_dataset_free(&b);
+    /* a corner outside its range is not written */
+    a.corner.temp_c = 200;
+    ck_assert_int_eq(cosim_dataset_write(path, &a), FG_ERR_RANGE);
+    a.corner = fg_corner_nominal();
+    /* /ok longer (or shorter) than /inputs is refused, not read past its
+     * buffer */
+    for (int n = 7; n >= 3; n -= 4) {
+        ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+        int okn[7] = {1, 1, 1, 1, 1, 1, 1};
+        hsize_t dims = (hsize_t)n;
+        hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+        ck_assert(f >= 0 && H5Ldelete(f, "/ok", H5P_DEFAULT) >= 0);
+        ck_assert(H5LTmake_dataset_int(f, "/ok", 1, &dims, okn) >= 0);
+        H5Fclose(f);
+        ck_assert_int_eq(cosim_dataset_read(path, &b), FG_ERR_FORMAT);
+        ck_assert_ptr_nonnull(strstr(fg_errmsg(), "/ok"));
+    }
     /* NaN outputs on a converged pattern are rejected, naming the field */
     a.y[20] = NAN;
     ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
@@ -219,6 +291,16 @@ START_TEST(test_simulate_bad_input)
     ck_assert_int_eq(tu_run_fgcosim("simulate --inputs " FG_FIXTURES "/bad_inputs_count.csv -o /tmp/fgcosim-test-bad.h5"), 2);
     ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 0 -o /tmp/fgcosim-test-bad.h5"), 2);
     ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 10"), 2);
+    /* corners out of range: one line naming the option, no file */
+    ck_assert_int_eq(tu_run_fgcosim("simulate --temp 200 -o /tmp/fgcosim-test-bad.h5"), 2);
+    char *err;
+    ck_assert_int_eq(fg_file_read(TU_ERR_FILE, &err, NULL), FG_OK);
+    ck_assert_ptr_nonnull(strstr(err, "--temp 200 is outside the allowed range [-55, 150]"));
+    free(err);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --supply 1.6 -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --drift-time -1 -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --supply-rails vdd -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("netlist --temp -60 -o /tmp/fgcosim-test-bad.h5"), 2);
     ck_assert_int_eq(access(out, F_OK), -1);
 }
 END_TEST
@@ -263,6 +345,7 @@ Suite *cosim_suite(void)
         n++;
     tcase_add_loop_test(tc, test_vs_program_builtin, 0, n);
     tcase_add_test(tc, test_vs_program_external);
+    tcase_add_test(tc, test_vs_program_corners);
     suite_add_tcase(s, tc);
     tc = tcase_create("cosim:faults");
     tcase_set_timeout(tc, 120);
