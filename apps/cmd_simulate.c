@@ -178,10 +178,9 @@ static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
     double t0 = fg_now();
     st = sim_run(pool, ds, sim_resume(partial, ds), partial);
     int restarts = cosim_pool_restarts(pool);
-    fg_op_point at = cosim_pool_op(pool); /* the precharge level applied */
+    for (size_t k = 0; k < n; k++) /* against the precharge level applied */
+        ds->y[k] = cosim_pool_y_from_v(pool, ds->v_bl[k]);
     cosim_pool_free(pool);
-    for (size_t k = 0; k < n; k++)
-        ds->y[k] = fg_op_y_from_v(&at, ds->v_bl[k]);
     if (st == FG_OK)
         st = cosim_dataset_write(o->out, ds);
     if (st == FG_OK) {

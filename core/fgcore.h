@@ -95,18 +95,26 @@ typedef struct {
     double drift_sigma;   /* relative per-cell spread of the loss          */
     double drift_neutral_v; /* dVT the stored charge relaxes towards, V    */
     uint64_t drift_seed;
+    double t_max_trim;    /* controller trim, not environment: the pulse
+                             time base is T_max * t_max_trim, outputs stay
+                             normalised to the nominal T_max           (1) */
 } fg_corner;
 
 #define FG_TEMP_NOMINAL_C 27.0
 fg_corner fg_corner_nominal(void);
 int fg_corner_is_nominal(const fg_corner *c);
 /* Ranges: temperature -55..150 C, supply 0.5..1.5, drift time >= 0 (and
- * <= 1e10 s), rate 0..0.2 per decade, t0 > 0, sigma 0..2, neutral -1..1 V.
+ * <= 1e10 s), rate 0..0.2 per decade, t0 > 0, sigma 0..2, neutral -1..1 V,
+ * T_max trim 0.05..4.
  * FG_ERR_RANGE naming the option (--temp, --supply, --drift-time, ...). */
 fg_status fg_corner_check(const fg_corner *c);
 /* The operating point the chip actually applies at corner c (NULL:
- * nominal): the rails of c->rails scaled by c->supply. */
+ * nominal): the rails of c->rails scaled by c->supply, T_max trimmed. */
 fg_op_point fg_corner_op(const fg_corner *c, const fg_op_point *nominal);
+/* Normalised output of bit-line voltage v at corner c: the drop below the
+ * precharge level applied there, in units of the nominal
+ * I_unit * T_max / C_BL (so a trimmed T_max shows as a gain). */
+double fg_corner_y_from_v(const fg_corner *c, const fg_op_point *nominal, double v);
 /* dvt_out (16,16) = the programmed dvt (16,16) after c->drift_s seconds
  * (a copy when there is no drift; c may be NULL). In place is allowed. */
 void fg_corner_drift(const fg_corner *c, const double *dvt, double *dvt_out);

@@ -35,6 +35,12 @@ fg_status cosim_engine_set_inputs(const fg_op_point *op, const double *x /*(16)*
 fg_status cosim_engine_set_dvt(const double *dvt /*(16,16) V*/);
 /* Runs the transient and copies v(bl<j>) at read time into v_bl (16). */
 fg_status cosim_engine_run(double *v_bl /*(16)*/);
+/* Runs the loaded deck's analysis once and copies the last point of each
+ * of the n vectors names[k] (e.g. "bl3", "vam3#branch") into vals[k]; the
+ * plot is destroyed and the command log cleared, as after every run. */
+fg_status cosim_engine_run_vectors(const char *const *names, int n, double *vals);
+/* Sets word-line driver VWL<row>'s DC level (the verify deck), V. */
+fg_status cosim_engine_set_wl_dc(int row, double v);
 /* Runs the loaded deck's analysis and copies vector `name` (malloc'd). */
 fg_status cosim_engine_run_vector(const char *name, double **vals, int *n);
 const char *cosim_engine_version(void);
@@ -69,9 +75,12 @@ int cosim_pool_jobs(const cosim_pool *p);
 int cosim_pool_restarts(const cosim_pool *p); /* workers replaced so far */
 long cosim_pool_rss_kb(const cosim_pool *p);   /* resident memory of workers */
 const char *cosim_pool_deck(const cosim_pool *p);  /* the deck workers load */
-/* The operating point the workers apply (the corner's rails): outputs are
- * normalised against it, fg_op_y_from_v(&op, v). */
+/* The operating point the workers apply (the corner's rails and trim). */
 fg_op_point cosim_pool_op(const cosim_pool *p);
+/* Normalised output of a bit-line voltage read by this pool: the drop
+ * below the applied precharge level over the nominal I_unit T_max / C_BL
+ * (fg_corner_y_from_v). */
+double cosim_pool_y_from_v(const cosim_pool *p, double v);
 /* (16,16) threshold shifts the cells hold now (after retention drift). */
 const double *cosim_pool_cells(const cosim_pool *p);
 void cosim_pool_free(cosim_pool *p);

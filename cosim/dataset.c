@@ -7,7 +7,8 @@
  *   op_i_unit_A, and the corner: corner_temp_c, corner_supply,
  *   corner_rails (1 V_read, 2 V_pre), corner_drift_s, corner_drift_rate,
  *   corner_drift_t0_s, corner_drift_sigma, corner_drift_neutral_V,
- *   corner_drift_seed (files without them are nominal). /y is the drop
+ *   corner_drift_seed, corner_t_max_trim (files without them are
+ *   nominal). /y is the drop
  *   below the precharge level applied at the corner, normalised. */
 #include "cosim.h"
 
@@ -34,7 +35,8 @@ typedef struct { const char *name; double *v; } corner_attr;
      {"corner_drift_s", &(c)->drift_s}, {"corner_drift_rate", &(c)->drift_rate}, \
      {"corner_drift_t0_s", &(c)->drift_t0_s},                                \
      {"corner_drift_sigma", &(c)->drift_sigma},                              \
-     {"corner_drift_neutral_V", &(c)->drift_neutral_v}}
+     {"corner_drift_neutral_V", &(c)->drift_neutral_v},                      \
+     {"corner_t_max_trim", &(c)->t_max_trim}}
 
 static int put_corner(hid_t f, const fg_corner *c0)
 {

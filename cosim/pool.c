@@ -32,6 +32,7 @@ typedef struct {
 
 struct cosim_pool {
     fg_op_point op;       /* what the chip applies: the corner's rails */
+    fg_op_point op_nom;
     fg_corner corner;
     char *deck;
     double dvt[FG_CELLS];
@@ -226,6 +227,7 @@ fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,
         return st;
     }
     p->op = fg_corner_op(&p->corner, &cfg->op);
+    p->op_nom = cfg->op;
     p->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 60.0;
     p->n = cfg->jobs > 0 ? cfg->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (p->n < 1)
@@ -289,6 +291,10 @@ long cosim_pool_rss_kb(const cosim_pool *p)
 }
 const char *cosim_pool_deck(const cosim_pool *p) { return p->deck; }
 fg_op_point cosim_pool_op(const cosim_pool *p) { return p->op; }
+double cosim_pool_y_from_v(const cosim_pool *p, double v)
+{
+    return fg_corner_y_from_v(&p->corner, &p->op_nom, v);
+}
 const double *cosim_pool_cells(const cosim_pool *p) { return p->dvt; }
 
 void cosim_pool_free(cosim_pool *p)

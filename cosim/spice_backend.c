@@ -52,9 +52,8 @@ static fg_status spice_vmm(void *ctx, const float *w, const float *x, float *y,
         xd[k] = x[k] < 0.0f ? 0.0 : x[k] > 1.0f ? 1.0 : (double)x[k];
     if (st == FG_OK)
         st = cosim_pool_run(c->pool, xd, B, v, ok, NULL);
-    fg_op_point at = cosim_pool_op(c->pool); /* the corner's precharge level */
     for (size_t k = 0; st == FG_OK && k < (size_t)B * FG_COLS; k++)
-        y[k] = (float)fg_op_y_from_v(&at, v[k]);
+        y[k] = (float)cosim_pool_y_from_v(c->pool, v[k]);
     for (int b = 0; st == FG_OK && b < B; b++)
         c->failed += !ok[b];
     free(xd);

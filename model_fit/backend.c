@@ -5,6 +5,7 @@
  * weights, scaled per column by the model's programming gain. */
 #include "model_fit.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,11 +13,27 @@ typedef struct {
     fit_model m;
 } hwa_ctx;
 
-/* wg (nt,16,16) = w scaled per column by the programming gain */
+/* wg (nt,16,16) = the effective cells of targets w: gain_j * w^w_exp */
 static void gained(float *wg, const float *w, int nt, const fit_model *m)
 {
+    if (m->w_exp == 1.0) {
+        for (size_t k = 0; k < (size_t)nt * FG_CELLS; k++)
+            wg[k] = (float)(w[k] * m->w_gain[k % FG_COLS]);
+        return;
+    }
     for (size_t k = 0; k < (size_t)nt * FG_CELLS; k++)
-        wg[k] = (float)(w[k] * m->w_gain[k % FG_COLS]);
+        wg[k] = w[k] > 0 ? (float)fit_model_cell(m, w[k], (int)(k % FG_COLS)) : 0.0f;
+}
+
+/* d wg / d w at w (the gain, times w_exp w^(w_exp - 1) for an exponent:
+ * taken at w >= 1e-3 so that it stays finite at 0, where the forward pass
+ * is continuous but not differentiable for an exponent below 1) */
+static double gained_slope(float w, int j, const fit_model *m)
+{
+    if (m->w_exp == 1.0)
+        return m->w_gain[j];
+    double t = w > 1e-3f ? w : 1e-3;
+    return m->w_gain[j] * m->w_exp * pow(t, m->w_exp - 1);
 }
 
 /* y (nt,B,16) = model(w (nt,16,16), x (B,16)) */
@@ -56,7 +73,7 @@ static fg_status hwa_backward_tiles(void *ctx, const float *w, int nt,
         fit_model_backward_f32_tiles(dx, dw ? dwg : NULL, dy, x, wg, nt, &c->m, B);
     if (st == FG_OK && dw)
         for (size_t k = 0; k < n; k++)
-            dw[k] += (float)(dwg[k] * c->m.w_gain[k % FG_COLS]);
+            dw[k] += (float)(dwg[k] * gained_slope(w[k], (int)(k % FG_COLS), &c->m));
     free(wg);
     return st;
 }

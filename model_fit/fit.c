@@ -19,8 +19,10 @@
 typedef struct {
     int col[FIT_NPHYS];
     double scale[FIT_NPHYS];
-    const double *tgt;      /* (16,16) targets: cells = gain_j tgt_ij; NULL: free */
+    const double *tgt;      /* (16,16) targets: cells = gain_j tgt_ij^w_exp;
+                               NULL: free cells                            */
     int ncell;              /* 256 free cells, or 16 gains                 */
+    int exp_col;            /* theta column of w_exp, -1: held             */
     int np;                 /* total unknowns: ncell + fitted physics      */
     int f_start[FIT_NFIELDS]; /* index of each field's element 0 in the flat vector */
 } theta_map;
@@ -37,11 +39,12 @@ typedef struct {
 /* fit_param_fields order */
 enum { F_LAMBDA, F_KROW, F_KCOL, F_KEDGE, F_QROW, F_QCOL, F_BETA, F_VOFF, F_TEDGE };
 
-static void map_init(theta_map *mp, const double *tgt, int fix_off)
+static void map_init(theta_map *mp, const double *tgt, int fix_off, int fit_exp)
 {
     mp->tgt = tgt;
     mp->ncell = tgt ? L : FG_CELLS;
-    int n = 0, c = mp->ncell;
+    mp->exp_col = tgt && fit_exp ? mp->ncell : -1;
+    int n = 0, c = mp->ncell + (mp->exp_col >= 0);
     for (int f = 0; f < FIT_NFIELDS; f++) {
         const fit_param_field *fd = &fit_param_fields[f];
         int fixed = fix_off && f == F_VOFF;
@@ -58,12 +61,13 @@ static void theta_to_model(fit_model *m, const theta_map *mp, const gsl_vector *
 {
     double v[FIT_NPHYS];
     fit_params_to_vec(&m->p, v);
-    for (int n = 0; n < FG_CELLS; n++)
-        m->w[n] = mp->tgt ? gsl_vector_get(th, n % L) * mp->tgt[n]
-                          : gsl_vector_get(th, n);
+    if (mp->exp_col >= 0)
+        m->w_exp = gsl_vector_get(th, mp->exp_col);
     if (mp->tgt)
         for (int j = 0; j < L; j++)
             m->w_gain[j] = gsl_vector_get(th, j);
+    for (int n = 0; n < FG_CELLS; n++)
+        m->w[n] = mp->tgt ? fit_model_cell(m, mp->tgt[n], n % L) : gsl_vector_get(th, n);
     for (int n = 0; n < FIT_NPHYS; n++)
         if (mp->col[n] >= 0)
             v[n] = gsl_vector_get(th, mp->col[n]) * mp->scale[n];
@@ -76,6 +80,8 @@ static void model_to_theta(gsl_vector *th, const theta_map *mp, const fit_model 
     fit_params_to_vec(&m->p, v);
     for (int n = 0; n < mp->ncell; n++)
         gsl_vector_set(th, n, mp->tgt ? m->w_gain[n] : m->w[n]);
+    if (mp->exp_col >= 0)
+        gsl_vector_set(th, mp->exp_col, m->w_exp);
     for (int n = 0; n < FIT_NPHYS; n++)
         if (mp->col[n] >= 0)
             gsl_vector_set(th, mp->col[n], v[n] / mp->scale[n]);
@@ -100,21 +106,32 @@ static int cb_f(const gsl_vector *th, void *params, gsl_vector *f)
 static int tcol(const theta_map *mp, int f, int k) { return mp->col[mp->f_start[f] + k]; }
 static double tscale(const theta_map *mp, int f) { return mp->scale[mp->f_start[f]]; }
 
+/* Tied cells: d w_ij / d gain_j (= t^e) and d w_ij / d e (= w_ij ln t). */
+static void tied_slopes(const theta_map *mp, const fit_model *m, int n, double *dg,
+                        double *de)
+{
+    double t = mp->tgt[n];
+    *dg = t <= 0 ? 0 : m->w_exp == 1.0 ? t : pow(t, m->w_exp);
+    *de = t <= 0 ? 0 : m->w_gain[n % L] * *dg * log(t);
+}
+
 /* pre (16, np): d u_j / d theta for one pattern's lane gradients g. */
 static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
-                     const mf_ip *ip)
+                     const mf_ip *ip, const fit_model *m)
 {
     const int np = mp->np;
     double ks = ip->kscale * tscale(mp, F_KROW), qs = ip->qscale * tscale(mp, F_QROW);
     double ts = ip->tscale * tscale(mp, F_TEDGE);
     for (int j = 0; j < L; j++) {
         double *r = pre + (size_t)j * np, ksum = 0, qsum = 0, kedge = 0;
-        double dgain = 0;
+        double dgain = 0, dexp = 0;
         for (int i = 0; i < FG_ROWS; i++) {
-            double dk = g->dk[i * L + j], dr = g->drho[i * L + j];
-            if (mp->tgt)
-                dgain += g->dw[i * L + j] * mp->tgt[i * L + j];
-            else
+            double dk = g->dk[i * L + j], dr = g->drho[i * L + j], sg, se;
+            if (mp->tgt) {
+                tied_slopes(mp, m, i * L + j, &sg, &se);
+                dgain += g->dw[i * L + j] * sg;
+                dexp += g->dw[i * L + j] * se;
+            } else
                 r[i * L + j] = g->dw[i * L + j];
             if (tcol(mp, F_KROW, i) >= 0)
                 r[tcol(mp, F_KROW, i)] = dk * ks;
@@ -127,6 +144,8 @@ static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
         }
         if (mp->tgt)
             r[j] = dgain;
+        if (mp->exp_col >= 0)
+            r[mp->exp_col] = dexp;
         r[tcol(mp, F_LAMBDA, 0)] = g->da[j] * ip->vs * tscale(mp, F_LAMBDA);
         r[tcol(mp, F_KCOL, j)] = ksum * ip->kscale * tscale(mp, F_KCOL);
         r[tcol(mp, F_QCOL, j)] = qsum * ip->qscale * tscale(mp, F_QCOL);
@@ -187,7 +206,7 @@ static int cb_df(const gsl_vector *th, void *params, gsl_matrix *J)
             double u[L];
             memset(g, 0, sizeof *g);
             mf_vec_backward(g, u, ones, c->x + (size_t)p * FG_ROWS, c->m.w, &ip);
-            pre_rows(pre, g, &c->map, &ip);
+            pre_rows(pre, g, &c->map, &ip, &c->m);
             final_rows(J->data + (size_t)p * L * J->tda, pre, u, &c->map, &ip);
         }
         free(pre);
@@ -213,6 +232,7 @@ void fit_options_default(fit_options *o)
     o->max_iter = 60;
     o->verbose = 0;
     o->w_target = NULL;
+    o->fit_exp = 0;
 }
 
 static int all_zero(const double *w, int n)
@@ -333,7 +353,7 @@ fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
     if (st == FG_OK) {
         c->m = *m;
         rep->zero_patterns = measure_offsets(&c->m, x, y, P);
-        map_init(&c->map, o->w_target, rep->zero_patterns > 0);
+        map_init(&c->map, o->w_target, rep->zero_patterns > 0, o->fit_exp);
         c->x = x;
         c->y = y;
         c->P = P;

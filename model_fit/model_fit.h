@@ -101,10 +101,21 @@ typedef struct {
      * above the nominal C_BL: ~0.95 on the built-in layouts). The hwa
      * backend scales a tile's target weights by it; 1 when unknown. */
     double w_gain[FG_COLS];
+    /* Programming exponent (1): the effective cell current is
+     * w_gain_j * target^w_exp. Cells in subthreshold carry
+     * I ~ exp(-dVT/(n kT/q)), so cells programmed at one temperature T0
+     * and read at T carry I^(T0/T) up to a common factor, and a retention
+     * loss of a fraction L of every dVT gives I^(1-L): a change of the
+     * ratios between cells, which no column gain absorbs. 1 at the point
+     * where the cells were programmed; fitted by a recalibration. */
+    double w_exp;
 } fit_model;
 
+/* The effective normalised cell current of programmed target t at
+ * column j: w_gain[j] * t^w_exp (0 for t <= 0). */
+double fit_model_cell(const fit_model *m, double t, int j);
 /* Sets w_gain from the fitted cells and the programmed targets (16,16):
- * per column, least squares of w_fit = gain * w_target. */
+ * per column, least squares of w_fit = gain * w_target^w_exp. */
 void fit_model_set_gain(fit_model *m, const double *w_target);
 
 /* Ideal physics (all parameters 0), w = 0. */
@@ -198,6 +209,8 @@ typedef struct {
                           one programmed matrix, y = x.(W + beta N(W)) is
                           linear in W), so only tied cells make beta, and
                           the model, carry over to new weights.          */
+    int fit_exp;       /* with w_target: also fit m->w_exp, the programming
+                          exponent (else it is held at its value)      */
 } fit_options;
 
 typedef struct {

@@ -54,6 +54,14 @@ void fit_model_init(fit_model *m, const fg_op_point *op)
     m->op = *op;
     for (int j = 0; j < FG_COLS; j++)
         m->w_gain[j] = 1.0;
+    m->w_exp = 1.0;
+}
+
+double fit_model_cell(const fit_model *m, double t, int j)
+{
+    if (t <= 0)
+        return 0.0;
+    return m->w_gain[j] * (m->w_exp == 1.0 ? t : pow(t, m->w_exp));
 }
 
 void fit_model_set_gain(fit_model *m, const double *w_target)
@@ -61,8 +69,10 @@ void fit_model_set_gain(fit_model *m, const double *w_target)
     for (int j = 0; j < FG_COLS; j++) {
         double num = 0, den = 0;
         for (int i = 0; i < FG_ROWS; i++) {
-            num += m->w[i * FG_COLS + j] * w_target[i * FG_COLS + j];
-            den += w_target[i * FG_COLS + j] * w_target[i * FG_COLS + j];
+            double t = w_target[i * FG_COLS + j];
+            t = t <= 0 ? 0 : m->w_exp == 1.0 ? t : pow(t, m->w_exp);
+            num += m->w[i * FG_COLS + j] * t;
+            den += t * t;
         }
         m->w_gain[j] = den > 0 ? num / den : 1.0;
     }
@@ -172,6 +182,10 @@ char *fit_model_to_json(const fit_model *m)
     cJSON_AddStringToObject(gain, "unit", "1");
     cJSON_AddItemToObject(gain, "value", num_array(m->w_gain, FG_COLS));
     cJSON_AddItemToObject(root, "programming_gain", gain);
+    cJSON *ex = cJSON_CreateObject();
+    cJSON_AddStringToObject(ex, "unit", "1");
+    cJSON_AddNumberToObject(ex, "value", m->w_exp);
+    cJSON_AddItemToObject(root, "programming_exponent", ex);
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
     return s;
@@ -258,6 +272,14 @@ static fg_status read_body(const cJSON *root, const char *what, fit_model *m)
     if (gain && (st = read_nums(cJSON_GetObjectItemCaseSensitive(gain, "value"), FG_COLS,
                                 m->w_gain, what, "programming_gain.value")))
         return st;
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(root, "programming_exponent");
+    m->w_exp = 1.0; /* optional: 1 where the cells were programmed */
+    if (ex && (st = read_nums(cJSON_GetObjectItemCaseSensitive(ex, "value"), 1,
+                              &m->w_exp, what, "programming_exponent.value")))
+        return st;
+    if (!(m->w_exp >= 0.2 && m->w_exp <= 5))
+        return fg_error(FG_ERR_RANGE, "%s: programming_exponent.value %g is outside "
+                        "[0.2, 5]", what, m->w_exp);
     if ((st = fit_model_check(m)))
         return fg_error(st, "%s: %s", what, fg_errmsg());
     for (int n = 0; n < FG_CELLS; n++)

@@ -175,6 +175,12 @@ START_TEST(test_corner_op_and_drift)
     ck_assert_double_eq_tol(at.v_read, 0.495, 1e-12);
     ck_assert_double_eq_tol(at.v_pre, 0.72, 1e-12);
     ck_assert_double_eq(at.t_max, nom.t_max);
+    /* the trim stretches the pulses; y keeps the nominal unit: a 0.1 V
+     * drop below 0.72 V is 4 (25 mV units) whatever the trim */
+    c.t_max_trim = 0.5;
+    ck_assert_double_eq_tol(fg_corner_op(&c, &nom).t_max, 50e-9, 1e-20);
+    ck_assert_double_eq_tol(fg_corner_y_from_v(&c, &nom, 0.62), 4.0, 1e-9);
+    c.t_max_trim = 1;
     c.rails = FG_RAIL_PRE;
     at = fg_corner_op(&c, &nom);
     ck_assert_double_eq(at.v_read, nom.v_read);

@@ -510,7 +510,10 @@ static void synth_patterns(double *x, int P, fg_rng *r)
 }
 
 /* _i = 0: all 256 cells free; _i = 1: cells tied to known targets
- * (w = gain_j target_ij), 16 gains fitted: beta is identifiable then. */
+ * (w = gain_j target_ij), 16 gains fitted: beta is identifiable then;
+ * _i = 2: tied with a programming exponent (w = gain_j target_ij^0.85, as
+ * cells programmed at 27 C and read at 80 C), the exponent fitted too from
+ * a start at 1. */
 START_TEST(test_fit_synthetic)
 {
     enum { P = 500, PH = 200 };
@@ -541,16 +544,19 @@ START_TEST(test_fit_synthetic)
     double tgt[FG_CELLS], gain[FG_COLS];
     for (int j = 0; j < FG_COLS; j++)
         gain[j] = 0.8 + 0.2 * fg_rng_uniform(&r);
+    const double gexp = _i == 2 ? 0.85 : 1.0;
     for (int n = 0; n < FG_CELLS; n++)
-        tgt[n] = truth.w[n] / gain[n % FG_COLS];
+        tgt[n] = pow(truth.w[n] / gain[n % FG_COLS], 1 / gexp);
     o.w_target = _i ? tgt : NULL;
+    o.fit_exp = _i == 2;
     ck_assert_int_eq(fit_model_fit(&m, x, y, P, &o, &rep), FG_OK);
     fit_model_forward(yh, xh, m.w, &m, PH);
     double ser_fit = fit_ser_db(yv, yh, PH * FG_COLS);
     fprintf(stderr, "model_fit:fit synthetic P=%d, %s cells: SER naive %.1f dB, fitted "
             "%.1f dB, lambda %.4f (true %.4f), %d params, %d iter, %.2f s\n", P,
-            _i ? "tied" : "free", ser_naive, ser_fit, m.p.lambda, truth.p.lambda,
-            rep.n_params, rep.iterations, rep.seconds);
+            _i == 2 ? "tied^exp" : _i ? "tied" : "free", ser_naive, ser_fit, m.p.lambda,
+            truth.p.lambda, rep.n_params, rep.iterations, rep.seconds);
+    ck_assert_double_eq_tol(m.w_exp, gexp, 2e-3);
     if (_i)
         for (int j = 0; j < FG_COLS; j++)
             ck_assert_double_eq_tol(m.w_gain[j], gain[j], 2e-3 * gain[j]);
@@ -571,6 +577,48 @@ START_TEST(test_fit_synthetic)
     free(x);
     free(y);
     free(yh);
+}
+END_TEST
+
+/* The hwa backend with a programming exponent: the forward pass is the
+ * model on the effective cells gain_j t^e, the weight gradient goes
+ * through d(gain t^e)/dt = gain e t^(e-1). */
+START_TEST(test_backend_exponent)
+{
+    fg_rng r;
+    fg_rng_seed(&r, 19);
+    fit_model m;
+    random_model(&m, &r);
+    m.w_exp = 0.8;
+    for (int j = 0; j < FG_COLS; j++)
+        m.w_gain[j] = 0.7 + 0.6 * fg_rng_uniform(&r);
+    fg_backend *be = fit_backend_hwa_new(&m);
+    enum { B = 4 };
+    float tf[FG_CELLS], xf[B * FG_ROWS], yf[B * FG_COLS], dyf[B * FG_COLS];
+    float dwf[FG_CELLS] = {0};
+    double we[FG_CELLS], x[B * FG_ROWS], y[B * FG_COLS], dy[B * FG_COLS];
+    double dw[FG_CELLS] = {0};
+    for (int n = 0; n < FG_CELLS; n++) {
+        tf[n] = n % 7 == 0 ? 0.0f : (float)(0.01 + fg_rng_uniform(&r));
+        we[n] = fit_model_cell(&m, tf[n], n % FG_COLS);
+    }
+    ck_assert_double_eq_tol(we[1], m.w_gain[1] * pow(tf[1], 0.8), 1e-12);
+    for (int k = 0; k < B * FG_ROWS; k++)
+        x[k] = xf[k] = (float)fg_rng_uniform(&r);
+    for (int k = 0; k < B * FG_COLS; k++)
+        dy[k] = dyf[k] = (float)fg_rng_normal(&r);
+    ck_assert_int_eq(fg_backend_vmm(be, tf, xf, yf, B), FG_OK);
+    ck_assert_int_eq(fg_backend_vmm_backward(be, tf, xf, dyf, NULL, dwf, B), FG_OK);
+    fit_model_forward(y, x, we, &m, B);
+    fit_model_backward(NULL, dw, NULL, dy, x, we, &m, B);
+    for (int k = 0; k < B * FG_COLS; k++)
+        ck_assert_double_eq_tol(yf[k], y[k], 1e-5 * (1 + fabs(y[k])));
+    for (int n = 0; n < FG_CELLS; n++) {
+        double t = tf[n] > 1e-3f ? tf[n] : 1e-3;
+        double want = dw[n] * m.w_gain[n % FG_COLS] * 0.8 * pow(t, -0.2);
+        ck_assert_double_eq_tol(dwf[n], want, 1e-4 * (1 + fabs(want)));
+    }
+    fg_backend_free(be);
 }
 END_TEST
 
@@ -598,6 +646,7 @@ Suite *model_fit_suite(void)
     tc = tcase_create("model_fit:io");
     tcase_add_test(tc, test_json_roundtrip);
     tcase_add_test(tc, test_backend);
+    tcase_add_test(tc, test_backend_exponent);
     tcase_add_loop_test(tc, test_f32_matches_double, 0, 3);
     tcase_add_test(tc, test_f32_threads_same);
     tcase_add_test(tc, test_hwa_tiles_same);
@@ -605,7 +654,7 @@ Suite *model_fit_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("model_fit:fit");
     tcase_set_timeout(tc, 300);
-    tcase_add_loop_test(tc, test_fit_synthetic, 0, 2);
+    tcase_add_loop_test(tc, test_fit_synthetic, 0, 3);
     tcase_add_test(tc, test_fit_bad_input);
     suite_add_tcase(s, tc);
     return s;
