@@ -17,6 +17,7 @@
 #include "cmds.h"
 #include "cosim.h"
 #include "model_fit.h"
+#include "plots.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -24,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 typedef struct {
     const char *data, *out, *plots, *init;
@@ -249,7 +249,7 @@ static void print_json(const fit_eval *ev, const fit_report *rep, int ntr, int n
     printf("}\n");
 }
 
-/* ---- plots (gnuplot through popen) ------------------------------------------ */
+/* ---- plots (gnuplot, staged in DIR and renamed: plots.h) ------------------- */
 static fg_status write_matrix(const char *dir, const char *name, const double *a)
 {
     char path[4096];
@@ -321,18 +321,16 @@ static const char *gp_script =
 static fg_status make_plots(const char *dir, const fit_eval *ev, const pat_set *ho,
                             const fit_model *m)
 {
-    if (mkdir(dir, 0777) && errno != EEXIST)
-        return fg_error(FG_ERR_IO, "%s: %s", dir, strerror(errno));
-    fg_status st = write_plot_data(dir, ev, ho, m);
-    if (st)
-        return st;
-    FILE *gp = popen("gnuplot", "w");
-    if (!gp)
-        return fg_error(FG_ERR_IO, "--plots: cannot run gnuplot: %s", strerror(errno));
-    fprintf(gp, gp_script, dir);
-    int rc = pclose(gp);
-    return rc ? fg_error(FG_ERR_IO, "--plots: gnuplot failed (status %d); is "
-                         "gnuplot-nox installed?", rc) : FG_OK;
+    plot_stage ps;
+    fg_status st = plot_stage_open(&ps, dir);
+    if (st == FG_OK)
+        st = write_plot_data(ps.stage, ev, ho, m);
+    if (st == FG_OK)
+        st = plot_stage_gnuplot(&ps, gp_script);
+    if (st == FG_OK)
+        st = plot_stage_commit(&ps);
+    plot_stage_close(&ps);
+    return st;
 }
 
 /* ---- the command -------------------------------------------------------- */

@@ -5,6 +5,9 @@
 int cmd_netlist(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_recalibrate(int argc, char **argv);
+int cmd_corners(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

@@ -10,6 +10,7 @@ Suite *netlists_suite(void);
 Suite *cosim_suite(void);
 Suite *model_fit_suite(void);
 Suite *train_suite(void);
+Suite *apps_suite(void);
 
 /* Folder of tests/fixtures (set by meson as FG_FIXTURES) and of the built
  * fgcosim command (FG_BUILD_DIR). */

@@ -41,6 +41,33 @@ int tu_run_fgcosim(const char *args)
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+int tu_run_fgcosim_out(const char *args, char *out, size_t n)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s/apps/fgcosim %s 2>" TU_ERR_FILE, FG_BUILD_DIR, args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = 0;
+    while (fgetc(p) != EOF) {}
+    int rc = pclose(p);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+int tu_err_lines(char *line, size_t n)
+{
+    FILE *f = fopen(TU_ERR_FILE, "r");
+    ck_assert_ptr_nonnull(f);
+    char buf[4096];
+    int lines = 0;
+    line[0] = 0;
+    while (fgets(buf, sizeof buf, f))
+        if (lines++ == 0)
+            snprintf(line, n, "%s", buf);
+    fclose(f);
+    return lines;
+}
+
 char *tu_write_tmp(const char *text, const char *suffix)
 {
     char *path = malloc(64);

@@ -2,6 +2,8 @@
 #ifndef FG_TESTUTIL_H
 #define FG_TESTUTIL_H
 
+#include <stddef.h>
+
 /* Runs `ngspice -b` (HOME isolated) on deck text and parses its
  * `vbl<j> = value` lines into v (16); fails the test if any is missing. */
 void tu_ngspice_program(const char *deck, double *v /*(16)*/);
@@ -9,6 +11,12 @@ void tu_ngspice_program(const char *deck, double *v /*(16)*/);
  * TU_ERR_FILE; returns the exit status. */
 #define TU_ERR_FILE "/tmp/fgcosim-test-err.txt"
 int tu_run_fgcosim(const char *args);
+/* The same with stdout captured into out (n bytes at most, NUL-terminated;
+ * the rest is read and dropped); stderr to TU_ERR_FILE. */
+int tu_run_fgcosim_out(const char *args, char *out, size_t n);
+/* The first line of the last run's stderr (TU_ERR_FILE) into line;
+ * returns the number of lines it has. */
+int tu_err_lines(char *line, size_t n);
 /* Writes text to a new temporary file; returns its malloc'd path. */
 char *tu_write_tmp(const char *text, const char *suffix);
 

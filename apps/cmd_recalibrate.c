@@ -1,0 +1,356 @@
+/* fgcosim recalibrate: what a chip controller can do at an operating
+ * corner with what the chip shows. Steps, all on the SPICE "chip":
+ *   1. trim: the pulse time base T_max, chosen from a few probe patterns
+ *      so that the outputs swing as far as the nominal model predicts;
+ *   2. calibration: N patterns on a calibration array (programmed like
+ *      the network's tiles, at the nominal point), at the corner and trim;
+ *   3. refit, started from the nominal model: tied cells with their
+ *      programming exponent (started at T0/T from the temperature sensor),
+ *      column gains and the physics.
+ * The fit reads inputs, outputs, the programmed targets, the nominal
+ * operating point and the corner's temperature, never a dVT. */
+#include "cmds.h"
+#include "app_common.h"
+#include "cosim.h"
+#include "model_fit.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CMD "recalibrate"
+#define PROBES 4        /* probe patterns per trim step            */
+#define TRIM_STEPS 4    /* at most; stops within TRIM_TOL          */
+#define TRIM_TOL 0.02   /* relative swing error accepted           */
+#define TRIM_QUANT 0.01 /* trim resolution: 1 % of T_max (1 ns)    */
+
+typedef struct {
+    app_array_opts arr;
+    const char *model, *out;
+    int patterns, jobs, json, trim;
+    uint64_t seed;
+    double holdout;
+} recal_opts;
+
+typedef struct {
+    fit_model nominal, m;
+    double trim, spice_s, fit_s, ser_nominal, ser_recal, ser_nominal_notrim;
+    int probe_vmm, fit_patterns, held_patterns, iterations;
+} recal_result;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: fgcosim recalibrate --model MODEL.json [--layout NAME|FILE]\n"
+        "         [--array-netlist FILE] [--weights-seed S] [corner options]\n"
+        "         [--patterns N] [--seed S] [--holdout F] [--no-trim] [--jobs J]\n"
+        "         -o MODEL_CORNER.json [--json]\n"
+        "At the corner: trims T_max from %d probe patterns per step (so that\n"
+        "the outputs swing as the nominal model predicts), runs N calibration\n"
+        "patterns (default 300, the last --holdout 0.2 held out) on a calibration\n"
+        "array (weights seed, default 1) and refits the model from MODEL.json:\n"
+        "column gains, the programming exponent (started at T0/T from the\n"
+        "temperature) and the physics. The output model keeps the nominal\n"
+        "operating point (so networks trained for it still load) and records\n"
+        "the corner and trim; deploy with the same corner options and\n"
+        "--t-max-trim.\n" APP_CORNER_HELP, PROBES);
+}
+
+static int parse(int argc, char **argv, recal_opts *o)
+{
+    static const struct option lo[] = {
+        APP_ARRAY_LONGOPTS,
+        {"model", required_argument, 0, 'm'},
+        {"patterns", required_argument, 0, 'n'},
+        {"seed", required_argument, 0, 's'},
+        {"holdout", required_argument, 0, 'H'},
+        {"no-trim", no_argument, 0, 'T'},
+        {"jobs", required_argument, 0, 'j'},
+        {"json", no_argument, 0, 'J'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    *o = (recal_opts){.patterns = 300, .seed = 7, .holdout = 0.2, .trim = 1};
+    app_array_opts_init(&o->arr, CMD);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+        if (app_array_opt(&o->arr, c, optarg))
+            continue;
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'n': if (app_parse_int(CMD, "--patterns", optarg, 40, 1000000, &o->patterns)) return 2; break;
+        case 's': if (app_parse_u64(CMD, "--seed", optarg, &o->seed)) return 2; break;
+        case 'H': if (app_parse_double(CMD, "--holdout", optarg, 0.05, 0.5, &o->holdout)) return 2; break;
+        case 'T': o->trim = 0; break;
+        case 'j': if (app_parse_int(CMD, "--jobs", optarg, 1, 1024, &o->jobs)) return 2; break;
+        case 'J': o->json = 1; break;
+        case 'o': o->out = optarg; break;
+        case 'h': usage(stdout); return -1;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc || !o->out || !o->model) {
+        fprintf(stderr, "fgcosim %s: %s\n", CMD, optind < argc ? "unexpected argument"
+                : !o->model ? "--model MODEL.json (the nominal model, from fgcosim fit) "
+                              "is required" : "-o MODEL_CORNER.json is required");
+        return 2;
+    }
+    return o->arr.bad;
+}
+
+/* The model must describe this array's nominal operating point. */
+static fg_status check_op(const char *model, const fg_op_point *m, const char *array,
+                          const fg_op_point *a)
+{
+    const double mv[] = {m->v_pre, m->v_read, m->t_max, m->c_bl, m->i_unit};
+    const double av[] = {a->v_pre, a->v_read, a->t_max, a->c_bl, a->i_unit};
+    static const char *names[] = {"v_pre", "v_read", "t_max", "c_bl", "i_unit"};
+    for (int k = 0; k < 5; k++)
+        if (fabs(mv[k] - av[k]) > 1e-9 * fabs(av[k]))
+            return fg_error(FG_ERR_RANGE, "--model %s: op_point.%s = %g, but array %s "
+                            "has %g: a model of another layout or operating point",
+                            model, names[k], mv[k], array, av[k]);
+    return FG_OK;
+}
+
+/* y (P,16) of the programmed targets through model m */
+static void model_predict(double *y, const double *x, int P, const fit_model *m,
+                          const double *tgt)
+{
+    double w[FG_CELLS];
+    for (int n = 0; n < FG_CELLS; n++)
+        w[n] = fit_model_cell(m, tgt[n], n % FG_COLS);
+    fit_model_forward(y, x, w, m, P);
+}
+
+/* Runs P patterns at corner c on array a; y (P,16) normalised outputs. */
+static fg_status chip_run(const recal_opts *o, const app_array *a, const fg_corner *c,
+                          const double *x, int P, double *y, double *secs)
+{
+    cosim_pool *pool;
+    cosim_pool_config cfg = {.layout = a->layout, .array_netlist = o->arr.array_netlist,
+                             .op = a->op, .corner = c, .jobs = o->jobs};
+    double *v = malloc((size_t)P * FG_COLS * sizeof *v);
+    int *ok = malloc((size_t)P * sizeof *ok);
+    double t0 = fg_now();
+    fg_status st = v && ok ? cosim_pool_new(&cfg, a->dvt, &pool)
+                           : fg_error(FG_ERR_NOMEM, "out of memory");
+    if (st == FG_OK) {
+        fg_progress prog;
+        fg_progress_init(&prog, "recalibrate: SPICE", (uint64_t)P);
+        st = cosim_pool_run(pool, x, P, v, ok, &prog);
+        fg_progress_done(&prog, (uint64_t)P);
+        for (int p = 0; st == FG_OK && p < P; p++)
+            if (!ok[p])
+                st = fg_error(FG_ERR_CONVERGE, "pattern %d did not converge at the corner", p);
+        for (size_t k = 0; st == FG_OK && k < (size_t)P * FG_COLS; k++)
+            y[k] = cosim_pool_y_from_v(pool, v[k]);
+        cosim_pool_free(pool);
+    }
+    *secs += fg_now() - t0;
+    free(v);
+    free(ok);
+    return st;
+}
+
+static void probe_patterns(double *x /*(PROBES,16)*/, uint64_t seed)
+{
+    fg_rng r;
+    fg_rng_seed(&r, seed ^ 0x7717ULL);
+    for (int i = 0; i < FG_ROWS; i++) {
+        x[i] = 1.0;
+        x[FG_ROWS + i] = 0.5;
+        x[2 * FG_ROWS + i] = fg_rng_uniform(&r);
+        x[3 * FG_ROWS + i] = fg_rng_uniform(&r);
+    }
+}
+
+/* T_max trim: the swing measured on the probes against the nominal
+ * model's prediction; secant steps in log(trim) -> log(swing) (the swing
+ * grows sublinearly with T_max: the bit line's own drop compresses it),
+ * the first step assuming proportionality. */
+static fg_status choose_trim(const recal_opts *o, const app_array *a, recal_result *r)
+{
+    double x[PROBES * FG_ROWS], yp[PROBES * FG_COLS], ym[PROBES * FG_COLS];
+    probe_patterns(x, o->seed);
+    model_predict(yp, x, PROBES, &r->nominal, a->w);
+    double sp = 0, slope = 1, lr_prev = 0, ls_prev = 0;
+    for (int k = 0; k < PROBES * FG_COLS; k++)
+        sp += yp[k];
+    fg_corner c = o->arr.corner;
+    r->trim = c.t_max_trim;
+    fg_status st = FG_OK;
+    for (int step = 0; o->trim && step < TRIM_STEPS && st == FG_OK; step++) {
+        c.t_max_trim = r->trim;
+        st = chip_run(o, a, &c, x, PROBES, ym, &r->spice_s);
+        r->probe_vmm += PROBES;
+        double sm = 0;
+        for (int k = 0; k < PROBES * FG_COLS; k++)
+            sm += ym[k];
+        if (st != FG_OK || !(sm > 0) || fabs(sp / sm - 1) < TRIM_TOL)
+            break;
+        double lr = log(r->trim), ls = log(sm);
+        if (step > 0 && fabs(lr - lr_prev) > 1e-9)
+            slope = fmin(fmax((ls - ls_prev) / (lr - lr_prev), 0.2), 1.5);
+        lr_prev = lr, ls_prev = ls;
+        double t = round(exp(lr + (log(sp) - ls) / slope) / TRIM_QUANT) * TRIM_QUANT;
+        t = t < 0.05 ? 0.05 : t > 4 ? 4 : t;
+        if (t == r->trim)
+            break;
+        fprintf(stderr, "fgcosim %s: swing %.3f of nominal at trim %.2f -> %.2f\n", CMD,
+                sm / sp, r->trim, t);
+        r->trim = t;
+    }
+    return st;
+}
+
+static double ser_on(const fit_model *m, const double *tgt, const double *x,
+                     const double *y, int P)
+{
+    double *yh = malloc((size_t)P * FG_COLS * sizeof *yh);
+    if (!yh)
+        return NAN;
+    model_predict(yh, x, P, m, tgt);
+    double s = fit_ser_db(y, yh, P * FG_COLS);
+    free(yh);
+    return s;
+}
+
+/* Refit from the nominal model: exponent from the temperature reading. */
+static fg_status refit(const recal_opts *o, const app_array *a, const double *x,
+                       const double *y, recal_result *r)
+{
+    const double t0 = FG_TEMP_NOMINAL_C + 273.15, t = o->arr.corner.temp_c + 273.15;
+    r->m = r->nominal;
+    r->m.w_exp = r->nominal.w_exp * t0 / t;
+    for (int n = 0; n < FG_CELLS; n++)
+        r->m.w[n] = fit_model_cell(&r->m, a->w[n], n % FG_COLS);
+    fit_options fo;
+    fit_options_default(&fo);
+    fo.w_target = a->w;
+    fo.fit_exp = 1;
+    fit_report rep;
+    fg_status st = fit_model_fit(&r->m, x, y, r->fit_patterns, &fo, &rep);
+    r->fit_s = rep.seconds;
+    r->iterations = rep.iterations;
+    return st;
+}
+
+static fg_status calibrate(const recal_opts *o, const app_array *a, recal_result *r)
+{
+    int P = o->patterns;
+    double *x = malloc((size_t)P * FG_ROWS * sizeof *x);
+    double *y = malloc((size_t)P * FG_COLS * sizeof *y);
+    fg_status st = x && y ? FG_OK : fg_error(FG_ERR_NOMEM, "out of memory");
+    if (st == FG_OK) {
+        cosim_patterns_generate(x, P, o->seed);
+        fg_corner c = o->arr.corner;
+        c.t_max_trim = r->trim;
+        st = chip_run(o, a, &c, x, P, y, &r->spice_s);
+    }
+    r->held_patterns = (int)lround(P * o->holdout);
+    r->fit_patterns = P - r->held_patterns;
+    const double *xh = x + (size_t)r->fit_patterns * FG_ROWS;
+    const double *yh = y + (size_t)r->fit_patterns * FG_COLS;
+    if (st == FG_OK) {
+        r->ser_nominal = ser_on(&r->nominal, a->w, xh, yh, r->held_patterns);
+        st = refit(o, a, x, y, r);
+    }
+    if (st == FG_OK)
+        r->ser_recal = ser_on(&r->m, a->w, xh, yh, r->held_patterns);
+    free(x);
+    free(y);
+    return st;
+}
+
+static cJSON *result_json(const recal_opts *o, const recal_result *r)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *c = cJSON_AddObjectToObject(j, "corner");
+    fg_corner cc = o->arr.corner;
+    cc.t_max_trim = r->trim;
+    app_corner_json(c, &cc);
+    cJSON_AddStringToObject(j, "nominal_model", o->model);
+    cJSON_AddNumberToObject(j, "t_max_trim", r->trim);
+    cJSON_AddNumberToObject(j, "t_max_s", r->nominal.op.t_max * r->trim);
+    cJSON_AddNumberToObject(j, "ser_nominal_db", r->ser_nominal);
+    cJSON_AddNumberToObject(j, "ser_recal_db", r->ser_recal);
+    cJSON_AddNumberToObject(j, "w_exp", r->m.w_exp);
+    cJSON_AddNumberToObject(j, "lambda", r->m.p.lambda);
+    cJSON_AddNumberToObject(j, "patterns", o->patterns);
+    cJSON_AddNumberToObject(j, "fit_patterns", r->fit_patterns);
+    cJSON_AddNumberToObject(j, "held_out_patterns", r->held_patterns);
+    cJSON_AddNumberToObject(j, "probe_vmm", r->probe_vmm);
+    cJSON_AddNumberToObject(j, "spice_seconds", r->spice_s);
+    cJSON_AddNumberToObject(j, "fit_seconds", r->fit_s);
+    cJSON_AddNumberToObject(j, "fit_iterations", r->iterations);
+    cJSON_AddStringToObject(j, "output", o->out);
+    return j;
+}
+
+/* The refitted model file, with the corner and the recalibration record. */
+static fg_status write_model(const recal_opts *o, const recal_result *r)
+{
+    char *text = fit_model_to_json(&r->m);
+    cJSON *root = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (!root)
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    cJSON_AddItemToObject(root, "recalibration", result_json(o, r));
+    char *out = cJSON_Print(root);
+    cJSON_Delete(root);
+    fg_status st = out ? fg_file_write_atomic(o->out, out, strlen(out))
+                       : fg_error(FG_ERR_NOMEM, "out of memory");
+    free(out);
+    return st;
+}
+
+static void report(const recal_opts *o, const recal_result *r)
+{
+    if (o->json) {
+        cJSON *j = result_json(o, r);
+        char *s = cJSON_PrintUnformatted(j);
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        cJSON_Delete(j);
+        return;
+    }
+    char corner[256];
+    fg_corner_describe(&o->arr.corner, corner, sizeof corner);
+    fprintf(stderr, "fgcosim %s: %s: T_max trim %.2f, held-out SER nominal model %.1f dB, "
+            "recalibrated %.1f dB (exponent %.3f), %d + %d patterns, %.1f s SPICE -> %s\n",
+            CMD, corner, r->trim, r->ser_nominal, r->ser_recal, r->m.w_exp,
+            r->probe_vmm, o->patterns, r->spice_s, o->out);
+}
+
+int cmd_recalibrate(int argc, char **argv)
+{
+    recal_opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    recal_result r = {0};
+    app_array a;
+    memset(&a, 0, sizeof a);
+    fg_status st = fit_model_load(&r.nominal, o.model);
+    if (st == FG_OK)
+        st = app_array_load(&o.arr, &a);
+    if (st == FG_OK)
+        st = check_op(o.model, &r.nominal.op, a.name, &a.op);
+    if (st == FG_OK)
+        st = choose_trim(&o, &a, &r);
+    if (st == FG_OK)
+        st = calibrate(&o, &a, &r);
+    if (st == FG_OK)
+        st = write_model(&o, &r);
+    app_array_free(&a);
+    if (st != FG_OK) {
+        fprintf(stderr, "fgcosim %s: %s\n", CMD, fg_errmsg());
+        return fg_status_exit_code(st);
+    }
+    report(&o, &r);
+    return 0;
+}

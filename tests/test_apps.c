@@ -1,0 +1,353 @@
+/* Tests of the fgcosim subcommands that need no SPICE run: `validate` on
+ * synthetic data sets whose outputs a known compact model produced. */
+#include "suites.h"
+#include "testutil.h"
+#include "cosim.h"
+#include "model_fit.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define VP 120     /* patterns in a data set           */
+#define VSKIP 10   /* every 10th pattern not converged */
+
+/* A folder of its own for one test's files (mkdtemp). */
+typedef struct {
+    char dir[64], model[96], data[96];
+} val_fix;
+
+/* A model with every physics term on, column gains 0.9..1.05 and a
+ * programming exponent 0.9; its own cells (m.w) are unlike gain x
+ * target^0.9, which validate must not use. */
+static void val_model(fit_model *m)
+{
+    fg_op_point op = fg_op_point_default();
+    fg_rng r;
+    fg_rng_seed(&r, 31);
+    fit_model_init(m, &op);
+    m->p.lambda = 0.9;
+    for (int i = 0; i < FG_ROWS; i++) {
+        m->p.t_edge[i] = 1e-10 * (3 + 3 * fg_rng_uniform(&r));
+        m->p.kappa_row[i] = i ? 1e-3 * (0.5 + fg_rng_uniform(&r)) : 0;
+        m->p.q_row[i] = i ? 2e-15 * (fg_rng_uniform(&r) - 0.3) : 0;
+    }
+    for (int j = 0; j < FG_COLS; j++) {
+        m->p.kappa_col[j] = 1e-3 * fg_rng_uniform(&r);
+        m->p.q_col[j] = 1e-15 * (fg_rng_uniform(&r) - 0.5);
+        m->p.v_off[j] = 2e-3 * (fg_rng_uniform(&r) - 0.5);
+        m->w_gain[j] = 0.9 + 0.01 * j;
+    }
+    for (int p = 0; p < FIT_NBETA; p++)
+        m->p.beta[p] = 0.02 + 0.01 * fg_rng_uniform(&r);
+    m->w_exp = 0.9;
+    for (int n = 0; n < FG_CELLS; n++)
+        m->w[n] = 0.3;
+}
+
+/* Data set of VP patterns on targets (seeded): y = scale x the model's
+ * prediction with cells gain x target^exp (as the hwa backend); every VSKIP-th pattern is marked
+ * not converged and its outputs are NaN (validate must skip them). */
+static void val_data(cosim_dataset *ds, const fit_model *m, double scale)
+{
+    fg_rng r;
+    fg_rng_seed(&r, 5);
+    memset(ds, 0, sizeof *ds);
+    ds->P = VP;
+    ds->inputs = malloc(sizeof(double) * VP * FG_ROWS);
+    ds->v_bl = malloc(sizeof(double) * VP * FG_COLS);
+    ds->y = malloc(sizeof(double) * VP * FG_COLS);
+    ds->ok = malloc(sizeof(int) * VP);
+    for (int k = 0; k < VP * FG_ROWS; k++)
+        ds->inputs[k] = fg_rng_uniform(&r) < 0.3 ? 0 : fg_rng_uniform(&r);
+    double w[FG_CELLS];
+    for (int n = 0; n < FG_CELLS; n++) {
+        ds->w_target[n] = 0.1 + 0.8 * fg_rng_uniform(&r);
+        w[n] = m->w_gain[n % FG_COLS] * pow(ds->w_target[n], m->w_exp);
+    }
+    ck_assert_int_eq(fit_model_forward(ds->y, ds->inputs, w, m, VP), FG_OK);
+    for (int p = 0; p < VP; p++)
+        ds->ok[p] = p % VSKIP != VSKIP - 1;
+    for (int k = 0; k < VP * FG_COLS; k++) {
+        ds->y[k] = ds->ok[k / FG_COLS] ? scale * ds->y[k] : NAN;
+        ds->v_bl[k] = fg_op_v_from_y(&m->op, ds->y[k]);
+    }
+    ds->op = m->op;
+    ds->corner = fg_corner_nominal();
+    ds->layout_name = strdup("synthetic");
+    ds->layout_json = strdup("{}");
+    ds->ngspice_version = strdup("none");
+}
+
+static void fix_open(val_fix *f)
+{
+    snprintf(f->dir, sizeof f->dir, "/tmp/fgcosim-validate-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(f->dir));
+    snprintf(f->model, sizeof f->model, "%s/model.json", f->dir);
+    snprintf(f->data, sizeof f->data, "%s/data.h5", f->dir);
+}
+
+/* Writes the model and a data set of it (outputs times scale, op point
+ * c_bl times cbl, measured at temp_c). */
+static void fix_write(const val_fix *f, double scale, double cbl, double temp_c)
+{
+    fit_model m;
+    cosim_dataset ds;
+    val_model(&m);
+    val_data(&ds, &m, scale);
+    ds.op.c_bl *= cbl;
+    ds.corner.temp_c = temp_c;
+    ck_assert_int_eq(fit_model_save(&m, f->model), FG_OK);
+    ck_assert_msg(cosim_dataset_write(f->data, &ds) == FG_OK, "%s", fg_errmsg());
+    cosim_dataset_free(&ds);
+}
+
+static void fix_close(const val_fix *f)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Runs validate --json on the fixture, parses its one JSON object. */
+static cJSON *validate_json(const val_fix *f, const char *extra)
+{
+    char args[512], out[8192];
+    snprintf(args, sizeof args, "validate --model %s --data %s --json %s", f->model,
+             f->data, extra);
+    int rc = tu_run_fgcosim_out(args, out, sizeof out);
+    ck_assert_msg(rc == 0, "exit %d for %s", rc, args);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_msg(cJSON_IsObject(j), "not one JSON object: %s", out);
+    return j;
+}
+
+static double jget(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    ck_assert_msg(cJSON_IsNumber(v), "no number '%s'", key);
+    return v->valuedouble;
+}
+
+/* The 16 per-column SERs of key, each checked by lo <= v <= hi. */
+static void check_columns(const cJSON *j, const char *key, double lo, double hi)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, key);
+    ck_assert_msg(cJSON_IsArray(a) && cJSON_GetArraySize(a) == FG_COLS, "%s", key);
+    for (int c = 0; c < FG_COLS; c++) {
+        const cJSON *v = cJSON_GetArrayItem(a, c);
+        ck_assert(cJSON_IsNumber(v));
+        ck_assert_msg(v->valuedouble >= lo && v->valuedouble <= hi,
+                      "%s[%d] = %.9g not in [%g,%g]", key, c, v->valuedouble, lo, hi);
+    }
+}
+
+/* The ideal model's SER, computed here from the data set. */
+static double ideal_ser(const char *path)
+{
+    cosim_dataset ds;
+    ck_assert_int_eq(cosim_dataset_read(path, &ds), FG_OK);
+    double *x = malloc(sizeof(double) * VP * FG_ROWS), *y = malloc(sizeof(double) * VP * FG_COLS),
+           *yi = malloc(sizeof(double) * VP * FG_COLS);
+    int P = 0;
+    for (int p = 0; p < ds.P; p++)
+        if (ds.ok[p]) {
+            memcpy(x + P * FG_ROWS, ds.inputs + p * FG_ROWS, FG_ROWS * sizeof *x);
+            memcpy(y + P * FG_COLS, ds.y + p * FG_COLS, FG_COLS * sizeof *y);
+            P++;
+        }
+    fit_ideal_vmm(yi, x, ds.w_target, P);
+    double ser = fit_ser_db(y, yi, P * FG_COLS);
+    free(x), free(y), free(yi);
+    cosim_dataset_free(&ds);
+    return ser;
+}
+
+/* Outputs the model itself made: SER far above any fit (exact: clamped to
+ * 999 in JSON), counted patterns, paths, the ideal model's SER. */
+START_TEST(validate_exact)
+{
+    val_fix f;
+    fix_open(&f);
+    fix_write(&f, 1.0, 1.0, FG_TEMP_NOMINAL_C);
+    cJSON *j = validate_json(&f, "");
+    ck_assert_msg(jget(j, "ser_db") > 100, "SER %g dB", jget(j, "ser_db"));
+    check_columns(j, "ser_columns_db", 100, 1e9);
+    ck_assert_int_eq((int)jget(j, "patterns"), VP - VP / VSKIP);
+    ck_assert_int_eq((int)jget(j, "patterns_skipped"), VP / VSKIP);
+    double si = ideal_ser(f.data);
+    ck_assert_msg(fabs(jget(j, "ser_ideal_db") - si) < 1e-9 * fabs(si) && si < 60,
+                  "ideal SER %.9g vs %.9g", jget(j, "ser_ideal_db"), si);
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "model")->valuestring, f.model);
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "data")->valuestring, f.data);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "corner_nominal")));
+    cJSON_Delete(j);
+    fix_close(&f);
+}
+END_TEST
+
+/* y_data = y_model / 0.99: the error is 1 % of the signal everywhere, so
+ * SER = 10 log10(1 / 0.01^2) = 40 dB exactly, overall and per column. */
+START_TEST(validate_known_error)
+{
+    val_fix f;
+    fix_open(&f);
+    fix_write(&f, 1 / 0.99, 1.0, FG_TEMP_NOMINAL_C);
+    cJSON *j = validate_json(&f, "");
+    ck_assert_double_eq_tol(jget(j, "ser_db"), 40.0, 1e-6);
+    check_columns(j, "ser_columns_db", 40.0 - 1e-6, 40.0 + 1e-6);
+    ck_assert_double_eq_tol(jget(j, "rel_rms"), 0.01, 1e-9);
+    cJSON_Delete(j);
+    fix_close(&f);
+}
+END_TEST
+
+/* 1 if dir holds a non-empty file name. */
+static int has_file(const char *dir, const char *name)
+{
+    char path[256];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &sb) == 0 && sb.st_size > 0;
+}
+
+/* Entries of dir besides . and ..; -1 if there is no such folder. */
+static int entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+/* --plots: both PNGs and their data, no staging folder left; without
+ * gnuplot: exit 2 and no folder at all. */
+START_TEST(validate_plots)
+{
+    val_fix f;
+    fix_open(&f);
+    fix_write(&f, 1 / 0.99, 1.0, FG_TEMP_NOMINAL_C);
+    char plots[128], extra[160], cmd[768];
+    snprintf(plots, sizeof plots, "%s/plots", f.dir);
+    snprintf(extra, sizeof extra, "--plots %s", plots);
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+        cJSON_Delete(validate_json(&f, extra));
+        ck_assert(has_file(plots, "validate_scatter.png"));
+        ck_assert(has_file(plots, "validate_ser_columns.png"));
+        ck_assert(has_file(plots, "validate_outputs.dat"));
+        ck_assert(has_file(plots, "validate_ser_columns.dat"));
+        ck_assert_int_eq(entries(plots), 4);
+    } else
+        fprintf(stderr, "apps:validate: no gnuplot; checking the failure only\n");
+    snprintf(plots, sizeof plots, "%s/plots2", f.dir);
+    snprintf(cmd, sizeof cmd, "PATH=/nonexistent %s/apps/fgcosim validate --model %s "
+             "--data %s --json --plots %s >/dev/null 2>&1", FG_BUILD_DIR, f.model,
+             f.data, plots);
+    int rc = system(cmd);
+    ck_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 2);
+    ck_assert_int_eq(entries(plots), -1);
+    fix_close(&f);
+}
+END_TEST
+
+/* Expects exit 2, nothing on stdout, one line on stderr holding want. */
+static void expect_refused(const char *args, const char *want, const char *want2)
+{
+    char out[1024], line[1024];
+    ck_assert_msg(tu_run_fgcosim_out(args, out, sizeof out) == 2, "exit status: %s", args);
+    ck_assert_msg(out[0] == 0, "stdout: %s", out);
+    ck_assert_msg(tu_err_lines(line, sizeof line) == 1, "not one line: %s", line);
+    ck_assert_msg(strstr(line, want) && (!want2 || strstr(line, want2)), "%s", line);
+}
+
+/* Another op point: refused, naming the data file and the field; no
+ * plots written. 1e-12 relative is the same op point; a data set measured
+ * at another corner (80 C) of the same nominal op point is accepted. */
+START_TEST(validate_op_mismatch)
+{
+    val_fix f;
+    fix_open(&f);
+    fix_write(&f, 1.0, 1.001, FG_TEMP_NOMINAL_C);
+    char plots[128], args[512];
+    snprintf(plots, sizeof plots, "%s/plots", f.dir);
+    snprintf(args, sizeof args, "validate --model %s --data %s --json --plots %s",
+             f.model, f.data, plots);
+    expect_refused(args, f.data, "c_bl");
+    ck_assert_int_eq(entries(plots), -1);
+    fix_write(&f, 1.0, 1 + 1e-12, FG_TEMP_NOMINAL_C);
+    cJSON_Delete(validate_json(&f, ""));
+    /* another corner of the same nominal op point: measured, flagged */
+    fix_write(&f, 1.0, 1.0, 80.0);
+    cJSON *j = validate_json(&f, "");
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "corner_nominal")));
+    cJSON_Delete(j);
+    fix_close(&f);
+}
+END_TEST
+
+/* Missing or malformed files and options: one line, exit 2. */
+START_TEST(validate_bad_input)
+{
+    val_fix f;
+    fix_open(&f);
+    fix_write(&f, 1.0, 1.0, FG_TEMP_NOMINAL_C);
+    char args[512];
+    snprintf(args, sizeof args, "validate --model %s/nosuch.json --data %s", f.dir, f.data);
+    expect_refused(args, "nosuch.json", NULL);
+    snprintf(args, sizeof args, "validate --model %s --data %s/nosuch.h5 --json", f.model, f.dir);
+    expect_refused(args, "nosuch.h5", NULL);
+    snprintf(args, sizeof args, "validate --model %s --data %s", f.data, f.data);
+    expect_refused(args, f.data, NULL); /* HDF5 where JSON belongs */
+    snprintf(args, sizeof args, "validate --model %s --data %s", f.model, f.model);
+    expect_refused(args, f.model, NULL);
+    snprintf(args, sizeof args, "validate --model %s --json", f.model);
+    expect_refused(args, "--data", NULL);
+    snprintf(args, sizeof args, "validate --data %s", f.data);
+    expect_refused(args, "--model", NULL);
+    snprintf(args, sizeof args, "validate --model %s --data %s --bogus", f.model, f.data);
+    expect_refused(args, "--bogus", NULL);
+    snprintf(args, sizeof args, "validate --model %s --data", f.model);
+    expect_refused(args, "--data", NULL);
+    fix_close(&f);
+}
+END_TEST
+
+/* The text report: overall, ideal, worst and best column, patterns. */
+START_TEST(validate_text)
+{
+    val_fix f;
+    fix_open(&f);
+    fix_write(&f, 1 / 0.99, 1.0, FG_TEMP_NOMINAL_C);
+    char args[512], out[8192];
+    snprintf(args, sizeof args, "validate --model %s --data %s", f.model, f.data);
+    ck_assert_int_eq(tu_run_fgcosim_out(args, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "108 patterns") && strstr(out, "nominal corner") && strstr(out, "SER 40.00 dB") &&
+                  strstr(out, "ideal model") && strstr(out, "worst column BL") &&
+                  strstr(out, "best column BL"), "%s", out);
+    fix_close(&f);
+}
+END_TEST
+
+Suite *apps_suite(void)
+{
+    Suite *s = suite_create("apps");
+    TCase *tc = tcase_create("apps:validate");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, validate_exact);
+    tcase_add_test(tc, validate_known_error);
+    tcase_add_test(tc, validate_plots);
+    tcase_add_test(tc, validate_op_mismatch);
+    tcase_add_test(tc, validate_bad_input);
+    tcase_add_test(tc, validate_text);
+    suite_add_tcase(s, tc);
+    return s;
+}
