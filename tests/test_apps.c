@@ -337,6 +337,82 @@ START_TEST(validate_text)
 }
 END_TEST
 
+/* ---- recalibrate (runs SPICE) ------------------------------------------------ */
+/* At 80 C the cells carry more current: the controller shortens T_max, and
+ * the refit from an ideal nominal model (its exponent started at 300/353 K)
+ * predicts the corner's held-out patterns far better than the nominal
+ * model; the model file keeps the nominal op point and records the trim. */
+START_TEST(recalibrate_hot)
+{
+    val_fix f;
+    fix_open(&f);
+    fit_model m;
+    fg_op_point op = fg_op_point_default(); /* the regular layout's */
+    fit_model_init(&m, &op);
+    ck_assert_int_eq(fit_model_save(&m, f.model), FG_OK);
+    char args[512], out[8192], model80[128];
+    snprintf(model80, sizeof model80, "%s/m80.json", f.dir);
+    snprintf(args, sizeof args, "recalibrate --model %s --layout regular --temp 80 "
+             "--patterns 60 --jobs 2 -o %s --json", f.model, model80);
+    int rc = tu_run_fgcosim_out(args, out, sizeof out);
+    ck_assert_msg(rc == 0, "exit %d", rc);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_ptr_nonnull(j);
+    double trim = jget(j, "t_max_trim"), sn = jget(j, "ser_nominal_db");
+    double sr = jget(j, "ser_recal_db"), e = jget(j, "w_exp");
+    fprintf(stderr, "apps:recalibrate 80 C from an ideal model: trim %.2f, SER %.1f -> "
+            "%.1f dB, exponent %.3f\n", trim, sn, sr, e);
+    ck_assert_msg(trim > 0.3 && trim < 0.85, "trim %.2f", trim);
+    ck_assert_msg(sr > sn + 6 && sr > 25, "SER nominal %.1f, recal %.1f", sn, sr);
+    ck_assert_msg(e > 0.6 && e < 0.95, "exponent %.3f", e);
+    ck_assert_double_eq_tol(jget(j, "t_max_s"), trim * op.t_max, 1e-15);
+    cJSON_Delete(j);
+    fit_model r;
+    ck_assert_int_eq(fit_model_load(&r, model80), FG_OK);
+    ck_assert_double_eq(r.op.t_max, op.t_max);
+    ck_assert_double_eq_tol(r.w_exp, e, 1e-9);
+    fix_close(&f);
+}
+END_TEST
+
+/* No nominal model, a model of another op point, a corner out of range:
+ * one line, exit 2, no output file. */
+START_TEST(recalibrate_bad_input)
+{
+    val_fix f;
+    fix_open(&f);
+    fit_model m;
+    fg_op_point op = fg_op_point_default();
+    op.c_bl *= 2;
+    fit_model_init(&m, &op);
+    ck_assert_int_eq(fit_model_save(&m, f.model), FG_OK);
+    char args[512], line[512], outp[128];
+    snprintf(outp, sizeof outp, "%s/out.json", f.dir);
+    snprintf(args, sizeof args, "recalibrate --layout regular --temp 80 -o %s", outp);
+    ck_assert_int_eq(tu_run_fgcosim(args), 2);
+    ck_assert_int_eq(tu_err_lines(line, sizeof line), 1);
+    ck_assert_ptr_nonnull(strstr(line, "--model"));
+    snprintf(args, sizeof args, "recalibrate --model %s --layout regular --temp 80 -o %s",
+             f.model, outp);
+    ck_assert_int_eq(tu_run_fgcosim(args), 2);
+    ck_assert_int_eq(tu_err_lines(line, sizeof line), 1);
+    ck_assert_ptr_nonnull(strstr(line, "op_point.c_bl"));
+    snprintf(args, sizeof args, "recalibrate --model %s --temp 151 -o %s", f.model, outp);
+    ck_assert_int_eq(tu_run_fgcosim(args), 2);
+    ck_assert_int_eq(tu_err_lines(line, sizeof line), 1);
+    ck_assert_ptr_nonnull(strstr(line, "--temp 151 is outside the allowed range"));
+    ck_assert_int_eq(access(outp, F_OK), -1);
+    snprintf(args, sizeof args, "corners --ckpt %s --ckpt %s --model %s --temp 27,200 "
+             "-o %s/c", f.model, f.model, f.model, f.dir);
+    ck_assert_int_eq(tu_run_fgcosim(args), 2);
+    ck_assert_int_eq(tu_err_lines(line, sizeof line), 1);
+    ck_assert_ptr_nonnull(strstr(line, "--temp 200 is outside the allowed range"));
+    snprintf(outp, sizeof outp, "%s/c", f.dir);
+    ck_assert_int_eq(access(outp, F_OK), -1);
+    fix_close(&f);
+}
+END_TEST
+
 Suite *apps_suite(void)
 {
     Suite *s = suite_create("apps");
@@ -348,6 +424,11 @@ Suite *apps_suite(void)
     tcase_add_test(tc, validate_op_mismatch);
     tcase_add_test(tc, validate_bad_input);
     tcase_add_test(tc, validate_text);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("apps:recalibrate");
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, recalibrate_hot);
+    tcase_add_test(tc, recalibrate_bad_input);
     suite_add_tcase(s, tc);
     return s;
 }
