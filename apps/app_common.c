@@ -107,7 +107,18 @@ void app_corner_json(cJSON *o, const fg_corner *c)
 void app_array_opts_init(app_array_opts *o, const char *cmd)
 {
     *o = (app_array_opts){.cmd = cmd, .layout = "regular", .weights_seed = 1,
+                          .verify = {COSIM_VERIFY_TOL_DEFAULT, COSIM_VERIFY_ITER_DEFAULT},
                           .corner = fg_corner_nominal()};
+}
+
+static int parse_program(const char *cmd, const char *s, cosim_program_method *m)
+{
+    if (!strcmp(s, "model") || !strcmp(s, "verify")) {
+        *m = !strcmp(s, "model") ? COSIM_PROGRAM_MODEL : COSIM_PROGRAM_VERIFY;
+        return 0;
+    }
+    fprintf(stderr, "fgcosim %s: --program: '%s' is not one of model | verify\n", cmd, s);
+    return 2;
 }
 
 int app_array_opt(app_array_opts *o, int c, const char *arg)
@@ -123,6 +134,14 @@ int app_array_opt(app_array_opts *o, int c, const char *arg)
         return 1;
     case APP_OPT_SIGMA_VT:
         o->bad |= app_parse_double(o->cmd, "--sigma-vt", arg, 0.0, 0.5, &o->sigma_vt);
+        return 1;
+    case APP_OPT_PROGRAM: o->bad |= parse_program(o->cmd, arg, &o->program); return 1;
+    case APP_OPT_VERIFY_TOL:
+        o->bad |= app_parse_double(o->cmd, "--verify-tol", arg, 1e-6, 0.5, &o->verify.tol);
+        return 1;
+    case APP_OPT_VERIFY_ITER:
+        o->bad |= app_parse_int(o->cmd, "--verify-iter", arg, 1, COSIM_VERIFY_ITER_MAX,
+                                &o->verify.max_iter);
         return 1;
     }
     return 0;
@@ -151,6 +170,25 @@ static fg_status weights_load(const app_array_opts *o, double *w /*(16,16)*/)
     return st;
 }
 
+/* Programs a->w at the nominal point (the factory; the pool then runs at
+ * the corner). */
+static fg_status array_program(const app_array_opts *o, app_array *a)
+{
+    cosim_pool_config at = {.layout = a->layout, .array_netlist = o->array_netlist,
+                            .op = a->op};
+    cosim_program_opts po = {.method = o->program, .sigma_v = o->sigma_vt,
+                             .seed = o->weights_seed, .verify = o->verify};
+    a->program = cosim_program_method_resolve(o->program, &at);
+    a->program_tol = a->program == COSIM_PROGRAM_VERIFY ? o->verify.tol : 0.0;
+    fg_status st = cosim_program(&at, &po, a->w, a->dvt, &a->verify);
+    a->ngspice_version = cosim_ngspice_version();
+    if (st == FG_OK && a->verify.cells_missed > 0)
+        fprintf(stderr, "fgcosim %s: warning: program-verify left %d cells outside "
+                "+-%g after %d passes (worst %.3g)\n", o->cmd, a->verify.cells_missed,
+                o->verify.tol, a->verify.iterations, a->verify.worst_rel_err);
+    return st;
+}
+
 fg_status app_array_load(const app_array_opts *o, app_array *a)
 {
     memset(a, 0, sizeof *a);
@@ -165,9 +203,7 @@ fg_status app_array_load(const app_array_opts *o, app_array *a)
     a->layout_json = nl_layout_json(a->layout);
     if ((st = weights_load(o, a->w)) != FG_OK)
         return st;
-    st = cosim_weights_to_dvt(&a->op, a->w, o->sigma_vt, o->weights_seed, a->dvt);
-    a->ngspice_version = cosim_ngspice_version();
-    return st;
+    return array_program(o, a);
 }
 
 void app_array_free(app_array *a)
@@ -193,15 +229,15 @@ static fg_status backend_spice(const char *layout, const char *array_netlist,
     if (!layout && !array_netlist)
         return fg_error(FG_ERR_RANGE,
                         "backend spice needs --layout NAME|FILE or --array-netlist FILE");
-    nl_layout *lay;
+    nl_layout *lay = NULL;
     fg_status st = nl_layout_load(layout ? layout : "regular", &lay);
     if (st == FG_OK && array_netlist)
         st = nl_array_netlist_check(array_netlist);
-    if (st == FG_OK) {
+    if (st == FG_OK) { /* programming: verify for a netlist, else model */
         cosim_pool_config cfg = {.layout = lay, .array_netlist = array_netlist,
                                  .op = nl_layout_op_point(lay), .corner = corner,
                                  .jobs = jobs};
-        st = cosim_backend_spice_new(&cfg, 0.0, 1, be);
+        st = cosim_backend_spice_new(&cfg, NULL, be);
     }
     nl_layout_free(lay);
     return st;

@@ -2,6 +2,7 @@
 #ifndef FGCOSIM_APP_COMMON_H
 #define FGCOSIM_APP_COMMON_H
 
+#include "cosim.h"
 #include "fgcore.h"
 #include "netlists.h"
 
@@ -15,16 +16,34 @@ int app_parse_u64(const char *cmd, const char *name, const char *s, uint64_t *ou
 int app_parse_double(const char *cmd, const char *name, const char *s, double lo,
                      double hi, double *out);
 
-/* The array under simulation: layout or external netlist, and weights. */
+/* The array under simulation: layout or external netlist, weights, and
+ * how they are programmed. */
 enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
-       APP_OPT_WEIGHTS_SEED, APP_OPT_SIGMA_VT };
+       APP_OPT_WEIGHTS_SEED, APP_OPT_SIGMA_VT, APP_OPT_PROGRAM,
+       APP_OPT_VERIFY_TOL, APP_OPT_VERIFY_ITER };
 #define APP_ARRAY_LONGOPTS                                                 \
     {"layout", required_argument, 0, APP_OPT_LAYOUT},                      \
     {"array-netlist", required_argument, 0, APP_OPT_ARRAY_NETLIST},        \
     {"weights", required_argument, 0, APP_OPT_WEIGHTS},                    \
     {"weights-seed", required_argument, 0, APP_OPT_WEIGHTS_SEED},          \
     {"sigma-vt", required_argument, 0, APP_OPT_SIGMA_VT},                  \
+    {"program", required_argument, 0, APP_OPT_PROGRAM},                    \
+    {"verify-tol", required_argument, 0, APP_OPT_VERIFY_TOL},              \
+    {"verify-iter", required_argument, 0, APP_OPT_VERIFY_ITER},            \
     APP_CORNER_LONGOPTS
+/* Why the default: the built-in card is exactly what the I-V inversion
+ * uses, so `model` programs a generated array to its targets up to the
+ * parasitics' IR drops, in one cached sweep; an external netlist may bring
+ * its own card and per-cell mismatch, which only reads of the array itself
+ * see. Programming happens at the nominal point (the factory), before the
+ * corner's temperature, rails and drift. */
+#define APP_PROGRAM_HELP                                                     \
+    "  --program M         model: invert the built-in cell's I-V curve;\n"    \
+    "                      verify: then write-verify each cell on the\n"     \
+    "                      array's own DC verify deck (default: verify\n"    \
+    "                      with --array-netlist, model otherwise)\n"          \
+    "  --verify-tol F      verify: relative cell-current error (0.01)\n"     \
+    "  --verify-iter N     verify: correction passes at most (10)\n"
 
 /* The operating corner (core's fg_corner): --temp C, --supply S,
  * --supply-rails read,pre|read|pre|none, --drift-time S, --drift-rate R,
@@ -76,6 +95,8 @@ typedef struct {
     const char *weights;       /* CSV 16x16 in [0,1], or NULL           */
     uint64_t weights_seed;     /* random weights when no file (def. 1)  */
     double sigma_vt;           /* programming error, V (default 0)      */
+    cosim_program_method program; /* auto: verify with array_netlist  */
+    cosim_verify_opts verify;  /* tol 0.01, 10 passes                   */
     fg_corner corner;          /* where the array runs (nominal)        */
     int bad;                   /* 2 after a bad option value            */
 } app_array_opts;
@@ -92,6 +113,9 @@ typedef struct {
     const char *name;     /* layout name, or the external netlist path */
     const char *layout_json;
     const char *ngspice_version;
+    cosim_program_method program; /* the method used: model or verify  */
+    double program_tol;           /* verify's tolerance (0 for model)  */
+    cosim_verify_report verify;   /* verify's report (model: NaN error) */
 } app_array;
 
 /* An array backend by name: "ideal"; "hwa" (the fitted compact model in
@@ -106,7 +130,9 @@ fg_status app_backend_new(const char *name, const char *model_path,
  * object it prints (stderr passes through). The caller cJSON_Delete()s it. */
 fg_status app_subcommand_json(const char *const *args, struct cJSON **out);
 
-/* Loads layout, weights, and programs them (I-V inversion via ngspice). */
+/* Loads layout, weights, and programs them at the nominal point with
+ * o->program (cosim_program); a verify that leaves cells outside its
+ * tolerance is reported on stderr, not an error. */
 fg_status app_array_load(const app_array_opts *o, app_array *a);
 void app_array_free(app_array *a);
 

@@ -11,11 +11,14 @@ static void netlist_usage(FILE *f)
     fprintf(f,
         "usage: fgcosim netlist [--layout NAME|FILE] [--array-netlist FILE]\n"
         "         [--weights FILE | --weights-seed S] [--sigma-vt V]\n"
+        "         [--program model|verify] [--verify-tol F] [--verify-iter N]\n"
         "         [--inputs FILE] [--parasitics] [corner options] -o DECK.cir\n"
         "Writes the deck of one VMM; ngspice prints vbl0..vbl15 (volts) at\n"
         "read time. --inputs: CSV, 16 values in [0,1] per line (the first line\n"
         "is used; default all 0.5). --weights: CSV, 16 rows of 16 weights in\n"
-        "[0,1] (w = I_cell / I_unit). --parasitics prints the extracted\n"
+        "[0,1] (w = I_cell / I_unit), programmed at the nominal point by:\n"
+        APP_PROGRAM_HELP
+        "--parasitics prints the extracted\n"
         "elements on stderr. The corner (written into the deck: .temp, the\n"
         "rails, the drifted dVT, and a header line) is set by:\n" APP_CORNER_HELP);
 }

@@ -22,13 +22,16 @@ static void sim_usage(FILE *f)
     fprintf(f,
         "usage: fgcosim simulate [--layout NAME|FILE] [--array-netlist FILE]\n"
         "         [--weights FILE | --weights-seed S] [--sigma-vt V]\n"
+        "         [--program model|verify] [--verify-tol F] [--verify-iter N]\n"
         "         [--inputs FILE | --patterns N --seed S] [--jobs J]\n"
         "         [--timeout SECONDS] [corner options] -o DATA.h5 [--json]\n"
         "Runs each input pattern through the array in ngspice (one worker per\n"
         "core) and writes /inputs, /v_read, /y, /ok, /dvt, /w_target to DATA.h5.\n"
         "Defaults: layout regular, weights seed 1, 200 patterns, seed 1.\n"
         "An interrupted run resumes from DATA.h5.partial when re-run.\n"
-        "Cells are programmed at the nominal point, then run at the corner:\n"
+        "Cells are programmed at the nominal point (program_* attributes):\n"
+        APP_PROGRAM_HELP
+        "then run at the corner:\n"
         APP_CORNER_HELP);
 }
 
@@ -128,16 +131,23 @@ static void sim_report(const sim_opts *o, const cosim_dataset *ds, double secs,
             ysum += fabs(ds->y[(size_t)p * FG_COLS + j]);
     }
     double rate = secs > 0 ? ds->P / secs : 0;
+    char err[32] = "null"; /* worst verify error; none for model */
+    if (isfinite(ds->program_worst_rel_err))
+        snprintf(err, sizeof err, "%.3g", ds->program_worst_rel_err);
     if (o->json)
         printf("{\"patterns\": %d, \"seconds\": %.3f, \"vmm_per_s\": %.2f, "
                "\"failed\": %d, \"restarts\": %d, \"jobs\": %d, \"layout\": \"%s\", "
-               "\"mean_abs_y\": %.5f, \"output\": \"%s\"}\n",
+               "\"mean_abs_y\": %.5f, \"program\": \"%s\", \"program_iterations\": %d, "
+               "\"program_worst_rel_err\": %s, \"output\": \"%s\"}\n",
                ds->P, secs, rate, failed, restarts, o->jobs, ds->layout_name,
-               ysum / (FG_COLS * (ds->P - failed > 0 ? ds->P - failed : 1)), o->out);
+               ysum / (FG_COLS * (ds->P - failed > 0 ? ds->P - failed : 1)),
+               ds->program_method, ds->program_iterations, err, o->out);
     else
         fprintf(stderr, "fgcosim simulate: %d patterns (%d failed) on layout %s "
-                "in %.1f s: %.1f VMM/s -> %s\n", ds->P, failed, ds->layout_name,
-                secs, rate, o->out);
+                "in %.1f s: %.1f VMM/s (programmed by %s%s%s) -> %s\n",
+                ds->P, failed, ds->layout_name, secs, rate, ds->program_method,
+                isfinite(ds->program_worst_rel_err) ? ", worst cell error " : "",
+                isfinite(ds->program_worst_rel_err) ? err : "", o->out);
 }
 
 static fg_status sim_inputs(const sim_opts *o, cosim_dataset *ds)
@@ -190,6 +200,16 @@ static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
     return st;
 }
 
+/* How the cells were programmed, for the data set's attributes. */
+static void sim_program_attrs(const app_array *a, cosim_dataset *ds)
+{
+    snprintf(ds->program_method, sizeof ds->program_method, "%s",
+             cosim_program_method_name(a->program));
+    ds->program_tol = a->program_tol;
+    ds->program_iterations = a->verify.iterations;
+    ds->program_worst_rel_err = a->verify.worst_rel_err;
+}
+
 int cmd_simulate(int argc, char **argv)
 {
     sim_opts o;
@@ -207,6 +227,7 @@ int cmd_simulate(int argc, char **argv)
         ds.layout_name = strdup(a.name);
         ds.layout_json = strdup(a.layout_json);
         ds.ngspice_version = strdup(a.ngspice_version);
+        sim_program_attrs(&a, &ds);
         st = sim_execute(&o, &a, &ds);
     }
     cosim_dataset_free(&ds);

@@ -40,7 +40,8 @@ void nn_cli_backend_opts_init(nn_cli_backend_opts *o);
     "  --backend ideal|hwa|spice  array backend (ideal = dense fast path)\n" \
     "  --model MODEL.json  fitted compact model (hwa)\n"                     \
     "  --layout NAME|FILE  array layout (spice)\n"                          \
-    "  --array-netlist F   a user's flat array netlist (spice)\n"           \
+    "  --array-netlist F   a user's flat array netlist (spice; its tiles\n" \
+    "                      are then programmed by write-verify on it)\n"    \
     "  --jobs N            ngspice workers (spice; default all cores)\n"    \
     "  --tiles             force the 16x16 tiles on ideal\n"                \
     "operating corner of the spice backend:\n" APP_CORNER_HELP

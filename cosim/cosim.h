@@ -98,13 +98,86 @@ fg_status cosim_weights_to_dvt(const fg_op_point *op, const double *w /*(16,16)*
                                double sigma_v, uint64_t seed,
                                double *dvt /*(16,16)*/);
 
+/* ---- program-and-verify (verify.c) ----------------------------------------
+ * Write-verify on the array's own DC verify deck (nl_deck_spec.verify; the
+ * generated layout or cfg->array_netlist, with its device card, mismatch
+ * and parasitics), in a child process with its own ngspice instance: per
+ * pass, every row is read (.op, that row's word line at V_read, the bit
+ * lines held at V_pre through ammeters, minus the all-rows-off background)
+ * and every on-cell (w > 0) outside tol is rewritten by a Newton/secant
+ * step in log current, until each carries w * I_unit within tol or
+ * max_iter passes of corrections are spent. The reads are at cfg->corner's
+ * temperature and rails (NULL: nominal), without its retention drift (the
+ * cells are read right at programming); cfg->jobs and timeout_s are not
+ * used. Off cells (w == 0) are written to COSIM_DVT_OFF. */
+#define COSIM_VERIFY_TOL_DEFAULT 0.01
+#define COSIM_VERIFY_ITER_DEFAULT 10
+#define COSIM_VERIFY_ITER_MAX 1000
+typedef struct {
+    double tol;     /* relative current error allowed, < 1; 0 = default     */
+    int max_iter;   /* correction passes at most; 0 = default               */
+} cosim_verify_opts;
+typedef struct {
+    int iterations;       /* correction passes done (0: the start was in tol) */
+    double worst_rel_err; /* max |I/(w I_unit) - 1| over on-cells, last read;
+                             NaN when not measured (method model)         */
+    int cells_missed;     /* on-cells outside tol at the last read          */
+    long reads;           /* .op runs (17 per pass: background + 16 rows)   */
+    double seconds;       /* wall time, child start and deck load included  */
+} cosim_verify_report;
+/* dvt (16,16): in, the start (e.g. cosim_weights_to_dvt); out, the verified
+ * shifts. Returns FG_OK with cells_missed > 0 when the tolerance was not
+ * reached (a cell out of reach, or max_iter too small); errors: FG_ERR_RANGE
+ * (w outside [0,1], bad options), FG_ERR_SPICE (deck or ngspice failed). */
+fg_status cosim_program_verify(const cosim_pool_config *cfg, const double *w /*(16,16)*/,
+                               const cosim_verify_opts *vo, double *dvt /*(16,16)*/,
+                               cosim_verify_report *rep);
+/* One verify read of the array programmed with dvt: i_cell (16,16) the
+ * cell currents, A, under the same conditions as cosim_program_verify. */
+fg_status cosim_verify_read(const cosim_pool_config *cfg, const double *dvt /*(16,16)*/,
+                            double *i_cell /*(16,16)*/);
+
+/* ---- programming method (program.c): what simulate and `spice` use -------
+ * model: the I-V inversion of the built-in nfg card (cosim_weights_to_dvt)
+ *   at cfg->op; exact for the generated arrays, which use that card, up to
+ *   the parasitics' IR drops, and a single cached DC sweep.
+ * verify: that inversion as the first write, then cosim_program_verify at
+ *   cfg->corner: needed when the array is not what the inversion assumes
+ *   (an external netlist's own card or per-cell mismatch, a corner's
+ *   temperature): 0.2-0.8 s per 16x16 array on one core here (2-3
+ *   passes of 17 reads).
+ * auto: verify for an external array netlist, model otherwise. */
+typedef enum {
+    COSIM_PROGRAM_AUTO = 0,
+    COSIM_PROGRAM_MODEL,
+    COSIM_PROGRAM_VERIFY,
+} cosim_program_method;
+typedef struct {
+    cosim_program_method method;
+    double sigma_v;             /* seeded N(0, sigma_v) error, V, of each
+                                   on-cell's first write (verify corrects it) */
+    uint64_t seed;
+    cosim_verify_opts verify;   /* zeros: defaults                          */
+} cosim_program_opts;
+/* AUTO resolved against cfg (never returns AUTO). */
+cosim_program_method cosim_program_method_resolve(cosim_program_method m,
+                                                  const cosim_pool_config *cfg);
+const char *cosim_program_method_name(cosim_program_method m); /* "model", ... */
+/* Programs w (16,16) into dvt (16,16) with po (NULL: auto, no error, seed
+ * 1); rep: the verify report (method model: 0 iterations, worst_rel_err
+ * NaN, the seconds it took). */
+fg_status cosim_program(const cosim_pool_config *cfg, const cosim_program_opts *po,
+                        const double *w, double *dvt, cosim_verify_report *rep);
+
 /* ---- the `spice` array backend ------------------------------------------ */
 /* Tile VMMs on the SPICE "chip": weights (clipped into [0,1]) are programmed
- * through cosim_weights_to_dvt (with optional error sigma_v) and altered into
- * every worker once per weight set; batches run through the pool. No
- * gradient. */
-fg_status cosim_backend_spice_new(const cosim_pool_config *cfg, double sigma_v,
-                                  uint64_t seed, fg_backend **out);
+ * through cosim_program with prog (NULL: auto, no error, seed 1) at the
+ * nominal point, like a chip programmed in the factory, once per distinct
+ * tile (its dvt is kept), and altered into every worker when the tile
+ * changes; batches run through the pool at cfg->corner. The backend keeps
+ * its own copies of cfg's layout and netlist path. No gradient. */
+fg_status cosim_backend_spice_new(const cosim_pool_config *cfg,
+                                  const cosim_program_opts *prog, fg_backend **out);
 
 /* ---- calibration patterns -------------------------------------------------- */
 /* Seeded mix: the first 16 patterns are one-hot rows at full width (p < 16),
@@ -132,6 +205,13 @@ typedef struct {
     char deck_sha256[65];
     uint64_t seed;
     char *ngspice_version;
+    /* how the cells were programmed (attributes program_*; a file without
+     * them reads as "model", tol 0, 0 iterations, worst error NaN) */
+    char program_method[8];       /* "model" or "verify" ("" writes model) */
+    double program_tol;           /* verify's tolerance; 0 for model       */
+    int program_iterations;       /* verify's correction passes            */
+    double program_worst_rel_err; /* verify's worst |I/(w I_unit) - 1|;
+                                     NaN when not measured (model)        */
 } cosim_dataset;
 
 /* Writes path atomically (temporary name, then rename). */

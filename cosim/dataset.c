@@ -8,7 +8,9 @@
  *   corner_rails (1 V_read, 2 V_pre), corner_drift_s, corner_drift_rate,
  *   corner_drift_t0_s, corner_drift_sigma, corner_drift_neutral_V,
  *   corner_drift_seed, corner_t_max_trim (files without them are
- *   nominal). /y is the drop
+ *   nominal), and how the cells were programmed: program_method ("model"
+ *   or "verify"), program_tol, program_iterations, program_worst_rel_err
+ *   (files without them were programmed by "model"). /y is the drop
  *   below the precharge level applied at the corner, normalised. */
 #include "cosim.h"
 
@@ -72,6 +74,18 @@ static fg_status get_corner(hid_t f, const char *path, fg_corner *c)
     return st == FG_OK ? st : fg_error(st, "%s: %s", path, fg_errmsg());
 }
 
+static int put_program(hid_t f, const cosim_dataset *ds)
+{
+    const char *method = ds->program_method[0] ? ds->program_method : "model";
+    int bad = H5LTset_attribute_string(f, "/", "program_method", method) < 0;
+    bad |= H5LTset_attribute_double(f, "/", "program_tol", &ds->program_tol, 1) < 0;
+    bad |= H5LTset_attribute_int(f, "/", "program_iterations", &ds->program_iterations,
+                                 1) < 0;
+    bad |= H5LTset_attribute_double(f, "/", "program_worst_rel_err",
+                                    &ds->program_worst_rel_err, 1) < 0;
+    return bad;
+}
+
 static int put_attrs(hid_t f, const cosim_dataset *ds)
 {
     const struct { const char *name; double v; } num[] = {
@@ -91,7 +105,7 @@ static int put_attrs(hid_t f, const cosim_dataset *ds)
     bad |= H5LTset_attribute_long_long(f, "/", "seed", &seed, 1) < 0;
     bad |= H5LTset_attribute_string(f, "/", "ngspice_version",
                                     ds->ngspice_version ? ds->ngspice_version : "") < 0;
-    return bad | put_corner(f, &ds->corner);
+    return bad | put_corner(f, &ds->corner) | put_program(f, ds);
 }
 
 fg_status cosim_dataset_write(const char *path, const cosim_dataset *ds)
@@ -164,6 +178,33 @@ static char *get_string_attr(hid_t f, const char *name)
     return s;
 }
 
+/* "model" unless the file says otherwise (older files). */
+static fg_status get_program(hid_t f, const char *path, cosim_dataset *ds)
+{
+    snprintf(ds->program_method, sizeof ds->program_method, "model");
+    ds->program_tol = 0.0;
+    ds->program_iterations = 0;
+    ds->program_worst_rel_err = NAN;
+    if (H5LTfind_attribute(f, "program_method") != 1)
+        return FG_OK;
+    char *m = get_string_attr(f, "program_method");
+    int ok = m && (!strcmp(m, "model") || !strcmp(m, "verify"));
+    if (ok)
+        snprintf(ds->program_method, sizeof ds->program_method, "%s", m);
+    free(m);
+    if (ok && H5LTfind_attribute(f, "program_tol") == 1)
+        ok = H5LTget_attribute_double(f, "/", "program_tol", &ds->program_tol) >= 0;
+    if (ok && H5LTfind_attribute(f, "program_iterations") == 1)
+        ok = H5LTget_attribute_int(f, "/", "program_iterations",
+                                   &ds->program_iterations) >= 0;
+    if (ok && H5LTfind_attribute(f, "program_worst_rel_err") == 1)
+        ok = H5LTget_attribute_double(f, "/", "program_worst_rel_err",
+                                      &ds->program_worst_rel_err) >= 0;
+    return ok ? FG_OK
+              : fg_error(FG_ERR_FORMAT, "%s: attribute program_* unreadable (method "
+                         "model or verify)", path);
+}
+
 static fg_status get_attrs(hid_t f, const char *path, cosim_dataset *ds)
 {
     const struct { const char *name; double *v; } num[] = {
@@ -194,7 +235,8 @@ static fg_status get_attrs(hid_t f, const char *path, cosim_dataset *ds)
     char *sha = get_string_attr(f, "deck_sha256");
     snprintf(ds->deck_sha256, sizeof ds->deck_sha256, "%s", sha ? sha : "");
     free(sha);
-    return get_corner(f, path, &ds->corner);
+    fg_status st = get_program(f, path, ds);
+    return st == FG_OK ? get_corner(f, path, &ds->corner) : st;
 }
 
 static fg_status check_values(const char *path, const cosim_dataset *ds)

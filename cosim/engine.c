@@ -159,23 +159,34 @@ fg_status cosim_engine_set_dvt(const double *dvt)
     return FG_OK;
 }
 
-fg_status cosim_engine_run(double *v_bl)
+fg_status cosim_engine_set_wl_dc(int row, double v)
+{
+    return command("alter @vwl%d[dc] = %.9g", row, v);
+}
+
+fg_status cosim_engine_run_vectors(const char *const *names, int n, double *vals)
 {
     fg_status st = command("run");
-    for (int j = 0; j < FG_COLS && st == FG_OK; j++) {
-        char name[16];
-        snprintf(name, sizeof name, "bl%d", j);
-        pvector_info vi = ngGet_Vec_Info(name);
+    for (int k = 0; k < n && st == FG_OK; k++) {
+        pvector_info vi = ngGet_Vec_Info((char *)names[k]);
         if (!vi || !vi->v_realdata || vi->v_length < 1)
-            st = fg_error(FG_ERR_SPICE, "no vector v(%s) after the run", name);
+            st = fg_error(FG_ERR_SPICE, "no vector %s after the run", names[k]);
         else
-            v_bl[j] = vi->v_realdata[vi->v_length - 1];
+            vals[k] = vi->v_realdata[vi->v_length - 1];
     }
     fg_status dst = command("destroy all");
     /* ngspice logs every command it is sent (~200 bytes each); a NULL
      * command clears the log, without which a worker grows ~14 KiB a run. */
     ngSpice_Command(NULL);
     return st != FG_OK ? st : dst;
+}
+
+fg_status cosim_engine_run(double *v_bl)
+{
+    static const char *const names[FG_COLS] = {
+        "bl0", "bl1", "bl2", "bl3", "bl4", "bl5", "bl6", "bl7",
+        "bl8", "bl9", "bl10", "bl11", "bl12", "bl13", "bl14", "bl15"};
+    return cosim_engine_run_vectors(names, FG_COLS, v_bl);
 }
 
 fg_status cosim_engine_run_vector(const char *name, double **vals, int *n)

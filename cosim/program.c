@@ -156,3 +156,35 @@ fg_status cosim_weights_to_dvt(const fg_op_point *op, const double *w,
     }
     return FG_OK;
 }
+
+/* ---- the programming method ------------------------------------------------ */
+cosim_program_method cosim_program_method_resolve(cosim_program_method m,
+                                                  const cosim_pool_config *cfg)
+{
+    if (m != COSIM_PROGRAM_AUTO)
+        return m;
+    return cfg->array_netlist ? COSIM_PROGRAM_VERIFY : COSIM_PROGRAM_MODEL;
+}
+
+const char *cosim_program_method_name(cosim_program_method m)
+{
+    return m == COSIM_PROGRAM_MODEL ? "model" : m == COSIM_PROGRAM_VERIFY ? "verify" : "auto";
+}
+
+fg_status cosim_program(const cosim_pool_config *cfg, const cosim_program_opts *po,
+                        const double *w, double *dvt, cosim_verify_report *rep)
+{
+    static const cosim_program_opts defaults = {.seed = 1};
+    double t0 = fg_now();
+    if (!po)
+        po = &defaults;
+    *rep = (cosim_verify_report){.worst_rel_err = NAN};
+    int verify = cosim_program_method_resolve(po->method, cfg) == COSIM_PROGRAM_VERIFY;
+    /* verify's first write: the inversion at the rails it will read with */
+    fg_op_point op = verify ? fg_corner_op(cfg->corner, &cfg->op) : cfg->op;
+    fg_status st = cosim_weights_to_dvt(&op, w, po->sigma_v, po->seed, dvt);
+    if (st == FG_OK && verify)
+        st = cosim_program_verify(cfg, w, &po->verify, dvt, rep);
+    rep->seconds = fg_now() - t0; /* the first write included */
+    return st;
+}

@@ -14,7 +14,10 @@
  * (~13 points per pulse end). ~2.2 Newton iterations per point, ~80% of
  * the time in BSIM4 evaluation. Max step 5 ns: bit-line voltages within
  * 40 uV of a 0.5 ns max step on random patterns (regular, edge-feed,
- * dense). */
+ * dense).
+ *
+ * The verify deck (nl_deck_spec.verify) shares every array part; only the
+ * drivers (DC levels) and the periphery (ammeters, .op) differ. */
 #include "netlists.h"
 #include "nl_embedded.h"
 #include "nl_internal.h"
@@ -89,7 +92,7 @@ void nl_sb_printf(nl_sb *b, const char *fmt, ...)
 
 /* ---- parts of the array ------------------------------------------------------- */
 /* Solver options, stated so that a user's spinit cannot change them. */
-static void write_options(nl_sb *b)
+static void write_options(nl_sb *b, int verify)
 {
     nl_sb_printf(b,
         "* solver: ngspice 39 as packaged by Debian carries no KLU (.options klu\n"
@@ -98,6 +101,12 @@ static void write_options(nl_sb *b)
         "* step (.tran) keeps bit-line voltages within 0.1 mV of a 10x smaller\n"
         "* one. One thread: workers run in parallel processes instead.\n"
         ".options num_threads=1 reltol=1e-3 abstol=1e-12 vntol=1e-6 chgtol=1e-14\n");
+    /* Verify reads currents down to ~25 pA (w = 0.001) against a 1 %
+     * tolerance, below the default abstol of 1 pA; the .op Newton converges
+     * quadratically, so on the built-in decks the currents agree to the 7
+     * digits `ngspice -b` prints either way: a margin, at no measurable cost. */
+    if (verify)
+        nl_sb_printf(b, ".options reltol=1e-5 abstol=1e-16 vntol=1e-9\n");
 }
 
 static void write_header(nl_sb *b, const nl_deck_spec *s, const char *what)
@@ -105,27 +114,38 @@ static void write_header(nl_sb *b, const nl_deck_spec *s, const char *what)
     const fg_op_point *op = &s->op;
     char corner[256];
     fg_corner_describe(s->corner, corner, sizeof corner);
-    nl_sb_printf(b, "* fgcosim 16x16 FG array VMM: %s\n", what);
+    nl_sb_printf(b, "* fgcosim 16x16 FG array %s: %s\n",
+                 s->verify ? "verify (DC read)" : "VMM", what);
     nl_sb_printf(b, "* V_pre %g V, V_read %g V, T_max %g s, C_BL %g F, I_unit %g A\n",
                  op->v_pre, op->v_read, op->t_max, op->c_bl, op->i_unit);
     nl_sb_printf(b, "* corner: %s\n", corner);
-    nl_sb_printf(b, "* inputs:");
-    for (int i = 0; i < FG_ROWS; i++)
-        nl_sb_printf(b, " %.6g", s->x[i]);
-    nl_sb_printf(b, "\n");
-    write_options(b);
+    if (s->verify)
+        nl_sb_printf(b, "* read row: %d (-1: none)\n", s->verify_row);
+    else {
+        nl_sb_printf(b, "* inputs:");
+        for (int i = 0; i < FG_ROWS; i++)
+            nl_sb_printf(b, " %.6g", s->x[i]);
+        nl_sb_printf(b, "\n");
+    }
+    write_options(b, s->verify);
     nl_sb_printf(b, ".temp %.6g\n", s->corner ? s->corner->temp_c : FG_TEMP_NOMINAL_C);
 }
 
-/* Driver of row i: PULSE source + output resistance into net wl<i> (or
- * into the row's feed wire, which ends at wl<i>). */
+/* Driver of row i: PULSE source (a DC level in the verify deck) +
+ * output resistance into net wl<i> (or into the row's feed wire, which
+ * ends at wl<i>). */
 static void write_drivers(nl_sb *b, const nl_deck_spec *s, double r_drv)
 {
     for (int i = 0; i < FG_ROWS; i++) {
-        double p[7];
-        nl_pulse_params(&s->op, s->x[i], p);
-        nl_sb_printf(b, "VWL%d wld%d 0 PULSE(%.9g %.9g %.9g %.9g %.9g %.9g %.9g)\n",
-                     i, i, p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+        if (s->verify)
+            nl_sb_printf(b, "VWL%d wld%d 0 DC %.9g\n", i, i,
+                         i == s->verify_row ? s->op.v_read : 0.0);
+        else {
+            double p[7];
+            nl_pulse_params(&s->op, s->x[i], p);
+            nl_sb_printf(b, "VWL%d wld%d 0 PULSE(%.9g %.9g %.9g %.9g %.9g %.9g %.9g)\n",
+                         i, i, p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+        }
         nl_sb_printf(b, "RDRV%d wld%d wl%d %.6g\n", i, i, i, r_drv);
     }
 }
@@ -245,11 +265,26 @@ static void write_source_line(nl_sb *b, const nl_parasitics *p)
         nl_sb_printf(b, "RSL%d sl%d sl %.6g\n", i, i, p->r_sl_row);
 }
 
-/* Precharge, bit-line capacitors, source-line strap, analysis, read-out. */
+/* Verify deck: every bit line held at V_pre through its 0 V ammeter
+ * VAM<j> (i(vam<j>) > 0 is the current the column's cells draw), .op
+ * (`ngspice -b` prints every node and branch, vam<j>#branch among them). */
+static void write_verify_periphery(nl_sb *b)
+{
+    for (int j = 0; j < FG_COLS; j++)
+        nl_sb_printf(b, "VAM%d vpre bl%d DC 0\n", j, j);
+    nl_sb_printf(b, ".op\n.end\n");
+}
+
+/* Source-line strap and V_pre; then precharge, bit-line capacitors,
+ * analysis, read-out (or the verify deck's ammeters). */
 void nl_write_periphery(nl_sb *b, const nl_deck_spec *s)
 {
     const nl_layout *l = s->layout;
     nl_sb_printf(b, "RSLS sl 0 %.6g\nVPRE vpre 0 DC %.9g\n", l->sl_strap_res_ohm, s->op.v_pre);
+    if (s->verify) {
+        write_verify_periphery(b);
+        return;
+    }
     nl_sb_printf(b, "VPC pre 0 PWL(0 1 %.9g 1 %.9g 0)\n", T_PRE_OFF, T_PRE_OFF + NL_T_EDGE);
     nl_sb_printf(b, ".model swpre sw vt=0.5 vh=0 ron=100 roff=1e13\n");
     for (int j = 0; j < FG_COLS; j++) {
@@ -271,7 +306,10 @@ static fg_status check_spec(const nl_deck_spec *s)
 {
     if (!s->layout)
         return fg_error(FG_ERR_INTERNAL, "deck without a layout");
-    for (int i = 0; i < FG_ROWS; i++)
+    if (s->verify && (s->verify_row < -1 || s->verify_row >= FG_ROWS))
+        return fg_error(FG_ERR_RANGE, "verify row %d is not in [-1,%d]", s->verify_row,
+                        FG_ROWS - 1);
+    for (int i = 0; !s->verify && i < FG_ROWS; i++)
         if (!(s->x[i] >= 0.0 && s->x[i] <= 1.0))
             return fg_error(FG_ERR_RANGE, "input %d = %g is outside [0,1]", i, s->x[i]);
     for (int k = 0; k < FG_CELLS; k++)
@@ -307,9 +345,10 @@ fg_status nl_deck_build(const nl_deck_spec *spec, char **text)
     if (st != FG_OK)
         return st;
     /* The rails and cells the chip has at its corner; the header still
-     * names the nominal point beside the corner. */
+     * names the nominal point beside the corner. A verify deck reads the
+     * cells right at programming: no retention drift. */
     double dvt[FG_CELLS];
-    fg_corner_drift(spec->corner, spec->dvt, dvt);
+    fg_corner_drift(spec->verify ? NULL : spec->corner, spec->dvt, dvt);
     nl_deck_spec at = *spec, *s = &at;
     at.op = fg_corner_op(spec->corner, &spec->op);
     at.dvt = dvt;

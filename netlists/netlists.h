@@ -138,10 +138,29 @@ typedef struct {
     const double *dvt;           /* (16,16) programmed threshold shifts, V */
     const double *x;             /* (16) pulse fractions in [0,1]         */
     double max_step_scale;       /* 1.0; 0.1 for the accuracy check       */
+    int verify;                  /* 0: the VMM transient deck; 1: the DC
+                                    verify deck (below); x is then unused */
+    int verify_row;              /* verify deck: the row driven at V_read,
+                                    the others at 0 V (-1: none)          */
 } nl_deck_spec;
 
 /* A complete deck (malloc'd, '\n'-separated, title first, .end last) that
- * `ngspice -b` runs as is; it prints `vbl<j> = <volts>` at read time. */
+ * `ngspice -b` runs as is; it prints `vbl<j> = <volts>` at read time.
+ *
+ * The verify deck (spec.verify = 1) reads cell currents for
+ * program-and-verify: the same array (generated layout or external
+ * netlist, same parasitics, cells and VFG_<i>_<j> sources), word-line
+ * drivers VWL<i> as DC sources behind the same output resistance (0 V;
+ * row verify_row at V_read: alter @vwl<i>[dc] to read another row), the
+ * source line and its strap as in the VMM deck, and every bit line's
+ * sense net bl<j> held at V_pre through a 0 V ammeter VAM<j>: i(vam<j>)
+ * (vector vam<j>#branch, positive) is the current that column j's cells
+ * draw, so that with one row on it is that row's cell currents, read
+ * through the real bit-line and source-line resistances. Analysis .op
+ * (tightened tolerances); `ngspice -b` prints the 16 currents among the
+ * operating point. The corner's .temp and rails apply; its retention
+ * drift does not (the cells are read right at programming). No precharge
+ * switch or sense capacitors (open at DC). */
 fg_status nl_deck_build(const nl_deck_spec *spec, char **text);
 /* PULSE(v1 v2 td tr tf pw per) of word line input x, as in the deck; the
  * cosim driver alters `@vwl<i>[pulse]` with exactly these values. */

@@ -235,6 +235,29 @@ START_TEST(test_dataset_roundtrip)
     ck_assert_str_eq(b.layout_name, "regular");
     ck_assert(b.seed == 77);
     ck_assert(fg_corner_is_nominal(&b.corner));
+    ck_assert_str_eq(b.program_method, "model"); /* "" is written as model */
+    cosim_dataset_free(&b);
+    /* how the cells were programmed; a file without it reads as model */
+    snprintf(a.program_method, sizeof a.program_method, "verify");
+    a.program_tol = 0.01;
+    a.program_iterations = 3;
+    a.program_worst_rel_err = 0.0042;
+    ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_OK);
+    ck_assert_str_eq(b.program_method, "verify");
+    ck_assert_double_eq(b.program_tol, 0.01);
+    ck_assert_int_eq(b.program_iterations, 3);
+    ck_assert_double_eq(b.program_worst_rel_err, 0.0042);
+    cosim_dataset_free(&b);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    static const char *const prog_attrs[] = {"program_method", "program_tol",
+                                             "program_iterations", "program_worst_rel_err"};
+    for (int k = 0; k < 4; k++)
+        ck_assert(H5Adelete(f, prog_attrs[k]) >= 0);
+    H5Fclose(f);
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_OK);
+    ck_assert_str_eq(b.program_method, "model");
+    ck_assert(isnan(b.program_worst_rel_err) && b.program_iterations == 0);
     cosim_dataset_free(&b);
     /* the corner goes through the attributes */
     a.corner.temp_c = 80;
@@ -330,6 +353,239 @@ START_TEST(test_simulate_resume)
 }
 END_TEST
 
+/* ---- program-and-verify ---------------------------------------------------- */
+#define CARD_NETLIST FG_FIXTURES "/layout_ext_array_card.cir"
+
+/* Seeded targets with the corner cases: off cells, full and tiny weights. */
+static void verify_weights(double *w /*(16,16)*/)
+{
+    fg_rng r;
+    fg_rng_seed(&r, 21);
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = k % 19 == 0 ? 0.0 : fg_rng_uniform(&r);
+    w[1] = 1.0;
+    w[2] = 0.002;
+}
+
+/* max |I / (w I_unit) - 1| over the on-cells. */
+static double worst_rel_err(const double *w, const double *i, double i_unit)
+{
+    double worst = 0;
+    for (int k = 0; k < FG_CELLS; k++)
+        if (w[k] > 0 && fabs(i[k] / (w[k] * i_unit) - 1) > worst)
+            worst = fabs(i[k] / (w[k] * i_unit) - 1);
+    return worst;
+}
+
+/* `ngspice -b` on a verify deck: i(vam<j>) of its operating point. */
+static void ngspice_ammeters(const char *deck, double *i /*(16)*/)
+{
+    char dir[] = "/tmp/fgcosim-ngv-XXXXXX", path[96], cmd[256], line[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/deck.cir", dir);
+    ck_assert_int_eq(fg_file_write_atomic(path, deck, strlen(deck)), FG_OK);
+    snprintf(cmd, sizeof cmd, "cd %s && HOME=%s LC_ALL=C ngspice -b deck.cir 2>&1", dir, dir);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    int seen = 0, j;
+    double v;
+    while (fgets(line, sizeof line, p))
+        if (sscanf(line, " vam%d#branch %lf", &j, &v) == 2 && j >= 0 && j < FG_COLS) {
+            i[j] = v;
+            seen |= 1 << j;
+        }
+    pclose(p);
+    unlink(path);
+    rmdir(dir);
+    ck_assert_int_eq(seen, 0xffff);
+}
+
+/* An independent read of the cells programmed with dvt: the ngspice
+ * program on the verify deck, each row on alone, minus all rows off. */
+static void program_read(const cosim_pool_config *cfg, const double *dvt,
+                         double *i_cell /*(16,16)*/)
+{
+    double bg[FG_COLS], col[FG_COLS];
+    for (int row = -1; row < FG_ROWS; row++) {
+        nl_deck_spec spec = {.layout = cfg->layout, .array_netlist = cfg->array_netlist,
+                             .op = cfg->op, .corner = cfg->corner, .dvt = dvt,
+                             .verify = 1, .verify_row = row};
+        char *deck;
+        ck_assert_msg(nl_deck_build(&spec, &deck) == FG_OK, "%s", fg_errmsg());
+        ngspice_ammeters(deck, row < 0 ? bg : col);
+        free(deck);
+        for (int j = 0; row >= 0 && j < FG_COLS; j++)
+            i_cell[row * FG_COLS + j] = col[j] - bg[j];
+    }
+}
+
+/* The model inversion (start) misses by more than min_model_err on cfg's
+ * array; program-verify reaches every target within 1 %, as the ngspice
+ * program reads it too; off cells stay off. dvt gets the result. */
+static void verify_check(const cosim_pool_config *cfg, const double *w,
+                         double min_model_err, double *dvt_model, double *dvt)
+{
+    double i[FG_CELLS];
+    ck_assert_int_eq(cosim_weights_to_dvt(&cfg->op, w, 0.0, 1, dvt_model), FG_OK);
+    ck_assert_msg(cosim_verify_read(cfg, dvt_model, i) == FG_OK, "%s", fg_errmsg());
+    double e_model = worst_rel_err(w, i, cfg->op.i_unit);
+    ck_assert_msg(e_model > min_model_err, "model inversion misses by only %.4f", e_model);
+    memcpy(dvt, dvt_model, FG_CELLS * sizeof *dvt);
+    cosim_verify_report rep;
+    ck_assert_msg(cosim_program_verify(cfg, w, NULL, dvt, &rep) == FG_OK, "%s", fg_errmsg());
+    ck_assert_msg(rep.cells_missed == 0 && rep.worst_rel_err <= 0.01,
+                  "%d cells missed, worst %.4f after %d passes", rep.cells_missed,
+                  rep.worst_rel_err, rep.iterations);
+    ck_assert_int_eq(rep.reads, (rep.iterations + 1) * (FG_ROWS + 1));
+    program_read(cfg, dvt, i);
+    double e = worst_rel_err(w, i, cfg->op.i_unit);
+    ck_assert_msg(e <= 0.0101, "ngspice program reads worst %.5f (verify said %.5f)", e,
+                  rep.worst_rel_err);
+    for (int k = 0; k < FG_CELLS; k++)
+        if (w[k] == 0)
+            ck_assert(dvt[k] == COSIM_DVT_OFF && fabs(i[k]) < 1e-3 * cfg->op.i_unit);
+}
+
+/* An external array with its own device card (vth0 +30 mV) and +-4 % width
+ * mismatch: the inversion of the built-in card misses, verify does not. */
+START_TEST(test_verify_own_card)
+{
+    nl_layout *lay;
+    ck_assert_int_eq(nl_layout_load("regular", &lay), FG_OK);
+    cosim_pool_config cfg = {.layout = lay, .array_netlist = CARD_NETLIST,
+                             .op = nl_layout_op_point(lay)};
+    double w[FG_CELLS], dvt_model[FG_CELLS], dvt[FG_CELLS];
+    verify_weights(w);
+    verify_check(&cfg, w, 0.05, dvt_model, dvt);
+    /* the cells are weaker: every on-cell needed a lower threshold */
+    for (int k = 0; k < FG_CELLS; k++)
+        ck_assert(w[k] == 0 || dvt[k] < dvt_model[k] - 0.01);
+    nl_layout_free(lay);
+}
+END_TEST
+
+/* A corner's temperature (80 C, coupled layout) is programmed to its
+ * targets; its retention drift is not read (verify is at programming). */
+START_TEST(test_verify_corner)
+{
+    nl_layout *lay;
+    ck_assert_int_eq(nl_layout_load("coupled", &lay), FG_OK);
+    fg_corner hot = fg_corner_nominal(), hot_old;
+    hot.temp_c = 80;
+    cosim_pool_config cfg = {.layout = lay, .op = nl_layout_op_point(lay), .corner = &hot};
+    double w[FG_CELLS], dvt_model[FG_CELLS], dvt[FG_CELLS], i[FG_CELLS], i_old[FG_CELLS];
+    verify_weights(w);
+    verify_check(&cfg, w, 0.5, dvt_model, dvt);
+    hot_old = hot;
+    hot_old.drift_s = 3.15e8;
+    ck_assert_int_eq(cosim_verify_read(&cfg, dvt, i), FG_OK);
+    cfg.corner = &hot_old;
+    ck_assert_int_eq(cosim_verify_read(&cfg, dvt, i_old), FG_OK);
+    for (int k = 0; k < FG_CELLS; k++)
+        ck_assert_double_eq(i[k], i_old[k]);
+    nl_layout_free(lay);
+}
+END_TEST
+
+/* On a built-in layout at nominal the inversion is exact up to the
+ * parasitics (and the junctions' gmin leakage, which the sweep counts as
+ * cell current: ~0.8 pA, 3 % of the smallest targets): verify moves each
+ * cell by under 2 mV. The method switch: auto is model here. */
+START_TEST(test_verify_builtin)
+{
+    nl_layout *lay;
+    ck_assert_int_eq(nl_layout_load("regular", &lay), FG_OK);
+    cosim_pool_config cfg = {.layout = lay, .op = nl_layout_op_point(lay)};
+    double w[FG_CELLS], dvt_model[FG_CELLS], dvt[FG_CELLS], dvt_auto[FG_CELLS];
+    verify_weights(w);
+    verify_check(&cfg, w, 0.0, dvt_model, dvt);
+    for (int k = 0; k < FG_CELLS; k++)
+        ck_assert_msg(fabs(dvt[k] - dvt_model[k]) < 2e-3, "cell %d: verify %.5f V, model %.5f V",
+                      k, dvt[k], dvt_model[k]);
+    cosim_verify_report rep;
+    ck_assert_int_eq(cosim_program(&cfg, NULL, w, dvt_auto, &rep), FG_OK);
+    ck_assert(isnan(rep.worst_rel_err) && rep.iterations == 0 && rep.reads == 0);
+    ck_assert_mem_eq(dvt_auto, dvt_model, sizeof dvt_auto);
+    /* bad targets and options are refused before ngspice runs */
+    cosim_verify_opts bad = {.tol = 1.5};
+    ck_assert_int_eq(cosim_program_verify(&cfg, w, &bad, dvt, &rep), FG_ERR_RANGE);
+    w[3] = 1.2;
+    ck_assert_int_eq(cosim_program_verify(&cfg, w, NULL, dvt, &rep), FG_ERR_RANGE);
+    nl_layout_free(lay);
+}
+END_TEST
+
+/* y (4,16) of the spice backend on netlist with programming method m. */
+static void spice_backend_y(const char *netlist, cosim_program_method m, const float *w,
+                            const float *x, float *y)
+{
+    nl_layout *lay;
+    ck_assert_int_eq(nl_layout_load("regular", &lay), FG_OK);
+    cosim_pool_config cfg = {.layout = lay, .array_netlist = netlist,
+                             .op = nl_layout_op_point(lay), .jobs = 2};
+    cosim_program_opts po = {.method = m, .seed = 1};
+    fg_backend *be;
+    ck_assert_msg(cosim_backend_spice_new(&cfg, &po, &be) == FG_OK, "%s", fg_errmsg());
+    nl_layout_free(lay); /* the backend keeps its own copy */
+    ck_assert_int_eq(fg_backend_vmm(be, w, x, y, 4), FG_OK);
+    fg_backend_free(be);
+}
+
+/* The spice backend verifies every tile it programs (auto: verify for a
+ * netlist): the array with its own card and mismatch then computes what
+ * the same array with the built-in card computes (programmed by model),
+ * through the whole transient; programmed by model it does not. */
+START_TEST(test_verify_spice_backend)
+{
+    double wd[FG_CELLS], x4[4 * FG_ROWS];
+    float w[FG_CELLS], x[4 * FG_ROWS], y_base[4 * FG_COLS], y_ver[4 * FG_COLS],
+          y_mod[4 * FG_COLS];
+    verify_weights(wd);
+    test_patterns(x4);
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = (float)wd[k];
+    for (int k = 0; k < 4 * FG_ROWS; k++)
+        x[k] = (float)x4[k];
+    spice_backend_y(FG_FIXTURES "/layout_ext_array.cir", COSIM_PROGRAM_MODEL, w, x, y_base);
+    spice_backend_y(CARD_NETLIST, COSIM_PROGRAM_AUTO, w, x, y_ver);
+    spice_backend_y(CARD_NETLIST, COSIM_PROGRAM_MODEL, w, x, y_mod);
+    double d_ver = 0, d_mod = 0, sum = 0;
+    for (int k = FG_COLS; k < 4 * FG_COLS; k++) { /* pattern 0 is all off */
+        d_ver = fmax(d_ver, fabs(y_ver[k] - y_base[k]));
+        d_mod = fmax(d_mod, fabs(y_mod[k] - y_base[k]));
+        sum += fabs(y_base[k]) / (3 * FG_COLS);
+    }
+    ck_assert_msg(d_ver < 0.02 * sum && d_mod > 0.2 * sum,
+                  "max |dy|: verify %.4f, model %.4f (mean |y| %.3f)", d_ver, d_mod, sum);
+}
+END_TEST
+
+/* simulate records how it programmed; verify is the default for a netlist. */
+START_TEST(test_simulate_program)
+{
+    const char *out = "/tmp/fgcosim-test-pv.h5";
+    cosim_dataset ds;
+    ck_assert_int_eq(tu_run_fgcosim("simulate --array-netlist " CARD_NETLIST
+                                    " --patterns 2 --jobs 1 -o /tmp/fgcosim-test-pv.h5"), 0);
+    ck_assert_int_eq(cosim_dataset_read(out, &ds), FG_OK);
+    ck_assert_str_eq(ds.program_method, "verify");
+    ck_assert_double_eq(ds.program_tol, 0.01);
+    ck_assert(ds.program_iterations >= 1 && ds.program_worst_rel_err <= 0.01);
+    cosim_dataset_free(&ds);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --program model --patterns 2 --jobs 1 "
+                                    "-o /tmp/fgcosim-test-pv.h5"), 0);
+    ck_assert_int_eq(cosim_dataset_read(out, &ds), FG_OK);
+    ck_assert_str_eq(ds.program_method, "model");
+    ck_assert(isnan(ds.program_worst_rel_err) && ds.program_iterations == 0);
+    cosim_dataset_free(&ds);
+    unlink(out);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --program exact -o /tmp/fgcosim-test-pv.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --verify-tol 0.9 -o /tmp/fgcosim-test-pv.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosim("simulate --verify-iter 0 -o /tmp/fgcosim-test-pv.h5"), 2);
+    ck_assert_int_eq(access(out, F_OK), -1);
+}
+END_TEST
+
 Suite *cosim_suite(void)
 {
     Suite *s = suite_create("cosim");
@@ -355,6 +611,14 @@ Suite *cosim_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("cosim:dataset");
     tcase_add_test(tc, test_dataset_roundtrip);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cosim:verify");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_verify_own_card);
+    tcase_add_test(tc, test_verify_corner);
+    tcase_add_test(tc, test_verify_builtin);
+    tcase_add_test(tc, test_verify_spice_backend);
+    tcase_add_test(tc, test_simulate_program);
     suite_add_tcase(s, tc);
     tc = tcase_create("cosim:simulate");
     tcase_set_timeout(tc, 300);

@@ -416,6 +416,69 @@ START_TEST(test_crosstalk_layouts)
 }
 END_TEST
 
+/* The verify deck: the VMM deck's array, line for line (generated layout
+ * and external netlist), DC drivers with only the read row at V_read, the
+ * bit lines held at V_pre through ammeters, .op; the corner's .temp and
+ * rails apply, its drift does not. */
+static void verify_deck_vs_vmm(const char *layout, const char *ext)
+{
+    nl_layout *l;
+    ck_assert_int_eq(nl_layout_load(layout, &l), FG_OK);
+    double dvt[FG_CELLS], x[FG_ROWS];
+    for (int k = 0; k < FG_CELLS; k++)
+        dvt[k] = 0.01 * (k % 23);
+    for (int i = 0; i < FG_ROWS; i++)
+        x[i] = 0.5;
+    fg_corner c = fg_corner_nominal();
+    c.temp_c = 80;
+    c.supply = 0.9;
+    c.drift_s = 3.15e8;
+    nl_deck_spec spec = {.layout = l, .array_netlist = ext, .op = nl_layout_op_point(l),
+                         .corner = &c, .dvt = dvt, .x = x, .max_step_scale = 1.0};
+    char *vmm, *ver;
+    c.drift_s = 0; /* the VMM deck without drift holds the same VFG values */
+    ck_assert_int_eq(nl_deck_build(&spec, &vmm), FG_OK);
+    c.drift_s = 3.15e8;
+    spec.verify = 1;
+    spec.verify_row = 3;
+    spec.x = NULL;
+    ck_assert_msg(nl_deck_build(&spec, &ver) == FG_OK, "%s", fg_errmsg());
+    int same = 0;
+    for (char *line = vmm, *next; *line; line = next + 1) {
+        next = strchr(line, '\n');
+        ck_assert_ptr_nonnull(next);
+        if (line[0] == 'M' || !strncmp(line, "VFG_", 4) || !strncmp(line, "RDRV", 4) ||
+            !strncmp(line, "RSL", 3) || !strncmp(line, "RBL", 3) ||
+            !strncmp(line, "RWL", 3) || !strncmp(line, "Rw", 2)) {
+            *next = '\0';
+            ck_assert_msg(strstr(ver, line), "verify deck lacks '%s'", line);
+            *next = '\n';
+            same++;
+        }
+    }
+    ck_assert_int_ge(same, 2 * FG_CELLS + FG_ROWS);
+    ck_assert_ptr_nonnull(strstr(ver, "\nVWL3 wld3 0 DC 0.495\n"));
+    ck_assert_ptr_nonnull(strstr(ver, "\nVWL4 wld4 0 DC 0\n"));
+    ck_assert_ptr_nonnull(strstr(ver, "\nVPRE vpre 0 DC 0.72\n"));
+    ck_assert_ptr_nonnull(strstr(ver, "\nVAM15 vpre bl15 DC 0\n"));
+    ck_assert_ptr_nonnull(strstr(ver, "\n.temp 80\n"));
+    ck_assert_ptr_nonnull(strstr(ver, "\n.op\n.end\n"));
+    ck_assert(strstr(vmm, "\n.tran") && !strstr(ver, "\n.tran"));
+    ck_assert(strstr(vmm, "\nSPRE0") && !strstr(ver, "\nSPRE"));
+    spec.verify_row = FG_ROWS;
+    ck_assert_int_eq(nl_deck_build(&spec, &ver), FG_ERR_RANGE);
+    free(vmm);
+    free(ver);
+    nl_layout_free(l);
+}
+
+START_TEST(test_deck_verify)
+{
+    verify_deck_vs_vmm("edge-feed", NULL);
+    verify_deck_vs_vmm("regular", FG_FIXTURES "/layout_ext_array.cir");
+}
+END_TEST
+
 Suite *netlists_suite(void)
 {
     Suite *s = suite_create("netlists");
@@ -443,6 +506,7 @@ Suite *netlists_suite(void)
     tcase_add_test(tc, test_deck_meas_at_stop);
     tcase_add_test(tc, test_crosstalk_layouts);
     tcase_add_test(tc, test_deck_narrow_pulse);
+    tcase_add_test(tc, test_deck_verify);
     suite_add_tcase(s, tc);
     return s;
 }
