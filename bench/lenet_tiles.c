@@ -6,12 +6,15 @@
  *
  *   usage: bench-lenet-tiles CKPT MODEL.json [SAMPLES=500] [LAYOUT=regular]
  *   (any network: the rows are sampled with a probability set from its
- *    tile operations per image)
+ *    tile operations per image). A model from `fgcosim recalibrate` is
+ *   measured at its own corner (temperature, supply, drift, T_max trim:
+ *   its "recalibration.corner" record).
  */
 #include "cosim.h"
 #include "model_fit.h"
 #include "train.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,15 +97,41 @@ static void record(recorder *r, const char *ckpt, int images)
     nn_data_free(&ds);
 }
 
+/* The corner a recalibrated model file describes (nominal if none). */
+static fg_corner model_corner(const char *path)
+{
+    fg_corner c = fg_corner_nominal();
+    char *text;
+    if (fg_file_read(path, &text, NULL) != FG_OK)
+        return c;
+    cJSON *root = cJSON_Parse(text);
+    const cJSON *rc = cJSON_GetObjectItemCaseSensitive(root, "recalibration");
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(rc, "corner");
+    const struct { const char *k; double *v; } f[] = {
+        {"temp_c", &c.temp_c}, {"supply", &c.supply}, {"drift_s", &c.drift_s},
+        {"drift_rate", &c.drift_rate}, {"drift_t0_s", &c.drift_t0_s},
+        {"drift_sigma", &c.drift_sigma}, {"drift_neutral_v", &c.drift_neutral_v},
+        {"t_max_trim", &c.t_max_trim}};
+    for (size_t k = 0; j && k < sizeof f / sizeof f[0]; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, f[k].k);
+        if (cJSON_IsNumber(v))
+            *f[k].v = v->valuedouble;
+    }
+    cJSON_Delete(root);
+    free(text);
+    return c;
+}
+
 /* SPICE and the models on each sampled operation, tile by tile. */
-static void measure(recorder *r, const char *layout, const fit_model *m)
+static void measure(recorder *r, const char *layout, const fit_model *m,
+                    const fg_corner *corner)
 {
     fg_backend *spice, *hwa = fit_backend_hwa_new(m), *ideal = fg_backend_ideal_new();
     nl_layout *lay;
     if (nl_layout_load(layout, &lay) != FG_OK)
         exit(2);
-    cosim_pool_config cfg = {.layout = lay, .op = nl_layout_op_point(lay)};
-    if (cosim_backend_spice_new(&cfg, 0.0, 1, &spice) != FG_OK) {
+    cosim_pool_config cfg = {.layout = lay, .op = nl_layout_op_point(lay), .corner = corner};
+    if (cosim_backend_spice_new(&cfg, NULL, &spice) != FG_OK) {
         fprintf(stderr, "bench-lenet-tiles: %s\n", fg_errmsg());
         exit(1);
     }
@@ -131,8 +160,10 @@ static void measure(recorder *r, const char *layout, const fit_model *m)
                 yi[k] = out[2 * n + o];
             }
     }
-    printf("layout %s: %d tile operations from %d distinct tiles, %.1f s of SPICE\n",
-           layout, r->S, r->ntiles, fg_now() - t0);
+    char where[256];
+    fg_corner_describe(corner, where, sizeof where);
+    printf("layout %s at %s: %d tile operations from %d distinct tiles, %.1f s of SPICE\n",
+           layout, where, r->S, r->ntiles, fg_now() - t0);
     printf("SER of the fitted model on %s's own tile operations: %.2f dB\n",
            r->net, fit_ser_db(ys, yh, r->S * FG_COLS));
     printf("SER of the ideal model (y = x.W) on the same:             %.2f dB\n",
@@ -167,7 +198,8 @@ int main(int argc, char **argv)
         return 2;
     }
     record(&r, argv[1], 100);
-    measure(&r, argc > 4 ? argv[4] : "regular", &m);
+    fg_corner corner = model_corner(argv[2]);
+    measure(&r, argc > 4 ? argv[4] : "regular", &m, &corner);
     fg_backend_free(r.ideal);
     free(r.tile);
     free(r.x);
