@@ -224,7 +224,8 @@ static fg_status backend_hwa(const char *model_path, fg_backend **be)
 }
 
 static fg_status backend_spice(const char *layout, const char *array_netlist,
-                               const fg_corner *corner, int jobs, fg_backend **be)
+                               const fg_corner *corner, int reprogram, int jobs,
+                               fg_backend **be)
 {
     if (!layout && !array_netlist)
         return fg_error(FG_ERR_RANGE,
@@ -237,7 +238,8 @@ static fg_status backend_spice(const char *layout, const char *array_netlist,
         cosim_pool_config cfg = {.layout = lay, .array_netlist = array_netlist,
                                  .op = nl_layout_op_point(lay), .corner = corner,
                                  .jobs = jobs};
-        st = cosim_backend_spice_new(&cfg, NULL, be);
+        cosim_program_opts po = {.seed = 1, .at_corner = reprogram};
+        st = cosim_backend_spice_new(&cfg, &po, be);
     }
     nl_layout_free(lay);
     return st;
@@ -245,7 +247,8 @@ static fg_status backend_spice(const char *layout, const char *array_netlist,
 
 fg_status app_backend_new(const char *name, const char *model_path,
                           const char *layout, const char *array_netlist,
-                          const fg_corner *corner, int jobs, fg_backend **be)
+                          const fg_corner *corner, int reprogram, int jobs,
+                          fg_backend **be)
 {
     *be = NULL;
     fg_status st = corner ? fg_corner_check(corner) : FG_OK;
@@ -260,7 +263,7 @@ fg_status app_backend_new(const char *name, const char *model_path,
     if (!strcmp(name, "hwa"))
         return backend_hwa(model_path, be);
     if (!strcmp(name, "spice"))
-        return backend_spice(layout, array_netlist, corner, jobs, be);
+        return backend_spice(layout, array_netlist, corner, reprogram, jobs, be);
     return fg_error(FG_ERR_RANGE, "unknown backend '%s' (ideal, hwa, spice)", name);
 }
 

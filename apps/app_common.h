@@ -118,13 +118,16 @@ typedef struct {
     cosim_verify_report verify;   /* verify's report (model: NaN error) */
 } app_array;
 
-/* An array backend by name: "ideal"; "hwa" (the fitted compact model in
+/* reprogram (spice): every tile written by program-verify at the corner
+ * (its temperature and rails) instead of at the nominal point.
+ * An array backend by name: "ideal"; "hwa" (the fitted compact model in
  * model_path); "spice" (the layout -- name or file -- or a user's flat
  * array netlist, simulated by a pool of `jobs` ngspice workers, 0 = all
  * cores). Errors name the missing or bad argument (exit status 2). */
 fg_status app_backend_new(const char *name, const char *model_path,
                           const char *layout, const char *array_netlist,
-                          const fg_corner *corner, int jobs, fg_backend **be);
+                          const fg_corner *corner, int reprogram, int jobs,
+                          fg_backend **be);
 
 /* Runs `fgcosim ARGS... --json` as a child process and parses the JSON
  * object it prints (stderr passes through). The caller cJSON_Delete()s it. */

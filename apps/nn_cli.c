@@ -26,6 +26,10 @@ int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c
 {
     if (app_corner_opt(cmd, &o->corner, c, arg, bad))
         return 1;
+    if (c == NN_CLI_OPT_REPROGRAM) {
+        o->reprogram = 1;
+        return 1;
+    }
     switch (c - first) {
     case 0: o->name = arg; return 1;
     case 1: o->model = arg; return 1;
@@ -43,7 +47,7 @@ fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be)
     if (!strcmp(o->name, "ideal") && !o->tiles)
         return FG_OK;
     return app_backend_new(o->name, o->model, o->layout, o->array_netlist, &o->corner,
-                           o->jobs, be);
+                           o->reprogram, o->jobs, be);
 }
 
 fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a)

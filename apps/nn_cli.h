@@ -22,6 +22,7 @@ typedef struct {
     int jobs;                  /* spice: worker processes (0 = all cores)   */
     int tiles;                 /* ideal: force the 16x16 tiles              */
     fg_corner corner;          /* spice: operating corner (nominal)        */
+    int reprogram;             /* spice: program-verify at the corner      */
 } nn_cli_backend_opts;
 
 /* Sets the defaults (nominal corner); name "ideal". */
@@ -35,7 +36,9 @@ void nn_cli_backend_opts_init(nn_cli_backend_opts *o);
     {"array-netlist", required_argument, 0, (first) + 3},                   \
     {"jobs", required_argument, 0, (first) + 4},                            \
     {"tiles", no_argument, 0, (first) + 5},                                 \
+    {"reprogram", no_argument, 0, NN_CLI_OPT_REPROGRAM},                    \
     APP_CORNER_LONGOPTS
+enum { NN_CLI_OPT_REPROGRAM = 1200 };
 #define NN_CLI_BACKEND_HELP                                                 \
     "  --backend ideal|hwa|spice  array backend (ideal = dense fast path)\n" \
     "  --model MODEL.json  fitted compact model (hwa)\n"                     \
@@ -44,6 +47,8 @@ void nn_cli_backend_opts_init(nn_cli_backend_opts *o);
     "                      are then programmed by write-verify on it)\n"    \
     "  --jobs N            ngspice workers (spice; default all cores)\n"    \
     "  --tiles             force the 16x16 tiles on ideal\n"                \
+    "  --reprogram         spice: program-verify every tile at the corner\n" \
+    "                      (a reprogramming in the field), not at 27 C\n"    \
     "operating corner of the spice backend:\n" APP_CORNER_HELP
 /* Handles option c (first..first+5); returns 1 if it was one, sets *bad. */
 int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c,

@@ -158,6 +158,10 @@ typedef struct {
                                    on-cell's first write (verify corrects it) */
     uint64_t seed;
     cosim_verify_opts verify;   /* zeros: defaults                          */
+    int at_corner;              /* spice backend: program at the pool's
+                                   corner (temperature, rails, no drift: a
+                                   fresh write), by verify: a reprogramming
+                                   in the field; 0: at the nominal point    */
 } cosim_program_opts;
 /* AUTO resolved against cfg (never returns AUTO). */
 cosim_program_method cosim_program_method_resolve(cosim_program_method m,

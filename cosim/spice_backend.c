@@ -29,6 +29,7 @@ typedef struct {
     nl_layout *layout;        /* own copy of the caller's layout       */
     char *array_netlist;      /* own copy, or NULL                     */
     cosim_program_opts prog;
+    fg_corner corner;         /* programming corner (prog.at_corner)   */
     float w_loaded[FG_CELLS]; /* (16,16) weights now programmed */
     int have_w;
     long failed;
@@ -128,6 +129,12 @@ static fg_status spice_ctx_init(spice_ctx *c, const cosim_pool_config *cfg,
     fg_status st = nl_layout_parse(nl_layout_json(cfg->layout), nl_layout_name(cfg->layout),
                                    &c->layout);
     c->at.layout = c->layout;
+    if (c->prog.at_corner) { /* a fresh write at the corner: verify only */
+        c->corner = cfg->corner ? *cfg->corner : fg_corner_nominal();
+        c->corner.drift_s = 0;
+        c->at.corner = &c->corner;
+        c->prog.method = COSIM_PROGRAM_VERIFY;
+    }
     if (st == FG_OK && cfg->array_netlist &&
         !(c->at.array_netlist = c->array_netlist = strdup(cfg->array_netlist)))
         st = fg_error(FG_ERR_NOMEM, "out of memory");

@@ -516,20 +516,58 @@ START_TEST(test_verify_builtin)
 END_TEST
 
 /* y (4,16) of the spice backend on netlist with programming method m. */
-static void spice_backend_y(const char *netlist, cosim_program_method m, const float *w,
-                            const float *x, float *y)
+static void spice_backend_y_at(const char *netlist, cosim_program_method m,
+                               const fg_corner *c, int at_corner, const float *w,
+                               const float *x, float *y)
 {
     nl_layout *lay;
     ck_assert_int_eq(nl_layout_load("regular", &lay), FG_OK);
     cosim_pool_config cfg = {.layout = lay, .array_netlist = netlist,
-                             .op = nl_layout_op_point(lay), .jobs = 2};
-    cosim_program_opts po = {.method = m, .seed = 1};
+                             .op = nl_layout_op_point(lay), .corner = c, .jobs = 2};
+    cosim_program_opts po = {.method = m, .seed = 1, .at_corner = at_corner};
     fg_backend *be;
     ck_assert_msg(cosim_backend_spice_new(&cfg, &po, &be) == FG_OK, "%s", fg_errmsg());
     nl_layout_free(lay); /* the backend keeps its own copy */
     ck_assert_int_eq(fg_backend_vmm(be, w, x, y, 4), FG_OK);
     fg_backend_free(be);
 }
+
+static void spice_backend_y(const char *netlist, cosim_program_method m, const float *w,
+                            const float *x, float *y)
+{
+    spice_backend_y_at(netlist, m, NULL, 0, w, x, y);
+}
+
+/* At 80 C the cells programmed at 27 C carry far more current; written
+ * again by program-verify at 80 C (a reprogramming in the field) they
+ * compute about what they computed at 27 C. */
+START_TEST(test_reprogram_at_corner)
+{
+    double wd[FG_CELLS], x4[4 * FG_ROWS];
+    float w[FG_CELLS], x[4 * FG_ROWS], y_nom[4 * FG_COLS], y_hot[4 * FG_COLS],
+          y_rep[4 * FG_COLS];
+    verify_weights(wd);
+    test_patterns(x4);
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = (float)(0.5 * wd[k]); /* away from saturation when hot */
+    for (int k = 0; k < 4 * FG_ROWS; k++)
+        x[k] = (float)x4[k];
+    fg_corner hot = fg_corner_nominal();
+    hot.temp_c = 80;
+    spice_backend_y_at(NULL, COSIM_PROGRAM_MODEL, NULL, 0, w, x, y_nom);
+    spice_backend_y_at(NULL, COSIM_PROGRAM_MODEL, &hot, 0, w, x, y_hot);
+    spice_backend_y_at(NULL, COSIM_PROGRAM_MODEL, &hot, 1, w, x, y_rep);
+    double s_nom = 0, s_hot = 0, d_rep = 0;
+    for (int k = FG_COLS; k < 4 * FG_COLS; k++) { /* pattern 0 is all off */
+        s_nom += fabs(y_nom[k]);
+        s_hot += fabs(y_hot[k]);
+        d_rep += fabs(y_rep[k] - y_nom[k]);
+    }
+    ck_assert_msg(s_hot > 1.3 * s_nom, "hot %.3f vs nominal %.3f", s_hot, s_nom);
+    ck_assert_msg(d_rep < 0.1 * s_nom, "reprogrammed: sum |dy| %.3f vs sum |y| %.3f",
+                  d_rep, s_nom);
+}
+END_TEST
 
 /* The spice backend verifies every tile it programs (auto: verify for a
  * netlist): the array with its own card and mismatch then computes what
@@ -618,6 +656,7 @@ Suite *cosim_suite(void)
     tcase_add_test(tc, test_verify_corner);
     tcase_add_test(tc, test_verify_builtin);
     tcase_add_test(tc, test_verify_spice_backend);
+    tcase_add_test(tc, test_reprogram_at_corner);
     tcase_add_test(tc, test_simulate_program);
     suite_add_tcase(s, tc);
     tc = tcase_create("cosim:simulate");
