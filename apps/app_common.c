@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -275,6 +277,7 @@ fg_status app_subcommand_json(const char *const *args, cJSON **out)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* an interrupted pipeline stops its step */
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);

@@ -26,7 +26,7 @@ typedef struct {
     const char *ckpt[2], *model, *layout, *netlist, *dir, *net, *data;
     double temps[MAXV], supplies[MAXV], drifts[MAXV];
     int nt, ns, nd, nckpt, spice_images, recal_images, patterns, epochs, jobs;
-    int full_grid, reuse;
+    int full_grid, reuse, reprogram;
 } corners_opts;
 
 /* One row of corners.csv / one object of corners.json (NaN: not run). */
@@ -34,6 +34,7 @@ typedef struct {
     double temp, supply, drift;
     double trim, t_max_s, ser_nominal, ser_recal, w_exp;
     double digital, digital_recal, ideal_as_is, hwa_as_is, hwa_trim, hwa_recal;
+    double hwa_reprogram;
     double ideal_on_model, ideal_on_nominal_model, hwa_recal_on_model;
     double recal_spice_s, finetune_s, eval_spice_s;
     char error[512];
@@ -46,14 +47,17 @@ static void usage(FILE *f)
         "         [--layout NAME|FILE | --array-netlist FILE] [--net mlp-lowres]\n"
         "         [--temp -20,27,80] [--supply 0.9,1.0,1.1] [--drift-time 0,3.15e8]\n"
         "         [--full-grid] [--spice-images N] [--recal-images N]\n"
-        "         [--recal-patterns N] [--finetune-epochs E] [--no-reuse] [--jobs J]\n"
+        "         [--recal-patterns N] [--finetune-epochs E] [--no-reuse]\n"
+        "         [--no-reprogram] [--jobs J]\n"
         "         [--data SPEC] -o DIR\n"
         "The grid: every temperature x supply without drift, plus each non-zero\n"
         "drift time at 27 C and supply 1 (--full-grid: the whole product).\n"
         "Per corner (defaults in brackets): recalibrate with --recal-patterns\n"
         "[300]; the ideal-trained (first --ckpt) and HWA-trained (second) network\n"
         "on SPICE as they are over --spice-images [300]; the HWA network with\n"
-        "the T_max trim only [same images; --no-reuse skips it]; fine-tuned\n"
+        "the T_max trim only [same images; --no-reuse skips it]; the HWA\n"
+        "network with every tile reprogrammed by program-verify at the corner\n"
+        "[same images; --no-reprogram skips it]; fine-tuned\n"
         "--finetune-epochs [2] through the recalibrated model, with the trim,\n"
         "over --recal-images [500]; digital accuracy on the same images; the\n"
         "models' forecasts. Writes DIR/corners.csv, DIR/corners.json,\n"
@@ -77,7 +81,8 @@ static int parse_list(const char *name, const char *s, double *v, int *n)
 }
 
 enum { O_CKPT = 1, O_MODEL, O_LAYOUT, O_NETLIST, O_NET, O_DATA, O_TEMP, O_SUPPLY,
-       O_DRIFT, O_FULL, O_SIMG, O_RIMG, O_PAT, O_EPOCHS, O_NOREUSE, O_JOBS, O_HELP };
+       O_DRIFT, O_FULL, O_SIMG, O_RIMG, O_PAT, O_EPOCHS, O_NOREUSE, O_NOREPROG, O_JOBS,
+       O_HELP };
 
 static int parse_opt(corners_opts *o, int c, const char *a)
 {
@@ -103,6 +108,7 @@ static int parse_opt(corners_opts *o, int c, const char *a)
     case O_PAT: return app_parse_int(CMD, "--recal-patterns", a, 40, 100000, &o->patterns);
     case O_EPOCHS: return app_parse_int(CMD, "--finetune-epochs", a, 0, 100, &o->epochs);
     case O_NOREUSE: o->reuse = 0; return 0;
+    case O_NOREPROG: o->reprogram = 0; return 0;
     case O_JOBS: return app_parse_int(CMD, "--jobs", a, 1, 1024, &o->jobs);
     case 'o': o->dir = a; return 0;
     }
@@ -123,13 +129,14 @@ static int parse(int argc, char **argv, corners_opts *o)
         {"recal-images", required_argument, 0, O_RIMG},
         {"recal-patterns", required_argument, 0, O_PAT},
         {"finetune-epochs", required_argument, 0, O_EPOCHS},
-        {"no-reuse", no_argument, 0, O_NOREUSE}, {"jobs", required_argument, 0, O_JOBS},
+        {"no-reuse", no_argument, 0, O_NOREUSE},
+        {"no-reprogram", no_argument, 0, O_NOREPROG}, {"jobs", required_argument, 0, O_JOBS},
         {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
     *o = (corners_opts){.layout = "coupled", .net = "mlp-lowres", .data = "mnist-lowres",
                         .temps = {-20, 27, 80}, .supplies = {0.9, 1.0, 1.1},
                         .drifts = {0, 3.15e8}, .nt = 3, .ns = 3, .nd = 2,
                         .spice_images = 300, .recal_images = 500, .patterns = 300,
-                        .epochs = 2, .reuse = 1};
+                        .epochs = 2, .reuse = 1, .reprogram = 1};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
@@ -157,6 +164,7 @@ static corner_row row_init(double temp, double supply, double drift)
     for (; v <= end; v++)
         *v = NAN; /* not run */
     r.recal_spice_s = r.finetune_s = r.eval_spice_s = 0;
+    r.hwa_reprogram = NAN;
     r.temp = temp, r.supply = supply, r.drift = drift;
     r.error[0] = '\0';
     return r;
@@ -208,16 +216,26 @@ static double jnum(const cJSON *j, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* The step's result from path when it was made by the same command line
+ * (its "_args" member), else a run of args whose JSON is kept there. */
 static fg_status cached(const char *path, const char *const *args, cJSON **out)
 {
+    char line[4096];
+    size_t len = 0;
+    for (int k = 1; args[k] && len < sizeof line; k++)
+        len += (size_t)snprintf(line + len, sizeof line - len, "%s ", args[k]);
     char *text;
     if (access(path, R_OK) == 0 && fg_file_read(path, &text, NULL) == FG_OK) {
         *out = cJSON_Parse(text);
         free(text);
-        if (*out)
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(*out, "_args");
+        if (cJSON_IsString(a) && !strcmp(a->valuestring, line))
             return FG_OK;
+        cJSON_Delete(*out);
     }
     fg_status st = app_subcommand_json(args, out);
+    if (st == FG_OK)
+        cJSON_AddStringToObject(*out, "_args", line);
     char *s = st == FG_OK ? cJSON_PrintUnformatted(*out) : NULL;
     if (s)
         st = fg_file_write_atomic(path, s, strlen(s));
@@ -242,10 +260,13 @@ static fg_status step(corner_ctx *c, const char *name, const char *what,
     return cached(path, args, out);
 }
 
-/* args of an evaluation: the corner's options are appended when spice. */
+/* args of an evaluation: the corner's options are appended when spice,
+ * with the T_max trim (EV_TRIM) and a reprogramming at the corner
+ * (EV_REPROGRAM) when asked. */
+enum { EV_TRIM = 1, EV_REPROGRAM = 2 };
 static fg_status evaluate(corner_ctx *c, const char *name, const char *ckpt,
                           const char *backend, const char *model, int images,
-                          int trimmed, double *acc, double *secs)
+                          int flags, double *acc, double *secs)
 {
     char lim[16], jobs[16];
     snprintf(lim, sizeof lim, "%d", images);
@@ -260,8 +281,10 @@ static fg_status evaluate(corner_ctx *c, const char *name, const char *ckpt,
         a[n++] = c->o->netlist ? c->o->netlist : c->o->layout;
         a[n++] = "--temp", a[n++] = c->temp, a[n++] = "--supply", a[n++] = c->supply;
         a[n++] = "--drift-time", a[n++] = c->drift;
-        if (trimmed)
+        if (flags & EV_TRIM)
             a[n++] = "--t-max-trim", a[n++] = c->trim;
+        if (flags & EV_REPROGRAM)
+            a[n++] = "--reprogram";
         if (c->o->jobs)
             a[n++] = "--jobs", a[n++] = jobs;
     }
@@ -352,12 +375,15 @@ static fg_status run_corner(corner_ctx *c)
         st = evaluate(c, "hwa_as_is", o->ckpt[1], "spice", NULL, o->spice_images, 0,
                       &r->hwa_as_is, &r->eval_spice_s);
     if (st == FG_OK && o->reuse)
-        st = evaluate(c, "hwa_trim", o->ckpt[1], "spice", NULL, o->spice_images, 1,
+        st = evaluate(c, "hwa_trim", o->ckpt[1], "spice", NULL, o->spice_images, EV_TRIM,
                       &r->hwa_trim, &r->eval_spice_s);
+    if (st == FG_OK && o->reprogram)
+        st = evaluate(c, "hwa_reprogram", o->ckpt[1], "spice", NULL, o->spice_images,
+                      EV_REPROGRAM, &r->hwa_reprogram, &r->eval_spice_s);
     if (st == FG_OK)
         st = finetune(c, model, tuned);
     if (st == FG_OK)
-        st = evaluate(c, "hwa_recal", tuned, "spice", NULL, o->recal_images, 1,
+        st = evaluate(c, "hwa_recal", tuned, "spice", NULL, o->recal_images, EV_TRIM,
                       &r->hwa_recal, &r->eval_spice_s);
     return st;
 }
@@ -368,7 +394,8 @@ static fg_status run_corner(corner_ctx *c)
     X(t_max_s, t_max_s) X(ser_nominal_db, ser_nominal) X(ser_recal_db, ser_recal) \
     X(w_exp, w_exp) X(digital, digital) X(digital_recal_images, digital_recal)  \
     X(ideal_as_is, ideal_as_is) X(hwa_as_is, hwa_as_is) X(hwa_trim_only, hwa_trim) \
-    X(hwa_recal, hwa_recal) X(ideal_on_recal_model, ideal_on_model)             \
+    X(hwa_recal, hwa_recal) X(hwa_reprogram, hwa_reprogram)                     \
+    X(ideal_on_recal_model, ideal_on_model)                                     \
     X(ideal_on_nominal_model, ideal_on_nominal_model)                           \
     X(hwa_recal_on_model, hwa_recal_on_model) X(recal_spice_s, recal_spice_s)   \
     X(finetune_s, finetune_s) X(eval_spice_s, eval_spice_s)
@@ -432,22 +459,24 @@ static char *report_md(const corners_opts *o, const corner_row *rows, int n)
             o->ckpt[0], o->ckpt[1], o->model, o->patterns, o->spice_images, o->epochs,
             o->recal_images);
     fprintf(f, "| T (C) | supply | drift (s) | T_max trim | SER nominal / recal (dB) | "
-            "digital | ideal as is | HWA as is | HWA trim only | digital (recal images) "
-            "| HWA recalibrated | ideal on recal model | SPICE s (recal + eval) |\n");
-    fprintf(f, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+            "digital | ideal as is | HWA as is | HWA trim only | HWA reprogrammed | "
+            "digital (recal images) | HWA recalibrated | ideal on recal model | "
+            "SPICE s (recal + eval) |\n");
+    fprintf(f, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+            "| --- |\n");
     for (int k = 0; k < n; k++) {
         const corner_row *r = &rows[k];
         if (r->error[0]) {
-            fprintf(f, "| %g | %g | %g | failed: %s |||||||||\n", r->temp, r->supply,
+            fprintf(f, "| %g | %g | %g | failed: %s ||||||||||\n", r->temp, r->supply,
                     r->drift, r->error);
             continue;
         }
         fprintf(f, "| %g | %g | %g | %.2f | %.1f / %.1f | %.1f %% | %.1f %% | %.1f %% | "
-                "%.1f %% | %.1f %% | **%.1f %%** | %.1f %% | %.0f + %.0f |\n", r->temp,
-                r->supply, r->drift, r->trim, r->ser_nominal, r->ser_recal, pct(r->digital),
-                pct(r->ideal_as_is), pct(r->hwa_as_is), pct(r->hwa_trim),
-                pct(r->digital_recal), pct(r->hwa_recal), pct(r->ideal_on_model),
-                r->recal_spice_s, r->eval_spice_s);
+                "%.1f %% | %.1f %% | %.1f %% | **%.1f %%** | %.1f %% | %.0f + %.0f |\n",
+                r->temp, r->supply, r->drift, r->trim, r->ser_nominal, r->ser_recal,
+                pct(r->digital), pct(r->ideal_as_is), pct(r->hwa_as_is), pct(r->hwa_trim),
+                pct(r->hwa_reprogram), pct(r->digital_recal), pct(r->hwa_recal),
+                pct(r->ideal_on_model), r->recal_spice_s, r->eval_spice_s);
     }
     fprintf(f, "\n![accuracy against temperature](acc_vs_temp.png)\n"
             "![accuracy against supply](acc_vs_supply.png)\n");
