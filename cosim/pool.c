@@ -1,6 +1,7 @@
 /* A pool of worker processes, one ngspice instance each. A crashed or hung
  * worker is killed, replaced, and its run retried once, then reported. */
 #include "cosim.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <math.h>
@@ -43,42 +44,12 @@ struct cosim_pool {
 };
 
 /* ---- byte transport ------------------------------------------------------ */
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t k = write(fd, p, len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        len -= (size_t)k;
-    }
-    return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    while (len > 0) {
-        ssize_t k = read(fd, p, len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        len -= (size_t)k;
-    }
-    return 0;
-}
-
 static int send_msg(int fd, int type, int id, const void *payload, int len)
 {
     msg_head h = {type, id, len};
-    if (write_all(fd, &h, sizeof h) != 0)
+    if (cosim_write_all(fd, &h, sizeof h) != 0)
         return -1;
-    return len > 0 ? write_all(fd, payload, (size_t)len) : 0;
+    return len > 0 ? cosim_write_all(fd, payload, (size_t)len) : 0;
 }
 
 /* ---- the worker side ----------------------------------------------------- */
@@ -127,9 +98,9 @@ static void worker_main(const cosim_pool *p, int in, int out)
     setenv("LC_ALL", "C", 1);
     fg_status init = cosim_engine_init();
     msg_head h;
-    while (read_all(in, &h, sizeof h) == 0 && h.type != MSG_QUIT) {
+    while (cosim_read_all(in, &h, sizeof h) == 0 && h.type != MSG_QUIT) {
         char *payload = malloc((size_t)h.len + 1);
-        if (!payload || (h.len > 0 && read_all(in, payload, (size_t)h.len) != 0))
+        if (!payload || (h.len > 0 && cosim_read_all(in, payload, (size_t)h.len) != 0))
             _exit(3);
         payload[h.len] = '\0';
         msg_reply r = {.id = h.id};
@@ -138,7 +109,7 @@ static void worker_main(const cosim_pool *p, int in, int out)
         r.status = st;
         if (st != FG_OK)
             snprintf(r.msg, sizeof r.msg, "%s", fg_errmsg());
-        if (write_all(out, &r, sizeof r) != 0 || cosim_engine_dead())
+        if (cosim_write_all(out, &r, sizeof r) != 0 || cosim_engine_dead())
             _exit(cosim_engine_dead() ? 4 : 3);
     }
     _exit(0);
@@ -155,7 +126,7 @@ static fg_status worker_wait_reply(cosim_pool *p, worker *w, msg_reply *r)
     while (rc < 0 && errno == EINTR);
     if (rc <= 0)
         return fg_error(FG_ERR_SPICE, "worker %d timed out", (int)w->pid);
-    if (read_all(w->from, r, sizeof *r) != 0)
+    if (cosim_read_all(w->from, r, sizeof *r) != 0)
         return fg_error(FG_ERR_SPICE, "worker %d died", (int)w->pid);
     if (r->status != FG_OK)
         return fg_error((fg_status)r->status, "%s", r->msg);
@@ -371,7 +342,7 @@ static fg_status dispatch(cosim_pool *p, worker *w, run_state *s)
 static fg_status collect(cosim_pool *p, worker *w, run_state *s)
 {
     msg_reply r;
-    if (read_all(w->from, &r, sizeof r) != 0 || r.id != w->job)
+    if (cosim_read_all(w->from, &r, sizeof r) != 0 || r.id != w->job)
         return worker_replace(p, w, s, "died");
     w->job = -1;
     if (r.status == FG_OK) {

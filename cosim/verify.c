@@ -18,6 +18,7 @@
  * clamped to VERIFY_STEP_MAX. Only cells outside the tolerance are
  * rewritten, as a write-verify controller does. */
 #include "cosim.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <math.h>
@@ -149,21 +150,6 @@ static fg_status verify_loop(const verify_job *j, verify_reply *r)
     }
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t k = write(fd, p, len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += (size_t)k;
-        len -= (size_t)k;
-    }
-    return 0;
-}
-
 static void verify_child(const verify_job *j, const char *deck, const char *home,
                          verify_reply *r, int fd)
 {
@@ -177,7 +163,7 @@ static void verify_child(const verify_job *j, const char *deck, const char *home
     r->status = (int)st;
     if (st != FG_OK)
         snprintf(r->msg, sizeof r->msg, "%s", fg_errmsg());
-    _exit(write_all(fd, r, sizeof *r) == 0 ? 0 : 1);
+    _exit(cosim_write_all(fd, r, sizeof *r) == 0 ? 0 : 1);
 }
 
 /* ---- the parent ----------------------------------------------------------- */

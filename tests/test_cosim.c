@@ -380,24 +380,7 @@ static double worst_rel_err(const double *w, const double *i, double i_unit)
 /* `ngspice -b` on a verify deck: i(vam<j>) of its operating point. */
 static void ngspice_ammeters(const char *deck, double *i /*(16)*/)
 {
-    char dir[] = "/tmp/fgcosim-ngv-XXXXXX", path[96], cmd[256], line[512];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/deck.cir", dir);
-    ck_assert_int_eq(fg_file_write_atomic(path, deck, strlen(deck)), FG_OK);
-    snprintf(cmd, sizeof cmd, "cd %s && HOME=%s LC_ALL=C ngspice -b deck.cir 2>&1", dir, dir);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    int seen = 0, j;
-    double v;
-    while (fgets(line, sizeof line, p))
-        if (sscanf(line, " vam%d#branch %lf", &j, &v) == 2 && j >= 0 && j < FG_COLS) {
-            i[j] = v;
-            seen |= 1 << j;
-        }
-    pclose(p);
-    unlink(path);
-    rmdir(dir);
-    ck_assert_int_eq(seen, 0xffff);
+    tu_ngspice_values(deck, " vam%d#branch %lf", i);
 }
 
 /* An independent read of the cells programmed with dvt: the ngspice

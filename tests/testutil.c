@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-void tu_ngspice_program(const char *deck, double *v)
+void tu_ngspice_values(const char *deck, const char *fmt, double *v)
 {
     char dir[] = "/tmp/fgcosim-ngb-XXXXXX", path[96], cmd[256], line[512];
     ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -21,7 +21,7 @@ void tu_ngspice_program(const char *deck, double *v)
     while (fgets(line, sizeof line, p)) {
         int j;
         double val;
-        if (sscanf(line, " vbl%d = %lf", &j, &val) == 2 && j >= 0 && j < 16) {
+        if (sscanf(line, fmt, &j, &val) == 2 && j >= 0 && j < 16) {
             v[j] = val;
             seen |= 1 << j;
         }
@@ -29,7 +29,12 @@ void tu_ngspice_program(const char *deck, double *v)
     pclose(p);
     unlink(path);
     rmdir(dir);
-    ck_assert_int_eq(seen, 0xffff);
+    ck_assert_msg(seen == 0xffff, "ngspice printed %04x of the 16 values '%s'", seen, fmt);
+}
+
+void tu_ngspice_program(const char *deck, double *v)
+{
+    tu_ngspice_values(deck, " vbl%d = %lf", v);
 }
 
 int tu_run_fgcosim(const char *args)

@@ -7,6 +7,8 @@
 /* Runs `ngspice -b` (HOME isolated) on deck text and parses its
  * `vbl<j> = value` lines into v (16); fails the test if any is missing. */
 void tu_ngspice_program(const char *deck, double *v /*(16)*/);
+/* The same for lines scanned by fmt ("%d" the index 0..15, then "%lf"). */
+void tu_ngspice_values(const char *deck, const char *fmt, double *v /*(16)*/);
 /* Runs the built fgcosim with args; stdout to /dev/null, stderr to
  * TU_ERR_FILE; returns the exit status. */
 #define TU_ERR_FILE "/tmp/fgcosim-test-err.txt"
