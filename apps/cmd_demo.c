@@ -17,6 +17,7 @@ typedef struct {
     const char *dir, *data;
     int patterns, spice_images, hwa_epochs;
     int multi; /* explore (several layouts) */
+    fg_corner corner;
 } loop_opts;
 
 static void loop_usage(FILE *f, const char *cmd)
@@ -24,12 +25,14 @@ static void loop_usage(FILE *f, const char *cmd)
     fprintf(f,
         "usage: fgcosim %s %s[-o DIR] [--patterns N] [--spice-images N]\n"
         "         [--hwa-epochs N] [--data mnist-lowres[:DIR]]\n"
+        "         [--temp C] [--supply S] [--drift-time SECONDS]\n"
         "Simulates calibration data, fits the compact model, trains mlp-lowres\n"
         "digitally, fine-tunes a copy hardware-aware (from the digital weights),\n"
         "evaluates both on the fitted model (hwa)\n"
         "and on the SPICE array (spice); writes DIR/report.md, PNG plots and\n"
         "DIR/summary.json. Defaults: %s, 1200 patterns, 150 SPICE images,\n"
-        "15 hardware-aware epochs.\n",
+        "15 hardware-aware epochs, nominal corner (27 C, supply 1, no drift;\n"
+        "a corner applies to the calibration and the SPICE evaluations).\n",
         cmd, strcmp(cmd, "demo") ? "--layout A --layout B ... " : "[--layout NAME|FILE] ",
         strcmp(cmd, "demo") ? "-o explore-out" : "layout coupled, -o demo-out");
 }
@@ -39,12 +42,18 @@ static int loop_parse(int argc, char **argv, loop_opts *o, int multi)
     static const struct option lo[] = {
         {"layout", required_argument, 0, 'l'}, {"patterns", required_argument, 0, 'p'},
         {"spice-images", required_argument, 0, 's'}, {"data", required_argument, 0, 'd'},
-        {"hwa-epochs", required_argument, 0, 'e'},
+        {"hwa-epochs", required_argument, 0, 'e'}, APP_CORNER_LONGOPTS,
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     *o = (loop_opts){.multi = multi, .dir = multi ? "explore-out" : "demo-out", .data = "mnist-lowres",
-                     .patterns = 1200, .spice_images = 150, .hwa_epochs = 15};
-    int c;
+                     .patterns = 1200, .spice_images = 150, .hwa_epochs = 15,
+                     .corner = fg_corner_nominal()};
+    int c, bad = 0;
     while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+        if (app_corner_opt(argv[0], &o->corner, c, optarg, &bad)) {
+            if (bad)
+                return 2;
+            continue;
+        }
         switch (c) {
         case 'l':
             if (o->n == (multi ? MAX_LAYOUTS : 1)) {
@@ -68,6 +77,10 @@ static int loop_parse(int argc, char **argv, loop_opts *o, int multi)
     }
     if (o->n == 0) /* where naive deployment loses and HWA training recovers */
         o->layouts[o->n++] = "coupled";
+    if (fg_corner_check(&o->corner) != FG_OK) {
+        fprintf(stderr, "fgcosim %s: %s\n", argv[0], fg_errmsg());
+        return 2;
+    }
     for (int k = 0; k < o->n; k++) { /* bad layouts fail now, not after an hour */
         nl_layout *l;
         fg_status st = nl_layout_load(o->layouts[k], &l);
@@ -196,7 +209,8 @@ static int loop_main(int argc, char **argv, int multi)
         snprintf(dirs[k], sizeof dirs[k], "%s/%s", o.dir, base ? base + 1 : o.layouts[k]);
         po[k] = (pipe_opts){.layout = o.layouts[k], .dir = multi ? dirs[k] : o.dir,
                             .data = o.data, .patterns = o.patterns,
-                            .spice_images = o.spice_images, .hwa_epochs = o.hwa_epochs};
+                            .spice_images = o.spice_images, .hwa_epochs = o.hwa_epochs,
+                            .corner = o.corner};
         st = pipeline_run(&po[k], &r[k]);
     }
     if (st == FG_OK) {

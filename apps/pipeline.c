@@ -36,6 +36,20 @@ static fg_status step(const pipe_opts *o, int k, const char *what,
     return st;
 }
 
+/* Appends the corner's options to args (from *n; room for 6 more). */
+static void corner_args(const pipe_opts *o, char buf[3][32], const char **args, int *n)
+{
+    snprintf(buf[0], 32, "%.6g", o->corner.temp_c);
+    snprintf(buf[1], 32, "%.6g", o->corner.supply);
+    snprintf(buf[2], 32, "%.6g", o->corner.drift_s);
+    const char *names[3] = {"--temp", "--supply", "--drift-time"};
+    for (int k = 0; k < 3; k++) {
+        args[(*n)++] = names[k];
+        args[(*n)++] = buf[k];
+    }
+    args[*n] = NULL;
+}
+
 static void path_in(char *buf, const pipe_opts *o, const char *name)
 {
     snprintf(buf, 512, "%s/%s", o->dir, name);
@@ -47,8 +61,11 @@ static fg_status calibrate(const pipe_opts *o, pipe_result *r)
     path_in(data, o, "calib.h5");
     path_in(model, o, "model.json");
     snprintf(pat, sizeof pat, "%d", o->patterns);
-    const char *sim[] = {"fgcosim", "simulate", "--layout", o->layout, "--patterns", pat,
-                         "--seed", "1", "-o", data, "--json", NULL};
+    const char *sim[20] = {"fgcosim", "simulate", "--layout", o->layout, "--patterns", pat,
+                           "--seed", "1", "-o", data, "--json"};
+    char cb[3][32];
+    int ns = 11;
+    corner_args(o, cb, sim, &ns);
     double patterns, ser[2] = {-1, -1};
     static const char *const sers[] = {"ser_naive_db", "ser_linear_db", NULL};
     fg_status st = step(o, 1, "simulate calibration patterns", sim, "patterns", &patterns,
@@ -92,7 +109,7 @@ static fg_status evaluate(const pipe_opts *o, int k, const char *ckpt_name,
     path_in(model, o, "model.json");
     snprintf(lim, sizeof lim, "%d", limit);
     snprintf(what, sizeof what, "evaluate %s on %s (%d images)", ckpt_name, backend, limit);
-    const char *ev[16] = {"fgcosim", "evaluate", "--ckpt", ckpt, "--backend", backend,
+    const char *ev[24] = {"fgcosim", "evaluate", "--ckpt", ckpt, "--backend", backend,
                           "--limit", lim, "--json"};
     int n = 9;
     if (!strcmp(backend, "hwa")) {
@@ -103,6 +120,9 @@ static fg_status evaluate(const pipe_opts *o, int k, const char *ckpt_name,
         ev[n++] = o->layout;
     }
     ev[n] = NULL;
+    char cb[3][32];
+    if (!strcmp(backend, "spice"))
+        corner_args(o, cb, ev, &n);
     return step(o, k, what, ev, "accuracy", acc, NULL, NULL);
 }
 
@@ -136,10 +156,12 @@ void pipeline_json(FILE *f, const pipe_opts *o, const pipe_result *r)
                "\"digital_on_spice_images\": %.4f, \"ideal_on_hwa\": %.4f, "
                "\"ideal_on_spice\": %.4f, \"hwa_on_hwa\": %.4f, \"hwa_on_spice\": %.4f, "
                "\"spice_images\": %d, \"ser_naive_db\": %.2f, \"ser_linear_db\": %.2f, "
-               "\"ser_fitted_db\": %.2f, \"calibration_patterns\": %d, \"seconds\": %.1f}",
+               "\"ser_fitted_db\": %.2f, \"calibration_patterns\": %d, \"seconds\": %.1f, "
+               "\"temp_c\": %g, \"supply\": %g, \"drift_s\": %g}",
             o->layout, r->digital, r->digital_first, r->ideal_on_hwa, r->ideal_on_spice,
             r->hwa_on_hwa, r->hwa_on_spice, r->spice_images, r->ser_naive, r->ser_linear,
-            r->ser_fitted, o->patterns, r->seconds);
+            r->ser_fitted, o->patterns, r->seconds, o->corner.temp_c, o->corner.supply,
+            o->corner.drift_s);
 }
 
 void pipeline_table_row(FILE *f, const pipe_opts *o, const pipe_result *r)

@@ -13,6 +13,8 @@ typedef struct {
     int patterns;       /* calibration patterns                           */
     int spice_images;   /* test images evaluated on the SPICE "chip"       */
     int hwa_epochs;     /* epochs of hardware-aware training              */
+    fg_corner corner;   /* where the chip runs: calibration and SPICE
+                           evaluation (temperature, supply, drift)       */
 } pipe_opts;
 
 typedef struct {
