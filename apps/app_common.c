@@ -85,6 +85,7 @@ int app_corner_opt(const char *cmd, fg_corner *c, int opt, const char *arg, int 
     case APP_OPT_DRIFT_NEUTRAL: *bad |= app_parse_double(cmd, "--drift-neutral", arg, -inf, inf, &c->drift_neutral_v); return 1;
     case APP_OPT_DRIFT_SEED: *bad |= app_parse_u64(cmd, "--drift-seed", arg, &c->drift_seed); return 1;
     case APP_OPT_T_MAX_TRIM: *bad |= app_parse_double(cmd, "--t-max-trim", arg, -inf, inf, &c->t_max_trim); return 1;
+    case APP_OPT_OUT_GAIN: *bad |= app_parse_double(cmd, "--out-gain", arg, -inf, inf, &c->out_gain); return 1;
     }
     return 0;
 }
@@ -104,6 +105,7 @@ void app_corner_json(cJSON *o, const fg_corner *c)
     cJSON_AddNumberToObject(o, "drift_neutral_v", c->drift_neutral_v);
     cJSON_AddNumberToObject(o, "drift_seed", (double)c->drift_seed);
     cJSON_AddNumberToObject(o, "t_max_trim", c->t_max_trim);
+    cJSON_AddNumberToObject(o, "out_gain", c->out_gain);
 }
 
 void app_array_opts_init(app_array_opts *o, const char *cmd)

@@ -48,13 +48,13 @@ enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
 /* The operating corner (core's fg_corner): --temp C, --supply S,
  * --supply-rails read,pre|read|pre|none, --drift-time S, --drift-rate R,
  * --drift-t0 S, --drift-sigma F, --drift-neutral V, --drift-seed N, and
- * the controller's --t-max-trim F.
+ * the controller's --t-max-trim F and --out-gain G.
  * Values are parsed here; their ranges are checked once, by
  * fg_corner_check, where the corner is used. */
 enum { APP_OPT_TEMP = 1100, APP_OPT_SUPPLY, APP_OPT_SUPPLY_RAILS,
        APP_OPT_DRIFT_TIME, APP_OPT_DRIFT_RATE, APP_OPT_DRIFT_T0,
        APP_OPT_DRIFT_SIGMA, APP_OPT_DRIFT_NEUTRAL, APP_OPT_DRIFT_SEED,
-       APP_OPT_T_MAX_TRIM };
+       APP_OPT_T_MAX_TRIM, APP_OPT_OUT_GAIN };
 #define APP_CORNER_LONGOPTS                                                \
     {"temp", required_argument, 0, APP_OPT_TEMP},                          \
     {"supply", required_argument, 0, APP_OPT_SUPPLY},                      \
@@ -65,7 +65,8 @@ enum { APP_OPT_TEMP = 1100, APP_OPT_SUPPLY, APP_OPT_SUPPLY_RAILS,
     {"drift-sigma", required_argument, 0, APP_OPT_DRIFT_SIGMA},            \
     {"drift-neutral", required_argument, 0, APP_OPT_DRIFT_NEUTRAL},        \
     {"drift-seed", required_argument, 0, APP_OPT_DRIFT_SEED},              \
-    {"t-max-trim", required_argument, 0, APP_OPT_T_MAX_TRIM}
+    {"t-max-trim", required_argument, 0, APP_OPT_T_MAX_TRIM},              \
+    {"out-gain", required_argument, 0, APP_OPT_OUT_GAIN}
 #define APP_CORNER_HELP                                                      \
     "  --temp C            die temperature (ngspice .temp; nominal 27)\n"      \
     "  --supply S          supply scale of the rails below (nominal 1)\n"      \
@@ -79,7 +80,8 @@ enum { APP_OPT_TEMP = 1100, APP_OPT_SUPPLY, APP_OPT_SUPPLY_RAILS,
     "  --drift-neutral V   dVT the charge relaxes towards (0)\n"               \
     "  --drift-seed N      seed of the per-cell spread (1)\n"                \
     "  --t-max-trim F      controller trim: pulse time base T_max * F (1);\n" \
-    "                      outputs stay normalised to the nominal T_max\n"
+    "                      outputs stay normalised to the nominal T_max\n"  \
+    "  --out-gain G        controller trim: digital gain on the outputs (1)\n"
 /* Handles an APP_OPT_TEMP.. option into c; returns 1 if it was one, sets
  * *bad to 2 on a value that is not a number. */
 int app_corner_opt(const char *cmd, fg_corner *c, int opt, const char *arg, int *bad);

@@ -32,7 +32,7 @@ typedef struct {
 /* One row of corners.csv / one object of corners.json (NaN: not run). */
 typedef struct {
     double temp, supply, drift;
-    double trim, t_max_s, ser_nominal, ser_recal, w_exp;
+    double trim, gain, t_max_s, ser_nominal, ser_recal, w_exp;
     double digital, digital_recal, ideal_as_is, hwa_as_is, hwa_trim, hwa_recal;
     double hwa_reprogram;
     double ideal_on_model, ideal_on_nominal_model, hwa_recal_on_model;
@@ -246,7 +246,7 @@ static fg_status cached(const char *path, const char *const *args, cJSON **out)
 typedef struct {
     const corners_opts *o;
     corner_row *r;
-    char dir[600], temp[32], supply[32], drift[32], trim[32];
+    char dir[600], temp[32], supply[32], drift[32], trim[32], gain[32];
     int k, n;
 } corner_ctx;
 
@@ -281,8 +281,10 @@ static fg_status evaluate(corner_ctx *c, const char *name, const char *ckpt,
         a[n++] = c->o->netlist ? c->o->netlist : c->o->layout;
         a[n++] = "--temp", a[n++] = c->temp, a[n++] = "--supply", a[n++] = c->supply;
         a[n++] = "--drift-time", a[n++] = c->drift;
-        if (flags & EV_TRIM)
+        if (flags & EV_TRIM) {
             a[n++] = "--t-max-trim", a[n++] = c->trim;
+            a[n++] = "--out-gain", a[n++] = c->gain;
+        }
         if (flags & EV_REPROGRAM)
             a[n++] = "--reprogram";
         if (c->o->jobs)
@@ -316,11 +318,15 @@ static fg_status recalibrate(corner_ctx *c, char *model_out)
     corner_row *r = c->r;
     r->trim = jnum(j, "t_max_trim");
     r->t_max_s = jnum(j, "t_max_s");
+    r->gain = jnum(j, "out_gain");
+    if (!isfinite(r->gain))
+        r->gain = 1.0;
     r->ser_nominal = jnum(j, "ser_nominal_db");
     r->ser_recal = jnum(j, "ser_recal_db");
     r->w_exp = jnum(j, "w_exp");
     r->recal_spice_s = jnum(j, "spice_seconds");
     snprintf(c->trim, sizeof c->trim, "%.6g", r->trim);
+    snprintf(c->gain, sizeof c->gain, "%.6g", r->gain);
     cJSON_Delete(j);
     if (st == FG_OK && access(model_out, R_OK) != 0)
         st = fg_error(FG_ERR_IO, "%s: missing (remove %s/recalibrate.json to redo)",
@@ -391,6 +397,7 @@ static fg_status run_corner(corner_ctx *c)
 /* ---- outputs -------------------------------------------------------------------- */
 #define ROW_FIELDS(X)                                                           \
     X(temp_c, temp) X(supply, supply) X(drift_s, drift) X(t_max_trim, trim)     \
+    X(out_gain, gain)                                                           \
     X(t_max_s, t_max_s) X(ser_nominal_db, ser_nominal) X(ser_recal_db, ser_recal) \
     X(w_exp, w_exp) X(digital, digital) X(digital_recal_images, digital_recal)  \
     X(ideal_as_is, ideal_as_is) X(hwa_as_is, hwa_as_is) X(hwa_trim_only, hwa_trim) \

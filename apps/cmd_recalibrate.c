@@ -36,7 +36,7 @@ typedef struct {
 
 typedef struct {
     fit_model nominal, m;
-    double trim, spice_s, fit_s, ser_nominal, ser_recal, ser_nominal_notrim;
+    double trim, gain, spice_s, fit_s, ser_nominal, ser_recal;
     int probe_vmm, fit_patterns, held_patterns, iterations;
 } recal_result;
 
@@ -47,15 +47,16 @@ static void usage(FILE *f)
         "         [--array-netlist FILE] [--weights-seed S] [corner options]\n"
         "         [--patterns N] [--seed S] [--holdout F] [--no-trim] [--jobs J]\n"
         "         -o MODEL_CORNER.json [--json]\n"
-        "At the corner: trims T_max from %d probe patterns per step (so that\n"
-        "the outputs swing as the nominal model predicts), runs N calibration\n"
+        "At the corner: trims T_max (0.05..4) from %d probe patterns per step\n"
+        "(so that the outputs swing as the nominal model predicts; a digital\n"
+        "output gain makes up what T_max cannot), runs N calibration\n"
         "patterns (default 300, the last --holdout 0.2 held out) on a calibration\n"
         "array (weights seed, default 1) and refits the model from MODEL.json:\n"
         "column gains, the programming exponent (started at T0/T from the\n"
         "temperature) and the physics. The output model keeps the nominal\n"
         "operating point (so networks trained for it still load) and records\n"
-        "the corner and trim; deploy with the same corner options and\n"
-        "--t-max-trim.\n" APP_CORNER_HELP, PROBES);
+        "the corner and trims; deploy with the same corner options,\n"
+        "--t-max-trim and --out-gain.\n" APP_CORNER_HELP, PROBES);
 }
 
 static int parse(int argc, char **argv, recal_opts *o)
@@ -167,29 +168,44 @@ static void probe_patterns(double *x /*(PROBES,16)*/, uint64_t seed)
     }
 }
 
-/* T_max trim: the swing measured on the probes against the nominal
- * model's prediction; secant steps in log(trim) -> log(swing) (the swing
- * grows sublinearly with T_max: the bit line's own drop compresses it),
- * the first step assuming proportionality. */
-static fg_status choose_trim(const recal_opts *o, const app_array *a, recal_result *r)
+/* Summed output of the probes at corner c (the trims in it). */
+static fg_status probe_swing(const recal_opts *o, const app_array *a, const fg_corner *c,
+                             const double *x, recal_result *r, double *sum)
 {
-    double x[PROBES * FG_ROWS], yp[PROBES * FG_COLS], ym[PROBES * FG_COLS];
+    double ym[PROBES * FG_COLS];
+    fg_status st = chip_run(o, a, c, x, PROBES, ym, &r->spice_s);
+    r->probe_vmm += PROBES;
+    *sum = 0;
+    for (int k = 0; k < PROBES * FG_COLS; k++)
+        *sum += ym[k];
+    if (st == FG_OK && !(*sum > 0))
+        st = fg_error(FG_ERR_RANGE, "the probe patterns give no output at this corner");
+    return st;
+}
+
+/* The trims: T_max from the swing measured on the probes against the
+ * nominal model's prediction, by secant steps in log(trim) -> log(swing)
+ * (the swing grows sublinearly with T_max: the bit line's own drop
+ * compresses it), the first step assuming proportionality; where T_max
+ * reaches its range, the output gain makes up the rest. */
+static fg_status choose_trims(const recal_opts *o, const app_array *a, recal_result *r)
+{
+    double x[PROBES * FG_ROWS], yp[PROBES * FG_COLS];
     probe_patterns(x, o->seed);
     model_predict(yp, x, PROBES, &r->nominal, a->w);
-    double sp = 0, slope = 1, lr_prev = 0, ls_prev = 0;
+    double sp = 0, sm = 0, slope = 1, lr_prev = 0, ls_prev = 0;
     for (int k = 0; k < PROBES * FG_COLS; k++)
         sp += yp[k];
     fg_corner c = o->arr.corner;
     r->trim = c.t_max_trim;
+    r->gain = c.out_gain;
     fg_status st = FG_OK;
+    int measured = 0; /* sm is that of r->trim */
     for (int step = 0; o->trim && step < TRIM_STEPS && st == FG_OK; step++) {
         c.t_max_trim = r->trim;
-        st = chip_run(o, a, &c, x, PROBES, ym, &r->spice_s);
-        r->probe_vmm += PROBES;
-        double sm = 0;
-        for (int k = 0; k < PROBES * FG_COLS; k++)
-            sm += ym[k];
-        if (st != FG_OK || !(sm > 0) || fabs(sp / sm - 1) < TRIM_TOL)
+        st = probe_swing(o, a, &c, x, r, &sm);
+        measured = 1;
+        if (st != FG_OK || fabs(sp / sm - 1) < TRIM_TOL)
             break;
         double lr = log(r->trim), ls = log(sm);
         if (step > 0 && fabs(lr - lr_prev) > 1e-9)
@@ -202,6 +218,16 @@ static fg_status choose_trim(const recal_opts *o, const app_array *a, recal_resu
         fprintf(stderr, "fgcosim %s: swing %.3f of nominal at trim %.2f -> %.2f\n", CMD,
                 sm / sp, r->trim, t);
         r->trim = t;
+        measured = 0;
+    }
+    c.t_max_trim = r->trim;
+    if (st == FG_OK && o->trim && !measured)
+        st = probe_swing(o, a, &c, x, r, &sm);
+    if (st == FG_OK && o->trim && fabs(sp / sm - 1) >= TRIM_TOL) {
+        double g = round(r->gain * sp / sm / TRIM_QUANT) * TRIM_QUANT;
+        r->gain = g < 0.1 ? 0.1 : g > 20 ? 20 : g;
+        fprintf(stderr, "fgcosim %s: swing %.3f of nominal at T_max trim %.2f (its "
+                "limit): output gain %.2f\n", CMD, sm / sp, r->trim, r->gain);
     }
     return st;
 }
@@ -248,6 +274,7 @@ static fg_status calibrate(const recal_opts *o, const app_array *a, recal_result
         cosim_patterns_generate(x, P, o->seed);
         fg_corner c = o->arr.corner;
         c.t_max_trim = r->trim;
+        c.out_gain = r->gain;
         st = chip_run(o, a, &c, x, P, y, &r->spice_s);
     }
     r->held_patterns = (int)lround(P * o->holdout);
@@ -271,10 +298,12 @@ static cJSON *result_json(const recal_opts *o, const recal_result *r)
     cJSON *c = cJSON_AddObjectToObject(j, "corner");
     fg_corner cc = o->arr.corner;
     cc.t_max_trim = r->trim;
+    cc.out_gain = r->gain;
     app_corner_json(c, &cc);
     cJSON_AddStringToObject(j, "nominal_model", o->model);
     cJSON_AddNumberToObject(j, "t_max_trim", r->trim);
     cJSON_AddNumberToObject(j, "t_max_s", r->nominal.op.t_max * r->trim);
+    cJSON_AddNumberToObject(j, "out_gain", r->gain);
     cJSON_AddNumberToObject(j, "ser_nominal_db", r->ser_nominal);
     cJSON_AddNumberToObject(j, "ser_recal_db", r->ser_recal);
     cJSON_AddNumberToObject(j, "w_exp", r->m.w_exp);
@@ -320,9 +349,10 @@ static void report(const recal_opts *o, const recal_result *r)
     }
     char corner[256];
     fg_corner_describe(&o->arr.corner, corner, sizeof corner);
-    fprintf(stderr, "fgcosim %s: %s: T_max trim %.2f, held-out SER nominal model %.1f dB, "
-            "recalibrated %.1f dB (exponent %.3f), %d + %d patterns, %.1f s SPICE -> %s\n",
-            CMD, corner, r->trim, r->ser_nominal, r->ser_recal, r->m.w_exp,
+    fprintf(stderr, "fgcosim %s: %s: T_max trim %.2f, output gain %.2f, held-out SER "
+            "nominal model %.1f dB, recalibrated %.1f dB (exponent %.3f), %d + %d patterns, "
+            "%.1f s SPICE -> %s\n", CMD, corner, r->trim, r->gain, r->ser_nominal,
+            r->ser_recal, r->m.w_exp,
             r->probe_vmm, o->patterns, r->spice_s, o->out);
 }
 
@@ -341,7 +371,7 @@ int cmd_recalibrate(int argc, char **argv)
     if (st == FG_OK)
         st = check_op(o.model, &r.nominal.op, a.name, &a.op);
     if (st == FG_OK)
-        st = choose_trim(&o, &a, &r);
+        st = choose_trims(&o, &a, &r);
     if (st == FG_OK)
         st = calibrate(&o, &a, &r);
     if (st == FG_OK)

@@ -18,14 +18,15 @@ fg_corner fg_corner_nominal(void)
         .rails = FG_RAIL_READ | FG_RAIL_PRE, .drift_s = 0.0,
         .drift_rate = DRIFT_RATE, .drift_t0_s = DRIFT_T0,
         .drift_sigma = DRIFT_SIGMA, .drift_neutral_v = 0.0, .drift_seed = 1,
-        .t_max_trim = 1.0,
+        .t_max_trim = 1.0, .out_gain = 1.0,
     };
 }
 
 int fg_corner_is_nominal(const fg_corner *c)
 {
     return !c || (c->temp_c == FG_TEMP_NOMINAL_C && c->supply == 1.0 &&
-                  c->drift_s == 0.0 && c->t_max_trim == 1.0);
+                  c->drift_s == 0.0 && c->t_max_trim == 1.0 &&
+                  c->out_gain == 1.0);
 }
 
 static int in_range(double v, double lo, double hi) { return v >= lo && v <= hi; }
@@ -51,6 +52,8 @@ fg_status fg_corner_check(const fg_corner *c)
                         1.0, " V");
     if (!in_range(c->t_max_trim, 0.05, 4))
         return fg_error(FG_ERR_RANGE, fmt, "--t-max-trim", c->t_max_trim, 0.05, 4.0, "");
+    if (!in_range(c->out_gain, 0.1, 20))
+        return fg_error(FG_ERR_RANGE, fmt, "--out-gain", c->out_gain, 0.1, 20.0, "");
     if (c->rails & ~(unsigned)(FG_RAIL_READ | FG_RAIL_PRE))
         return fg_error(FG_ERR_RANGE, "--supply-rails: unknown rail bits 0x%x", c->rails);
     return FG_OK;
@@ -73,7 +76,7 @@ double fg_corner_y_from_v(const fg_corner *c, const fg_op_point *nominal, double
 {
     fg_op_point at = fg_corner_op(c, nominal);
     at.t_max = nominal->t_max;
-    return fg_op_y_from_v(&at, v);
+    return fg_op_y_from_v(&at, v) * (c ? c->out_gain : 1.0);
 }
 
 void fg_corner_drift(const fg_corner *c, const double *dvt, double *dvt_out)
@@ -104,12 +107,13 @@ void fg_corner_describe(const fg_corner *c, char *buf, size_t n)
     fg_corner nom = fg_corner_nominal();
     if (!c)
         c = &nom;
-    snprintf(buf, n, "%g C, supply %g (%s%s%s), drift %g s, T_max trim %g", c->temp_c,
+    snprintf(buf, n, "%g C, supply %g (%s%s%s), drift %g s, T_max trim %g, output gain %g",
+             c->temp_c,
              c->supply,
              c->rails & FG_RAIL_READ ? "V_read" : "",
              (c->rails & FG_RAIL_READ) && (c->rails & FG_RAIL_PRE) ? "+" : "",
              c->rails & FG_RAIL_PRE ? "V_pre" : c->rails ? "" : "no rail", c->drift_s,
-             c->t_max_trim);
+             c->t_max_trim, c->out_gain);
     if (c->drift_s > 0) {
         size_t l = strlen(buf);
         snprintf(buf + l, n - l, " (rate %g/decade, t0 %g s, sigma %g, neutral %g V, seed %llu)",

@@ -98,6 +98,10 @@ typedef struct {
     double t_max_trim;    /* controller trim, not environment: the pulse
                              time base is T_max * t_max_trim, outputs stay
                              normalised to the nominal T_max           (1) */
+    double out_gain;      /* controller trim: digital gain on the read-out
+                             (an ADC reference trim), for a swing that the
+                             T_max trim cannot restore within its range;
+                             on silicon it costs SNR by this factor    (1) */
 } fg_corner;
 
 #define FG_TEMP_NOMINAL_C 27.0
@@ -105,7 +109,7 @@ fg_corner fg_corner_nominal(void);
 int fg_corner_is_nominal(const fg_corner *c);
 /* Ranges: temperature -55..150 C, supply 0.5..1.5, drift time >= 0 (and
  * <= 1e10 s), rate 0..0.2 per decade, t0 > 0, sigma 0..2, neutral -1..1 V,
- * T_max trim 0.05..4.
+ * T_max trim 0.05..4, output gain 0.1..20.
  * FG_ERR_RANGE naming the option (--temp, --supply, --drift-time, ...). */
 fg_status fg_corner_check(const fg_corner *c);
 /* The operating point the chip actually applies at corner c (NULL:
@@ -113,7 +117,8 @@ fg_status fg_corner_check(const fg_corner *c);
 fg_op_point fg_corner_op(const fg_corner *c, const fg_op_point *nominal);
 /* Normalised output of bit-line voltage v at corner c: the drop below the
  * precharge level applied there, in units of the nominal
- * I_unit * T_max / C_BL (so a trimmed T_max shows as a gain). */
+ * I_unit * T_max / C_BL (so a trimmed T_max shows as a gain), times the
+ * controller's output gain. */
 double fg_corner_y_from_v(const fg_corner *c, const fg_op_point *nominal, double v);
 /* dvt_out (16,16) = the programmed dvt (16,16) after c->drift_s seconds
  * (a copy when there is no drift; c may be NULL). In place is allowed. */

@@ -7,7 +7,8 @@
  *   op_i_unit_A, and the corner: corner_temp_c, corner_supply,
  *   corner_rails (1 V_read, 2 V_pre), corner_drift_s, corner_drift_rate,
  *   corner_drift_t0_s, corner_drift_sigma, corner_drift_neutral_V,
- *   corner_drift_seed, corner_t_max_trim (files without them are
+ *   corner_drift_seed, corner_t_max_trim, corner_out_gain (files without
+ *   them are
  *   nominal), and how the cells were programmed: program_method ("model"
  *   or "verify"), program_tol, program_iterations, program_worst_rel_err
  *   (files without them were programmed by "model"). /y is the drop
@@ -38,7 +39,8 @@ typedef struct { const char *name; double *v; } corner_attr;
      {"corner_drift_t0_s", &(c)->drift_t0_s},                                \
      {"corner_drift_sigma", &(c)->drift_sigma},                              \
      {"corner_drift_neutral_V", &(c)->drift_neutral_v},                      \
-     {"corner_t_max_trim", &(c)->t_max_trim}}
+     {"corner_t_max_trim", &(c)->t_max_trim},                                \
+     {"corner_out_gain", &(c)->out_gain}}
 
 static int put_corner(hid_t f, const fg_corner *c0)
 {

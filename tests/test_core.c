@@ -180,6 +180,12 @@ START_TEST(test_corner_op_and_drift)
     c.t_max_trim = 0.5;
     ck_assert_double_eq_tol(fg_corner_op(&c, &nom).t_max, 50e-9, 1e-20);
     ck_assert_double_eq_tol(fg_corner_y_from_v(&c, &nom, 0.62), 4.0, 1e-9);
+    c.out_gain = 2.5; /* the digital gain trim multiplies */
+    ck_assert_double_eq_tol(fg_corner_y_from_v(&c, &nom, 0.62), 10.0, 1e-9);
+    c.out_gain = 25;
+    ck_assert_int_eq(fg_corner_check(&c), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "--out-gain"));
+    c.out_gain = 1;
     c.t_max_trim = 1;
     c.rails = FG_RAIL_PRE;
     at = fg_corner_op(&c, &nom);
