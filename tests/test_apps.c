@@ -413,6 +413,69 @@ START_TEST(recalibrate_bad_input)
 }
 END_TEST
 
+/* ---- corners (runs SPICE) ----------------------------------------------------- */
+static double mtime_of(const char *path)
+{
+    struct stat st;
+    ck_assert_msg(stat(path, &st) == 0, "%s missing", path);
+    return st.st_mtim.tv_sec + 1e-9 * st.st_mtim.tv_nsec;
+}
+
+/* One corner on a tiny network: every column of corners.json filled; a
+ * re-run redoes nothing; a changed option redoes only the steps it
+ * touches. */
+START_TEST(corners_resume)
+{
+    val_fix f;
+    fix_open(&f);
+    fit_model m;
+    fg_op_point op = fg_op_point_default();
+    fit_model_init(&m, &op);
+    ck_assert_int_eq(fit_model_save(&m, f.model), FG_OK);
+    char args[1024], ck[128], json[160], step[160], recal[160];
+    snprintf(ck, sizeof ck, "%s/m.ckpt", f.dir);
+    snprintf(args, sizeof args, "train --net mlp-lowres --data mnist-lowres:" FG_FIXTURES
+             "/nn_mnist --epochs 1 -o %s --quiet", ck);
+    ck_assert_int_eq(tu_run_fgcosim(args), 0);
+    const char *fmt = "corners --ckpt %s --ckpt %s --model %s --layout regular --temp 80 "
+                      "--supply 1 --drift-time 0 --spice-images %d --recal-images 2 "
+                      "--recal-patterns 40 --finetune-epochs 1 --data mnist-lowres:"
+                      FG_FIXTURES "/nn_mnist --jobs 2 -o %s/c";
+    snprintf(args, sizeof args, fmt, ck, ck, f.model, 2, f.dir);
+    ck_assert_int_eq(tu_run_fgcosim(args), 0);
+    snprintf(json, sizeof json, "%s/c/corners.json", f.dir);
+    snprintf(step, sizeof step, "%s/c/T80_S1_D0/hwa_as_is.json", f.dir);
+    snprintf(recal, sizeof recal, "%s/c/T80_S1_D0/recalibrate.json", f.dir);
+    char *text;
+    ck_assert_int_eq(fg_file_read(json, &text, NULL), FG_OK);
+    cJSON *list = cJSON_Parse(text);
+    free(text);
+    ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+    const cJSON *r = cJSON_GetArrayItem(list, 0);
+    ck_assert_double_eq(jget(r, "temp_c"), 80);
+    ck_assert_double_eq(jget(r, "spice_images"), 2);
+    ck_assert_double_eq(jget(r, "recal_patterns"), 40);
+    ck_assert(jget(r, "t_max_s") > 0 && jget(r, "t_max_s") < op.t_max);
+    static const char *acc[] = {"digital", "ideal_as_is", "hwa_as_is", "hwa_recal",
+                                "hwa_reprogram", "ideal_on_recal_model"};
+    for (int k = 0; k < 6; k++) {
+        double v = jget(r, acc[k]);
+        ck_assert_msg(v >= 0 && v <= 1, "%s = %g", acc[k], v);
+    }
+    ck_assert(isfinite(jget(r, "ser_nominal_db")) && isfinite(jget(r, "ser_recal_db")));
+    cJSON_Delete(list);
+    double t_step = mtime_of(step), t_recal = mtime_of(recal);
+    ck_assert_int_eq(tu_run_fgcosim(args), 0); /* resumes: nothing to redo */
+    ck_assert_double_eq(mtime_of(step), t_step);
+    ck_assert_double_eq(mtime_of(recal), t_recal);
+    snprintf(args, sizeof args, fmt, ck, ck, f.model, 3, f.dir);
+    ck_assert_int_eq(tu_run_fgcosim(args), 0); /* 3 images: the evaluations again */
+    ck_assert(mtime_of(step) > t_step);
+    ck_assert_double_eq(mtime_of(recal), t_recal);
+    fix_close(&f);
+}
+END_TEST
+
 Suite *apps_suite(void)
 {
     Suite *s = suite_create("apps");
@@ -429,6 +492,7 @@ Suite *apps_suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, recalibrate_hot);
     tcase_add_test(tc, recalibrate_bad_input);
+    tcase_add_test(tc, corners_resume);
     suite_add_tcase(s, tc);
     return s;
 }
