@@ -335,6 +335,7 @@ static fg_status make_plots(const char *dir, const fit_eval *ev, const pat_set *
 
 /* ---- the command -------------------------------------------------------- */
 static fg_status fit_and_report(const fit_args *a, const fg_op_point *op,
+                                const fg_corner *corner,
                                 const double *w_target, const pat_set *tr,
                                 const pat_set *ho)
 {
@@ -352,6 +353,7 @@ static fg_status fit_and_report(const fit_args *a, const fg_op_point *op,
         st = fit_extract_linear(tr->x, tr->y, tr->P, wl);
     if (st == FG_OK && a->init && (st = fit_model_load(&m, a->init)) == FG_OK)
         m.op = *op; /* the data set's op point rules */
+    m.corner = *corner; /* the model describes where its data was measured */
     if (st == FG_OK)
         st = fit_model_fit(&m, tr->x, tr->y, tr->P, &o, &rep);
     if (st == FG_OK && a->free_cells) /* the gain from target to fitted cell */
@@ -389,7 +391,7 @@ static fg_status run(const fit_args *a)
         st = fg_error(FG_ERR_RANGE, "%s: no held-out patterns (P = %d, --holdout %g)",
                       a->data, ds.P, a->holdout);
     if (st == FG_OK)
-        st = fit_and_report(a, &ds.op, ds.w_target, &tr, &ho);
+        st = fit_and_report(a, &ds.op, &ds.corner, ds.w_target, &tr, &ho);
     pat_free(&tr);
     pat_free(&ho);
     cosim_dataset_free(&ds);

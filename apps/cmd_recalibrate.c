@@ -258,6 +258,9 @@ static fg_status refit(const recal_opts *o, const app_array *a, const double *x,
     fo.w_target = a->w;
     fo.fit_exp = 1;
     fit_report rep;
+    r->m.corner = o->arr.corner; /* and the trims, where it was measured */
+    r->m.corner.t_max_trim = r->trim;
+    r->m.corner.out_gain = r->gain;
     fg_status st = fit_model_fit(&r->m, x, y, r->fit_patterns, &fo, &rep);
     r->fit_s = rep.seconds;
     r->iterations = rep.iterations;

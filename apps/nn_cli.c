@@ -53,6 +53,7 @@ fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be)
 fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a)
 {
     memset(a, 0, sizeof *a);
+    a->corner = fg_corner_nominal();
     snprintf(a->backend, sizeof a->backend, "%s", o->name);
     fg_status st = FG_OK;
     if (!strcmp(o->name, "hwa")) {
@@ -63,11 +64,13 @@ fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a)
         if ((st = fit_model_load(&m, o->model)) != FG_OK)
             return st;
         a->op = m.op;
+        a->corner = m.corner; /* a recalibrated model's corner and trims */
     } else if (!strcmp(o->name, "spice")) {
         nl_layout *lay;
         if ((st = nl_layout_load(o->layout ? o->layout : "regular", &lay)) != FG_OK)
             return st;
         a->op = nl_layout_op_point(lay);
+        a->corner = o->corner;
         nl_layout_free(lay);
     } else {
         return FG_OK;

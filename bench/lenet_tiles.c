@@ -7,14 +7,13 @@
  *   usage: bench-lenet-tiles CKPT MODEL.json [SAMPLES=500] [LAYOUT=regular]
  *   (any network: the rows are sampled with a probability set from its
  *    tile operations per image). A model from `fgcosim recalibrate` is
- *   measured at its own corner (temperature, supply, drift, T_max trim:
- *   its "recalibration.corner" record).
+ *   measured at its own corner (temperature, supply, drift and trims: the
+ *   model's "corner").
  */
 #include "cosim.h"
 #include "model_fit.h"
 #include "train.h"
 
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,31 +96,6 @@ static void record(recorder *r, const char *ckpt, int images)
     nn_data_free(&ds);
 }
 
-/* The corner a recalibrated model file describes (nominal if none). */
-static fg_corner model_corner(const char *path)
-{
-    fg_corner c = fg_corner_nominal();
-    char *text;
-    if (fg_file_read(path, &text, NULL) != FG_OK)
-        return c;
-    cJSON *root = cJSON_Parse(text);
-    const cJSON *rc = cJSON_GetObjectItemCaseSensitive(root, "recalibration");
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(rc, "corner");
-    const struct { const char *k; double *v; } f[] = {
-        {"temp_c", &c.temp_c}, {"supply", &c.supply}, {"drift_s", &c.drift_s},
-        {"drift_rate", &c.drift_rate}, {"drift_t0_s", &c.drift_t0_s},
-        {"drift_sigma", &c.drift_sigma}, {"drift_neutral_v", &c.drift_neutral_v},
-        {"t_max_trim", &c.t_max_trim}};
-    for (size_t k = 0; j && k < sizeof f / sizeof f[0]; k++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, f[k].k);
-        if (cJSON_IsNumber(v))
-            *f[k].v = v->valuedouble;
-    }
-    cJSON_Delete(root);
-    free(text);
-    return c;
-}
-
 /* SPICE and the models on each sampled operation, tile by tile. */
 static void measure(recorder *r, const char *layout, const fit_model *m,
                     const fg_corner *corner)
@@ -198,8 +172,7 @@ int main(int argc, char **argv)
         return 2;
     }
     record(&r, argv[1], 100);
-    fg_corner corner = model_corner(argv[2]);
-    measure(&r, argc > 4 ? argv[4] : "regular", &m, &corner);
+    measure(&r, argc > 4 ? argv[4] : "regular", &m, &m.corner);
     fg_backend_free(r.ideal);
     free(r.tile);
     free(r.x);

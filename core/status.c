@@ -2,6 +2,7 @@
 #include "fgcore.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 static _Thread_local char errbuf[1024];
 
@@ -26,12 +27,16 @@ const char *fg_errmsg(void) { return errbuf; }
 
 void fg_error_clear(void) { errbuf[0] = '\0'; }
 
+/* Formats into a scratch buffer first: a message may wrap the previous
+ * one (fg_error(st, "%s: %s", file, fg_errmsg())). */
 fg_status fg_error(fg_status st, const char *fmt, ...)
 {
+    char tmp[sizeof errbuf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(errbuf, tmp, sizeof errbuf);
     return st;
 }
 

@@ -109,6 +109,10 @@ typedef struct {
      * ratios between cells, which no column gain absorbs. 1 at the point
      * where the cells were programmed; fitted by a recalibration. */
     double w_exp;
+    /* The corner the model describes (file field "corner", optional:
+     * nominal when absent): temperature, supply, drift and the
+     * controller's trims it was recalibrated at (fgcosim recalibrate). */
+    fg_corner corner;
 } fit_model;
 
 /* The effective normalised cell current of programmed target t at

@@ -55,6 +55,7 @@ void fit_model_init(fit_model *m, const fg_op_point *op)
     for (int j = 0; j < FG_COLS; j++)
         m->w_gain[j] = 1.0;
     m->w_exp = 1.0;
+    m->corner = fg_corner_nominal();
 }
 
 double fit_model_cell(const fit_model *m, double t, int j)
@@ -154,6 +155,50 @@ static cJSON *params_json(const fit_params *p)
     return o;
 }
 
+/* The model file's "corner": numbers, and the rails as a bit mask. */
+#define CORNER_FIELDS(c)                                                      \
+    {{"temp_c", &(c)->temp_c}, {"supply", &(c)->supply},                      \
+     {"drift_s", &(c)->drift_s}, {"drift_rate", &(c)->drift_rate},            \
+     {"drift_t0_s", &(c)->drift_t0_s}, {"drift_sigma", &(c)->drift_sigma},    \
+     {"drift_neutral_v", &(c)->drift_neutral_v},                              \
+     {"t_max_trim", &(c)->t_max_trim}, {"out_gain", &(c)->out_gain}}
+typedef struct { const char *name; double *v; } corner_field;
+
+static cJSON *corner_json(const fg_corner *c0)
+{
+    fg_corner c = *c0;
+    corner_field f[] = CORNER_FIELDS(&c);
+    cJSON *o = cJSON_CreateObject();
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+        cJSON_AddNumberToObject(o, f[k].name, *f[k].v);
+    cJSON_AddNumberToObject(o, "rails", c.rails);
+    cJSON_AddNumberToObject(o, "drift_seed", (double)c.drift_seed);
+    return o;
+}
+
+static fg_status corner_read(const cJSON *o, const char *what, fg_corner *c)
+{
+    *c = fg_corner_nominal();
+    if (!o)
+        return FG_OK;
+    corner_field f[] = CORNER_FIELDS(c);
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, f[k].name);
+        if (v && !cJSON_IsNumber(v))
+            return fg_error(FG_ERR_FORMAT, "%s: corner.%s is not a number", what, f[k].name);
+        if (v)
+            *f[k].v = v->valuedouble;
+    }
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "rails");
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(o, "drift_seed");
+    if (cJSON_IsNumber(r))
+        c->rails = r->valuedouble >= 0 && r->valuedouble <= 3 ? (unsigned)r->valuedouble : 99u;
+    if (cJSON_IsNumber(sd) && sd->valuedouble >= 0)
+        c->drift_seed = (uint64_t)sd->valuedouble;
+    fg_status st = fg_corner_check(c);
+    return st == FG_OK ? st : fg_error(st, "%s: corner: %s", what, fg_errmsg());
+}
+
 char *fit_model_to_json(const fit_model *m)
 {
     cJSON *root = cJSON_CreateObject();
@@ -186,6 +231,7 @@ char *fit_model_to_json(const fit_model *m)
     cJSON_AddStringToObject(ex, "unit", "1");
     cJSON_AddNumberToObject(ex, "value", m->w_exp);
     cJSON_AddItemToObject(root, "programming_exponent", ex);
+    cJSON_AddItemToObject(root, "corner", corner_json(&m->corner));
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
     return s;
@@ -280,6 +326,9 @@ static fg_status read_body(const cJSON *root, const char *what, fit_model *m)
     if (!(m->w_exp >= 0.2 && m->w_exp <= 5))
         return fg_error(FG_ERR_RANGE, "%s: programming_exponent.value %g is outside "
                         "[0.2, 5]", what, m->w_exp);
+    if ((st = corner_read(cJSON_GetObjectItemCaseSensitive(root, "corner"), what,
+                          &m->corner)))
+        return st;
     if ((st = fit_model_check(m)))
         return fg_error(st, "%s: %s", what, fg_errmsg());
     for (int n = 0; n < FG_CELLS; n++)

@@ -223,6 +223,9 @@ START_TEST(test_corner_op_and_drift)
     c.temp_c = 151;
     ck_assert_int_eq(fg_corner_check(&c), FG_ERR_RANGE);
     ck_assert_ptr_nonnull(strstr(fg_errmsg(), "--temp"));
+    /* a message may wrap the previous one */
+    fg_error(FG_ERR_RANGE, "f.h5: %s", fg_errmsg());
+    ck_assert_str_eq(fg_errmsg(), "f.h5: --temp 151 is outside the allowed range [-55, 150] C");
     c = fg_corner_nominal();
     c.supply = 0.49;
     ck_assert_int_eq(fg_corner_check(&c), FG_ERR_RANGE);

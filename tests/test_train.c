@@ -676,12 +676,12 @@ START_TEST(ckpt_roundtrip)
     nn_net_free(m);
 
     /* another version */
-    uint32_t v2 = 3;
+    uint32_t v2 = 4;
     patch(path, 8, &v2, 4);
     expect_err(nn_ckpt_load(path, 8, &m, &got), FG_ERR_FORMAT, path);
     ck_assert_ptr_null(m);
-    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "version 3"));
-    v2 = 2;
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "version 4"));
+    v2 = 3;
     patch(path, 8, &v2, 4);
     /* other shapes: the header says 32x32 images, the tensors are 28x28's */
     uint32_t h32 = 32;
@@ -709,6 +709,7 @@ static nn_ckpt_array hwa_array(void)
                        .op = {.v_pre = 0.8, .v_read = 0.55, .t_max = 100e-9,
                               .c_bl = 1e-13, .i_unit = 25e-9}};
     snprintf(a.backend, sizeof a.backend, "hwa");
+    a.corner = fg_corner_nominal();
     return a;
 }
 
@@ -730,10 +731,15 @@ START_TEST(ckpt_array_roundtrip)
     char *path = tmp_path("arr.ckpt");
     nn_ckpt_array ar = hwa_array();
     ar.op.t_max = 1.0e-7 / 3; /* not a short decimal: all 64 bits survive */
+    ar.corner.temp_c = 80, ar.corner.supply = 0.9, ar.corner.drift_s = 3.15e8;
+    ar.corner.t_max_trim = 0.45, ar.corner.out_gain = 1.3, ar.corner.rails = FG_RAIL_PRE;
     nn_net *n = ckpt_fixture(path, &ar), *m;
     nn_ckpt_meta got;
     ck_assert_int_eq(nn_ckpt_load(path, 4, &m, &got), FG_OK);
-    ck_assert_int_eq(got.version, 2);
+    ck_assert_int_eq(got.version, 3);
+    ck_assert(got.array.corner.temp_c == 80 && got.array.corner.supply == 0.9);
+    ck_assert(got.array.corner.drift_s == 3.15e8 && got.array.corner.t_max_trim == 0.45);
+    ck_assert(got.array.corner.out_gain == 1.3 && got.array.corner.rails == FG_RAIL_PRE);
     ck_assert_int_eq(got.array.on_array, 1);
     ck_assert_int_eq(got.array.rows, 16);
     ck_assert_int_eq(got.array.cols, 16);
@@ -744,17 +750,19 @@ START_TEST(ckpt_array_roundtrip)
     ck_assert(!memcmp(nn_net_params(n), nn_net_params(m),
                       nn_net_num_params(n) * sizeof(float)));
     nn_net_free(m);
-    /* the documented layout: version 2 at 8, the array record at 600, the
-     * tensor table at 684 */
+    /* the documented layout: version 3 at 8, the array record at 600, the
+     * corner record at 684, the tensor table at 732 */
     size_t len;
     unsigned char *d = slurp(path, &len);
-    double cbl;
+    double cbl, temp, gain;
     memcpy(&cbl, d + 600 + 12 + 3 * 8, 8);
-    ck_assert(d[8] == 2 && d[600] == 1 && d[604] == 16 && d[608] == 16);
-    ck_assert(cbl == 1e-13);
+    memcpy(&temp, d + 684, 8);
+    memcpy(&gain, d + 684 + 32, 8);
+    ck_assert(d[8] == 3 && d[600] == 1 && d[604] == 16 && d[608] == 16);
+    ck_assert(cbl == 1e-13 && temp == 80 && gain == 1.3);
     ck_assert_str_eq((char *)d + 652, "hwa");
-    ck_assert_str_eq((char *)d + 684, "conv1.w");
-    ck_assert_uint_eq(len, 684 + 52 * (size_t)(nn_net_num_tensors(n) + 1) +
+    ck_assert_str_eq((char *)d + 732, "conv1.w");
+    ck_assert_uint_eq(len, 732 + 52 * (size_t)(nn_net_num_tensors(n) + 1) +
                       4 * (nn_net_num_params(n) + (size_t)nn_net_num_analog(n)) + 4);
     free(d);
     nn_net_free(n);
@@ -765,6 +773,7 @@ START_TEST(ckpt_array_roundtrip)
     ck_assert_int_eq(got.array.rows, 0);
     ck_assert(got.array.op.c_bl == 0.0);
     ck_assert_str_eq(got.array.backend, "ideal");
+    ck_assert(fg_corner_is_nominal(&got.array.corner));
     nn_net_free(m), nn_net_free(n);
     unlink(path);
     free(path);
@@ -780,7 +789,7 @@ START_TEST(ckpt_v1_loads)
     nn_net *n = ckpt_fixture(path, &ar), *m;
     size_t len;
     unsigned char *v2 = slurp(path, &len);
-    size_t body = len - 684 - 4; /* tensor table + data of the v2 file */
+    size_t body = len - 732 - 4; /* tensor table + data of the v3 file */
     unsigned char *v1 = calloc(1, 600 + body + 4);
     ck_assert_ptr_nonnull(v1);
     memcpy(v1, "FGNNCKPT", 8);
@@ -794,7 +803,7 @@ START_TEST(ckpt_v1_loads)
     le32(v1 + 584, 0x89abcdefu), le32(v1 + 588, 0x01234567u);
     memcpy(v1 + 592, &acc, 4);
     le32(v1 + 596, (uint32_t)(nn_net_num_tensors(n) + 1));
-    memcpy(v1 + 600, v2 + 684, body);
+    memcpy(v1 + 600, v2 + 732, body);
     le32(v1 + 600 + body, (uint32_t)crc32(0L, v1, (uInt)(600 + body)));
     ck_assert_int_eq(fg_file_write_atomic(p1, v1, 600 + body + 4), FG_OK);
     nn_ckpt_meta got;
@@ -815,7 +824,23 @@ START_TEST(ckpt_v1_loads)
     other.op.c_bl = 2e-14;
     ck_assert_int_eq(nn_ckpt_array_check(p1, &got.array, "M.json", &other), FG_OK);
     nn_net_free(m);
+    /* a version 2 file (no corner record) reads as trained at the nominal
+     * corner */
+    unsigned char *w2 = calloc(1, 684 + body + 4);
+    ck_assert_ptr_nonnull(w2);
+    memcpy(w2, v2, 684);
+    le32(w2 + 8, 2);
+    memcpy(w2 + 684, v2 + 732, body);
+    le32(w2 + 684 + body, (uint32_t)crc32(0L, w2, (uInt)(684 + body)));
+    ck_assert_int_eq(fg_file_write_atomic(p1, w2, 684 + body + 4), FG_OK);
+    ck_assert_int_eq(nn_ckpt_load(p1, 4, &m, &got), FG_OK);
+    ck_assert_int_eq(got.version, 2);
+    ck_assert_int_eq(got.array.on_array, 1);
+    ck_assert(fg_corner_is_nominal(&got.array.corner));
+    nn_net_free(m);
+    free(w2);
     /* a v1 file with a bad CRC is still refused */
+    ck_assert_int_eq(fg_file_write_atomic(p1, v1, 600 + body + 4), FG_OK);
     v1[700] ^= 1;
     ck_assert_int_eq(fg_file_write_atomic(p1, v1, 600 + body + 4), FG_OK);
     expect_err(nn_ckpt_load(p1, 4, &m, &got), FG_ERR_FORMAT, p1);
@@ -853,6 +878,8 @@ START_TEST(ckpt_v2_corrupt)
     expect_corrupt(path, 604, &zero, 4, "array size 0x16");
     expect_corrupt(path, 600 + 12 + 24, &neg, 8, "op_point.c_bl");
     expect_corrupt(path, 652, noterm, sizeof noterm, "NUL");
+    double hot = 300;
+    expect_corrupt(path, 684, &hot, 8, "corner record: --temp 300");
     /* a plausible but changed value: only the CRC sees it */
     expect_corrupt(path, 600 + 12 + 24, &cbl, 8, "CRC-32");
     /* truncated: inside the array record, and by one byte */

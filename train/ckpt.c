@@ -8,12 +8,14 @@
 #include <zlib.h>
 
 #define CK_MAGIC "FGNNCKPT"
-#define CK_VERSION 2u /* written; versions 1 and 2 are read */
+#define CK_VERSION 3u /* written; versions 1 to 3 are read */
 #define CK_NAME 32
 #define CK_SPEC 512
 #define CK_HEAD_V1 (8 + 4 + CK_NAME + CK_SPEC + 4 * 4 + 4 + 4 + 4 + 8 + 4 + 4)
 #define CK_ARRAY (4 + 4 + 4 + 5 * 8 + CK_NAME) /* v2 "array" record */
-#define CK_HEAD (CK_HEAD_V1 + CK_ARRAY)
+#define CK_CORNER (6 * 8) /* v3 "corner" record */
+#define CK_HEAD_V2 (CK_HEAD_V1 + CK_ARRAY)
+#define CK_HEAD (CK_HEAD_V2 + CK_CORNER)
 #define CK_MAX_DIM 1024 /* plausible array rows/cols */
 #define CK_TREC (CK_NAME + 4 + 4 * 4)
 #define CK_MAX_TENSORS 64
@@ -56,6 +58,16 @@ static void op_to_vec(const fg_op_point *op, double v[5])
     v[0] = op->v_pre, v[1] = op->v_read, v[2] = op->t_max, v[3] = op->c_bl,
     v[4] = op->i_unit;
 }
+
+/* The v3 corner record: temp_c, supply, drift_s, t_max_trim, out_gain,
+ * rails (as a float64); the nominal corner when on_array is 0. */
+static void corner_to_vec(const nn_ckpt_array *a, double *v)
+{
+    fg_corner c = a->on_array ? a->corner : fg_corner_nominal();
+    double cv[6] = {c.temp_c, c.supply, c.drift_s, c.t_max_trim, c.out_gain, c.rails};
+    memcpy(v, cv, sizeof cv);
+}
+
 static const char *const op_names[5] = {"v_pre", "v_read", "t_max", "c_bl", "i_unit"};
 static const char *const op_units[5] = {"V", "V", "s", "F", "A"};
 
@@ -98,6 +110,10 @@ fg_status nn_ckpt_save(const char *path, nn_net *net, const nn_ckpt_meta *m)
     for (int k = 0; k < 5; k++)
         put_f64(&b, op[k]);
     put_str(&b, ar->backend[0] ? ar->backend : "ideal", CK_NAME);
+    double cv[6];
+    corner_to_vec(ar, cv);
+    for (int k = 0; k < 6; k++)
+        put_f64(&b, cv[k]);
     for (int i = 0; i < nt; i++) {
         const nn_tensor_info *t = nn_net_tensor(net, i);
         put_tensor_rec(&b, t->name, t->ndim, t->shape);
@@ -112,6 +128,22 @@ fg_status nn_ckpt_save(const char *path, nn_net *net, const nn_ckpt_meta *m)
     fg_status st = fg_file_write_atomic(path, b.p, b.at);
     free(b.p);
     return st;
+}
+
+static fg_status read_corner(const char *path, const unsigned char *q, nn_ckpt_array *a)
+{
+    fg_corner c = fg_corner_nominal();
+    double v[6];
+    for (int k = 0; k < 6; k++)
+        v[k] = get_f64(q + 8 * k);
+    c.temp_c = v[0], c.supply = v[1], c.drift_s = v[2], c.t_max_trim = v[3];
+    c.out_gain = v[4];
+    c.rails = v[5] >= 0 && v[5] <= 3 && v[5] == floor(v[5]) ? (unsigned)v[5] : 99u;
+    fg_status st = fg_corner_check(&c);
+    if (st != FG_OK)
+        return fg_error(FG_ERR_FORMAT, "%s: corner record: %s", path, fg_errmsg());
+    a->corner = c;
+    return FG_OK;
 }
 
 /* The v2 array record at q (CK_ARRAY bytes), checked. */
@@ -155,7 +187,7 @@ static fg_status read_meta(const char *path, const unsigned char *p, size_t len,
         return fg_error(FG_ERR_FORMAT,
                         "%s: checkpoint format version %u, this build reads versions "
                         "1 to %u", path, ver, CK_VERSION);
-    *head = ver >= 2 ? CK_HEAD : CK_HEAD_V1;
+    *head = ver >= 3 ? CK_HEAD : ver == 2 ? CK_HEAD_V2 : CK_HEAD_V1;
     if (len < *head)
         return fg_error(FG_ERR_FORMAT, "%s: truncated header (%zu bytes)", path, len);
     const unsigned char *q = p + 12;
@@ -173,7 +205,11 @@ static fg_status read_meta(const char *path, const unsigned char *p, size_t len,
     *nt = get_u32(q), q += 4;
     if (*nt < 1 || *nt > CK_MAX_TENSORS)
         return fg_error(FG_ERR_FORMAT, "%s: implausible tensor count %u", path, *nt);
-    return ver >= 2 ? read_array(path, q, &m->array) : FG_OK;
+    m->array.corner = fg_corner_nominal();
+    fg_status st = ver >= 2 ? read_array(path, q, &m->array) : FG_OK;
+    if (st == FG_OK && ver >= 3)
+        st = read_corner(path, q + CK_ARRAY, &m->array);
+    return st;
 }
 
 static void shape_str(char *s, size_t n, int ndim, const int *shape)

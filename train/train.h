@@ -272,6 +272,10 @@ typedef struct {
     int rows, cols;    /* array size (FG_ROWS x FG_COLS); 0 when on_array 0 */
     fg_op_point op;    /* operating point, SI units; zeros when on_array 0  */
     char backend[32];  /* "ideal", "hwa" or "spice" ("" in v1 files)       */
+    fg_corner corner;  /* the corner trained at (v3; nominal before, and
+                          when on_array is 0): spice's, or the corner a
+                          recalibrated hwa model describes; only temp,
+                          supply, drift, trims and rails are stored     */
 } nn_ckpt_array;
 
 typedef struct {
