@@ -24,14 +24,19 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: fgcosim COMMAND [options]   (fgcosim COMMAND --help)\n\ncommands:\n");
+    fprintf(f, "usage: fgcosim COMMAND [options]   (fgcosim COMMAND --help; "
+               "fgcosim --version)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 }
 
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "C");
+    if (argc == 2 && !strcmp(argv[1], "--version")) {
+        printf("fgcosim %s\n", FGCOSIM_VERSION);
+        return 0;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
