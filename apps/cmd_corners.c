@@ -465,7 +465,7 @@ static char *report_md(const corners_opts *o, const corner_row *rows, int n)
             "(%d epochs through the recalibrated model) deployment over the first %d.\n\n",
             o->ckpt[0], o->ckpt[1], o->model, o->patterns, o->spice_images, o->epochs,
             o->recal_images);
-    fprintf(f, "| T (C) | supply | drift (s) | T_max trim | SER nominal / recal (dB) | "
+    fprintf(f, "| T (C) | supply | drift (s) | trims | SER nominal / recal (dB) | "
             "digital | ideal as is | HWA as is | HWA trim only | HWA reprogrammed | "
             "digital (recal images) | HWA recalibrated | ideal on recal model | "
             "SPICE s (recal + eval) |\n");
@@ -478,12 +478,14 @@ static char *report_md(const corners_opts *o, const corner_row *rows, int n)
                     r->drift, r->error);
             continue;
         }
-        fprintf(f, "| %g | %g | %g | %.2f | %.1f / %.1f | %.1f %% | %.1f %% | %.1f %% | "
-                "%.1f %% | %.1f %% | %.1f %% | **%.1f %%** | %.1f %% | %.0f + %.0f |\n",
-                r->temp, r->supply, r->drift, r->trim, r->ser_nominal, r->ser_recal,
-                pct(r->digital), pct(r->ideal_as_is), pct(r->hwa_as_is), pct(r->hwa_trim),
-                pct(r->hwa_reprogram), pct(r->digital_recal), pct(r->hwa_recal),
-                pct(r->ideal_on_model), r->recal_spice_s, r->eval_spice_s);
+        fprintf(f, "| %g | %g | %g | %.2f, gain %.2f | %.1f / %.1f |", r->temp, r->supply,
+                r->drift, r->trim, r->gain, r->ser_nominal, r->ser_recal);
+        const double acc[] = {r->digital, r->ideal_as_is, r->hwa_as_is, r->hwa_trim,
+                              r->hwa_reprogram, r->digital_recal, r->hwa_recal,
+                              r->ideal_on_model};
+        for (size_t a = 0; a < sizeof acc / sizeof acc[0]; a++)
+            fprintf(f, isfinite(acc[a]) ? " %.1f %% |" : " — |", pct(acc[a]));
+        fprintf(f, " %.0f + %.0f |\n", r->recal_spice_s, r->eval_spice_s);
     }
     fprintf(f, "\n![accuracy against temperature](acc_vs_temp.png)\n"
             "![accuracy against supply](acc_vs_supply.png)\n");
