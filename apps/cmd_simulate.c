@@ -3,6 +3,7 @@
 #include "app_common.h"
 #include "cosim.h"
 
+#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -134,14 +135,31 @@ static void sim_report(const sim_opts *o, const cosim_dataset *ds, double secs,
     char err[32] = "null"; /* worst verify error; none for model */
     if (isfinite(ds->program_worst_rel_err))
         snprintf(err, sizeof err, "%.3g", ds->program_worst_rel_err);
-    if (o->json)
-        printf("{\"patterns\": %d, \"seconds\": %.3f, \"vmm_per_s\": %.2f, "
-               "\"failed\": %d, \"restarts\": %d, \"jobs\": %d, \"layout\": \"%s\", "
-               "\"mean_abs_y\": %.5f, \"program\": \"%s\", \"program_iterations\": %d, "
-               "\"program_worst_rel_err\": %s, \"output\": \"%s\"}\n",
-               ds->P, secs, rate, failed, restarts, o->jobs, ds->layout_name,
-               ysum / (FG_COLS * (ds->P - failed > 0 ? ds->P - failed : 1)),
-               ds->program_method, ds->program_iterations, err, o->out);
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "patterns", ds->P);
+        cJSON_AddNumberToObject(j, "seconds", secs);
+        cJSON_AddNumberToObject(j, "vmm_per_s", rate);
+        cJSON_AddNumberToObject(j, "failed", failed);
+        cJSON_AddNumberToObject(j, "restarts", restarts);
+        cJSON_AddNumberToObject(j, "jobs", o->jobs);
+        cJSON_AddStringToObject(j, "layout", ds->layout_name);
+        cJSON_AddNumberToObject(j, "mean_abs_y",
+                                ysum / (FG_COLS * (ds->P - failed > 0 ? ds->P - failed : 1)));
+        cJSON_AddStringToObject(j, "program", ds->program_method);
+        cJSON_AddNumberToObject(j, "program_iterations", ds->program_iterations);
+        if (isfinite(ds->program_worst_rel_err))
+            cJSON_AddNumberToObject(j, "program_worst_rel_err", ds->program_worst_rel_err);
+        else
+            cJSON_AddNullToObject(j, "program_worst_rel_err");
+        app_corner_json(cJSON_AddObjectToObject(j, "corner"), &ds->corner);
+        cJSON_AddStringToObject(j, "output", o->out);
+        char *text = cJSON_PrintUnformatted(j);
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        cJSON_Delete(j);
+    }
     else
         fprintf(stderr, "fgcosim simulate: %d patterns (%d failed) on layout %s "
                 "in %.1f s: %.1f VMM/s (programmed by %s%s%s) -> %s\n",
