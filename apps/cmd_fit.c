@@ -318,19 +318,23 @@ static const char *gp_script =
     "set output 'fit_weights.png'\nset title 'fitted cell currents (I / I_unit)'\n"
     "plot 'fit_weights.dat' u 1:2:3 w image t ''\n";
 
+typedef struct {
+    const fit_eval *ev;
+    const pat_set *ho;
+    const fit_model *m;
+} plot_ctx;
+
+static fg_status plot_data(const plot_stage *ps, const void *ctx)
+{
+    const plot_ctx *c = ctx;
+    return write_plot_data(ps->stage, c->ev, c->ho, c->m);
+}
+
 static fg_status make_plots(const char *dir, const fit_eval *ev, const pat_set *ho,
                             const fit_model *m)
 {
-    plot_stage ps;
-    fg_status st = plot_stage_open(&ps, dir);
-    if (st == FG_OK)
-        st = write_plot_data(ps.stage, ev, ho, m);
-    if (st == FG_OK)
-        st = plot_stage_gnuplot(&ps, gp_script);
-    if (st == FG_OK)
-        st = plot_stage_commit(&ps);
-    plot_stage_close(&ps);
-    return st;
+    plot_ctx c = {ev, ho, m};
+    return plot_make(dir, plot_data, &c, gp_script);
 }
 
 /* ---- the command -------------------------------------------------------- */

@@ -277,18 +277,14 @@ static const char *gp_script =
     "set key outside right top\nset yrange [0:*]\n"
     "plot 'validate_ser_columns.dat' u 2:xtic(1) t 'model', '' u 3 t 'ideal'\n";
 
+static fg_status plot_data(const plot_stage *ps, const void *ev)
+{
+    return write_plot_data(ps, ev);
+}
+
 static fg_status make_plots(const char *dir, const val_eval *ev)
 {
-    plot_stage ps;
-    fg_status st = plot_stage_open(&ps, dir);
-    if (st == FG_OK)
-        st = write_plot_data(&ps, ev);
-    if (st == FG_OK)
-        st = plot_stage_gnuplot(&ps, gp_script);
-    if (st == FG_OK)
-        st = plot_stage_commit(&ps);
-    plot_stage_close(&ps);
-    return st;
+    return plot_make(dir, plot_data, ev, gp_script);
 }
 
 /* ---- the command ------------------------------------------------------------ */

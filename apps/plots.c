@@ -135,3 +135,18 @@ void plot_stage_close(plot_stage *ps)
     free(ps->dir);
     *ps = (plot_stage){0};
 }
+
+fg_status plot_make(const char *dir, plot_write_fn write, const void *ctx,
+                    const char *script)
+{
+    plot_stage ps;
+    fg_status st = plot_stage_open(&ps, dir);
+    if (st == FG_OK)
+        st = write(&ps, ctx);
+    if (st == FG_OK)
+        st = plot_stage_gnuplot(&ps, script);
+    if (st == FG_OK)
+        st = plot_stage_commit(&ps);
+    plot_stage_close(&ps);
+    return st;
+}

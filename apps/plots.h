@@ -44,4 +44,10 @@ fg_status plot_stage_commit(plot_stage *ps);
  * and nothing was committed; frees ps. Safe after a failed open. */
 void plot_stage_close(plot_stage *ps);
 
+/* The whole sequence: open DIR, write(ps, ctx) the data files, gnuplot
+ * script, commit, close. */
+typedef fg_status (*plot_write_fn)(const plot_stage *ps, const void *ctx);
+fg_status plot_make(const char *dir, plot_write_fn write, const void *ctx,
+                    const char *script);
+
 #endif
