@@ -186,8 +186,9 @@ static fg_status probe_swing(const recal_opts *o, const app_array *a, const fg_c
 /* The trims: T_max from the swing measured on the probes against the
  * nominal model's prediction, by secant steps in log(trim) -> log(swing)
  * (the swing grows sublinearly with T_max: the bit line's own drop
- * compresses it), the first step assuming proportionality; where T_max
- * reaches its range, the output gain makes up the rest. */
+ * compresses it), the first step assuming proportionality; what is left
+ * after TRIM_STEPS or at the end of T_max's range, the output gain makes
+ * up. */
 static fg_status choose_trims(const recal_opts *o, const app_array *a, recal_result *r)
 {
     double x[PROBES * FG_ROWS], yp[PROBES * FG_COLS];
@@ -226,8 +227,10 @@ static fg_status choose_trims(const recal_opts *o, const app_array *a, recal_res
     if (st == FG_OK && o->trim && fabs(sp / sm - 1) >= TRIM_TOL) {
         double g = round(r->gain * sp / sm / TRIM_QUANT) * TRIM_QUANT;
         r->gain = g < 0.1 ? 0.1 : g > 20 ? 20 : g;
-        fprintf(stderr, "fgcosim %s: swing %.3f of nominal at T_max trim %.2f (its "
-                "limit): output gain %.2f\n", CMD, sm / sp, r->trim, r->gain);
+        fprintf(stderr, "fgcosim %s: swing %.3f of nominal at T_max trim %.2f (%s): "
+                "output gain %.2f\n", CMD, sm / sp, r->trim,
+                r->trim <= 0.05 || r->trim >= 4 ? "the end of its range" : "last step",
+                r->gain);
     }
     return st;
 }
