@@ -495,13 +495,13 @@ static char *report_md(const corners_opts *o, const corner_row *rows, int n)
 
 static const char *gp_head =
     "cd '%s'\n"
-    "set terminal pngcairo size 800,500\nset datafile separator ','\n"
+    "set terminal pngcairo size 800,500 noenhanced\nset datafile separator ','\n"
     "set key outside right\nset ylabel 'accuracy on SPICE (%%)'\nset grid\n";
 static const char *gp_plot =
     "set output 'acc_vs_%s.png'\nset xlabel '%s'\n"
     "plot '%s.csv' u 1:2 w lp t 'ideal-trained as is', '' u 1:3 w lp t 'HWA as is', "
     "'' u 1:4 w lp t 'HWA, T_max trim', '' u 1:5 w lp t 'HWA recalibrated', "
-    "'' u 1:6 w lp dt 2 t 'digital'\n";
+    "'' u 1:7 w lp t 'HWA reprogrammed', '' u 1:6 w lp dt 2 t 'digital'\n";
 
 /* One line per corner on the temperature (supply 1) or supply (27 C) axis;
  * returns how many points it has. */
@@ -513,9 +513,9 @@ static int plot_data(FILE *f, const corner_row *rows, int n, int by_temp)
         int on_axis = r->drift == 0 && (by_temp ? r->supply == 1.0 : r->temp == FG_TEMP_NOMINAL_C);
         if (!on_axis || r->error[0] || !isfinite(r->hwa_recal))
             continue;
-        fprintf(f, "%g,%g,%g,%g,%g,%g\n", by_temp ? r->temp : r->supply,
+        fprintf(f, "%g,%g,%g,%g,%g,%g,%g\n", by_temp ? r->temp : r->supply,
                 pct(r->ideal_as_is), pct(r->hwa_as_is), pct(r->hwa_trim),
-                pct(r->hwa_recal), pct(r->digital_recal));
+                pct(r->hwa_recal), pct(r->digital_recal), pct(r->hwa_reprogram));
         points++;
     }
     return points;
