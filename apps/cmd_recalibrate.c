@@ -105,15 +105,15 @@ static int parse(int argc, char **argv, recal_opts *o)
 static fg_status check_op(const char *model, const fg_op_point *m, const char *array,
                           const fg_op_point *a)
 {
-    const double mv[] = {m->v_pre, m->v_read, m->t_max, m->c_bl, m->i_unit};
-    const double av[] = {a->v_pre, a->v_read, a->t_max, a->c_bl, a->i_unit};
-    static const char *names[] = {"v_pre", "v_read", "t_max", "c_bl", "i_unit"};
-    for (int k = 0; k < 5; k++)
-        if (fabs(mv[k] - av[k]) > 1e-9 * fabs(av[k]))
-            return fg_error(FG_ERR_RANGE, "--model %s: op_point.%s = %g, but array %s "
-                            "has %g: a model of another layout or operating point",
-                            model, names[k], mv[k], array, av[k]);
-    return FG_OK;
+    int k = fg_op_point_differs(m, a);
+    if (k < 0)
+        return FG_OK;
+    double mv[FG_OP_NFIELDS], av[FG_OP_NFIELDS];
+    fg_op_point_to_vec(m, mv);
+    fg_op_point_to_vec(a, av);
+    return fg_error(FG_ERR_RANGE, "--model %s: op_point.%s = %g, but array %s has %g: a "
+                    "model of another layout or operating point", model,
+                    fg_op_field_name[k], mv[k], array, av[k]);
 }
 
 /* y (P,16) of the programmed targets through model m */

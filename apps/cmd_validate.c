@@ -88,29 +88,20 @@ static int parse_args(int argc, char **argv, val_args *a)
 }
 
 /* ---- inputs --------------------------------------------------------------- */
-/* a and b agree within 1e-9 relative (NaN never agrees) */
-static int same_value(double a, double b)
-{
-    return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
-}
-
-/* The data set's op point must be the model's. */
+/* The data set's op point must be the model's (core's 1e-9 comparison). */
 static fg_status check_op(const val_args *a, const fg_op_point *model,
                           const fg_op_point *data)
 {
-    const struct { const char *attr, *name, *unit; double d, m; } f[] = {
-        {"op_t_max_s", "t_max", "s", data->t_max, model->t_max},
-        {"op_c_bl_F", "c_bl", "F", data->c_bl, model->c_bl},
-        {"op_i_unit_A", "i_unit", "A", data->i_unit, model->i_unit},
-        {"op_v_read_V", "v_read", "V", data->v_read, model->v_read},
-        {"op_v_pre_V", "v_pre", "V", data->v_pre, model->v_pre},
-    };
-    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
-        if (!same_value(f[k].d, f[k].m))
-            return fg_error(FG_ERR_RANGE, "%s: attribute %s = %.10g %s, but model %s "
-                            "is for op_point.%s = %.10g %s", a->data, f[k].attr, f[k].d,
-                            f[k].unit, a->model, f[k].name, f[k].m, f[k].unit);
-    return FG_OK;
+    int k = fg_op_point_differs(data, model);
+    if (k < 0)
+        return FG_OK;
+    double d[FG_OP_NFIELDS], m[FG_OP_NFIELDS];
+    fg_op_point_to_vec(data, d);
+    fg_op_point_to_vec(model, m);
+    const char *name = fg_op_field_name[k], *unit = fg_op_field_unit[k];
+    return fg_error(FG_ERR_RANGE, "%s: attribute op_%s_%s = %.10g %s, but model %s is "
+                    "for op_point.%s = %.10g %s", a->data, name, unit, d[k], unit,
+                    a->model, name, m[k], unit);
 }
 
 static fg_status check_targets(const char *path, const double *w_target)

@@ -62,6 +62,15 @@ typedef struct {
 } fg_op_point;
 
 fg_op_point fg_op_point_default(void);
+/* The fields in file order (v_pre, v_read, t_max, c_bl, i_unit): names,
+ * SI units, and the values as a vector. */
+#define FG_OP_NFIELDS 5
+extern const char *const fg_op_field_name[FG_OP_NFIELDS];
+extern const char *const fg_op_field_unit[FG_OP_NFIELDS];
+void fg_op_point_to_vec(const fg_op_point *op, double v[FG_OP_NFIELDS]);
+/* Index of the first field in which a and b differ by more than 1e-9
+ * relative (a NaN always differs); -1 when they agree. */
+int fg_op_point_differs(const fg_op_point *a, const fg_op_point *b);
 /* y = c_bl * (v_pre - v_bl) / (i_unit * t_max): normalised output. */
 double fg_op_y_from_v(const fg_op_point *op, double v_bl);
 double fg_op_v_from_y(const fg_op_point *op, double y);

@@ -52,13 +52,6 @@ static double get_f64(const unsigned char *p)
     return f;
 }
 
-/* The op point as 5 doubles, file order. */
-static void op_to_vec(const fg_op_point *op, double v[5])
-{
-    v[0] = op->v_pre, v[1] = op->v_read, v[2] = op->t_max, v[3] = op->c_bl,
-    v[4] = op->i_unit;
-}
-
 /* The v3 corner record: temp_c, supply, drift_s, t_max_trim, out_gain,
  * rails (as a float64); the nominal corner when on_array is 0. */
 static void corner_to_vec(const nn_ckpt_array *a, double *v)
@@ -67,9 +60,6 @@ static void corner_to_vec(const nn_ckpt_array *a, double *v)
     double cv[6] = {c.temp_c, c.supply, c.drift_s, c.t_max_trim, c.out_gain, c.rails};
     memcpy(v, cv, sizeof cv);
 }
-
-static const char *const op_names[5] = {"v_pre", "v_read", "t_max", "c_bl", "i_unit"};
-static const char *const op_units[5] = {"V", "V", "s", "F", "A"};
 
 static void put_tensor_rec(wbuf *b, const char *name, int ndim, const int *shape)
 {
@@ -101,13 +91,13 @@ fg_status nn_ckpt_save(const char *path, nn_net *net, const nn_ckpt_meta *m)
     put_u32(&b, (uint32_t)(nt + 1));
     /* array record: zeros and "ideal" when trained without an array */
     const nn_ckpt_array *ar = &m->array;
-    double op[5] = {0};
+    double op[FG_OP_NFIELDS] = {0};
     if (ar->on_array)
-        op_to_vec(&ar->op, op);
+        fg_op_point_to_vec(&ar->op, op);
     put_u32(&b, ar->on_array ? 1u : 0u);
     put_u32(&b, ar->on_array ? (uint32_t)ar->rows : 0u);
     put_u32(&b, ar->on_array ? (uint32_t)ar->cols : 0u);
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < FG_OP_NFIELDS; k++)
         put_f64(&b, op[k]);
     put_str(&b, ar->backend[0] ? ar->backend : "ideal", CK_NAME);
     double cv[6];
@@ -150,8 +140,8 @@ static fg_status read_corner(const char *path, const unsigned char *q, nn_ckpt_a
 static fg_status read_array(const char *path, const unsigned char *q, nn_ckpt_array *a)
 {
     uint32_t flag = get_u32(q), rows = get_u32(q + 4), cols = get_u32(q + 8);
-    double op[5];
-    for (int k = 0; k < 5; k++)
+    double op[FG_OP_NFIELDS];
+    for (int k = 0; k < FG_OP_NFIELDS; k++)
         op[k] = get_f64(q + 12 + 8 * k);
     const unsigned char *name = q + 12 + 40;
     if (flag > 1)
@@ -162,11 +152,11 @@ static fg_status read_array(const char *path, const unsigned char *q, nn_ckpt_ar
         if (rows < 1 || rows > CK_MAX_DIM || cols < 1 || cols > CK_MAX_DIM)
             return fg_error(FG_ERR_FORMAT, "%s: implausible array size %ux%u", path,
                             rows, cols);
-        for (int k = 0; k < 5; k++)
+        for (int k = 0; k < FG_OP_NFIELDS; k++)
             if (!(isfinite(op[k]) && op[k] > 0))
                 return fg_error(FG_ERR_FORMAT, "%s: array op_point.%s = %g %s "
-                                "(positive expected)", path, op_names[k], op[k],
-                                op_units[k]);
+                                "(positive expected)", path, fg_op_field_name[k], op[k],
+                                fg_op_field_unit[k]);
     }
     a->on_array = (int)flag;
     a->rows = (int)rows, a->cols = (int)cols;
@@ -313,12 +303,6 @@ fg_status nn_ckpt_load(const char *path, int max_batch, nn_net **out,
     return FG_OK;
 }
 
-/* a and b agree within a relative tolerance of 1e-9 (NaN never agrees) */
-static int same_value(double a, double b)
-{
-    return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
-}
-
 fg_status nn_ckpt_array_check(const char *ckpt, const nn_ckpt_array *trained,
                               const char *what, const nn_ckpt_array *given)
 {
@@ -328,13 +312,14 @@ fg_status nn_ckpt_array_check(const char *ckpt, const nn_ckpt_array *trained,
         return fg_error(FG_ERR_RANGE, "%s: array of %dx%d cells, but %s was trained "
                         "for a %dx%d array", what, given->rows, given->cols, ckpt,
                         trained->rows, trained->cols);
-    double t[5], g[5];
-    op_to_vec(&trained->op, t);
-    op_to_vec(&given->op, g);
-    for (int k = 0; k < 5; k++)
-        if (!same_value(g[k], t[k]))
-            return fg_error(FG_ERR_RANGE, "%s: op_point.%s = %.10g %s, but %s was trained "
-                            "for an array with %s = %.10g %s", what, op_names[k], g[k],
-                            op_units[k], ckpt, op_names[k], t[k], op_units[k]);
-    return FG_OK;
+    int k = fg_op_point_differs(&given->op, &trained->op);
+    if (k < 0)
+        return FG_OK;
+    double t[FG_OP_NFIELDS], g[FG_OP_NFIELDS];
+    fg_op_point_to_vec(&trained->op, t);
+    fg_op_point_to_vec(&given->op, g);
+    return fg_error(FG_ERR_RANGE, "%s: op_point.%s = %.10g %s, but %s was trained for an "
+                    "array with %s = %.10g %s", what, fg_op_field_name[k], g[k],
+                    fg_op_field_unit[k], ckpt, fg_op_field_name[k], t[k],
+                    fg_op_field_unit[k]);
 }
