@@ -81,8 +81,6 @@ fg_op_point cosim_pool_op(const cosim_pool *p);
  * below the applied precharge level over the nominal I_unit T_max / C_BL
  * (fg_corner_y_from_v). */
 double cosim_pool_y_from_v(const cosim_pool *p, double v);
-/* (16,16) threshold shifts the cells hold now (after retention drift). */
-const double *cosim_pool_cells(const cosim_pool *p);
 void cosim_pool_free(cosim_pool *p);
 
 /* ---- weight programming -------------------------------------------------- */

@@ -8,8 +8,7 @@
  *   corner_rails (1 V_read, 2 V_pre), corner_drift_s, corner_drift_rate,
  *   corner_drift_t0_s, corner_drift_sigma, corner_drift_neutral_V,
  *   corner_drift_seed, corner_t_max_trim, corner_out_gain (files without
- *   them are
- *   nominal), and how the cells were programmed: program_method ("model"
+ *   them are nominal), and how the cells were programmed: program_method ("model"
  *   or "verify"), program_tol, program_iterations, program_worst_rel_err
  *   (files without them were programmed by "model"). /y is the drop
  *   below the precharge level applied at the corner, normalised. */

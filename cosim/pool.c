@@ -266,7 +266,6 @@ double cosim_pool_y_from_v(const cosim_pool *p, double v)
 {
     return fg_corner_y_from_v(&p->corner, &p->op_nom, v);
 }
-const double *cosim_pool_cells(const cosim_pool *p) { return p->dvt; }
 
 void cosim_pool_free(cosim_pool *p)
 {
