@@ -111,7 +111,7 @@ static void tied_slopes(const theta_map *mp, const fit_model *m, int n, double *
                         double *de)
 {
     double t = mp->tgt[n];
-    *dg = t <= 0 ? 0 : m->w_exp == 1.0 ? t : pow(t, m->w_exp);
+    *dg = mf_target_pow(m, t);
     *de = t <= 0 ? 0 : m->w_gain[n % L] * *dg * log(t);
 }
 

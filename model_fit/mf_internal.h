@@ -4,6 +4,10 @@
 
 #include "model_fit.h"
 
+/* t^w_exp of a programmed target t (0 for t <= 0): fit_model_cell without
+ * the column gain, and its derivative with respect to the gain. */
+double mf_target_pow(const fit_model *m, double t);
+
 /* Normalised parameters (y-units, see model_fit.h). */
 typedef struct {
     double a;                /* lambda * Vs                               */

@@ -1,5 +1,5 @@
 /* Physics parameter table, model init/check and the JSON model file. */
-#include "model_fit.h"
+#include "mf_internal.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -58,11 +58,14 @@ void fit_model_init(fit_model *m, const fg_op_point *op)
     m->corner = fg_corner_nominal();
 }
 
+double mf_target_pow(const fit_model *m, double t)
+{
+    return t <= 0 ? 0.0 : m->w_exp == 1.0 ? t : pow(t, m->w_exp);
+}
+
 double fit_model_cell(const fit_model *m, double t, int j)
 {
-    if (t <= 0)
-        return 0.0;
-    return m->w_gain[j] * (m->w_exp == 1.0 ? t : pow(t, m->w_exp));
+    return m->w_gain[j] * mf_target_pow(m, t);
 }
 
 void fit_model_set_gain(fit_model *m, const double *w_target)
@@ -70,8 +73,7 @@ void fit_model_set_gain(fit_model *m, const double *w_target)
     for (int j = 0; j < FG_COLS; j++) {
         double num = 0, den = 0;
         for (int i = 0; i < FG_ROWS; i++) {
-            double t = w_target[i * FG_COLS + j];
-            t = t <= 0 ? 0 : m->w_exp == 1.0 ? t : pow(t, m->w_exp);
+            double t = mf_target_pow(m, w_target[i * FG_COLS + j]);
             num += m->w[i * FG_COLS + j] * t;
             den += t * t;
         }
