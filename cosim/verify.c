@@ -169,15 +169,10 @@ static void verify_child(const verify_job *j, const char *deck, const char *home
 /* ---- the parent ----------------------------------------------------------- */
 static fg_status read_reply(int fd, pid_t pid, verify_reply *r)
 {
-    size_t got = 0;
-    ssize_t k;
-    while (got < sizeof *r &&
-           ((k = read(fd, (char *)r + got, sizeof *r - got)) > 0 ||
-            (k < 0 && errno == EINTR)))
-        got += k > 0 ? (size_t)k : 0;
+    int got = cosim_read_all(fd, r, sizeof *r) == 0;
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    if (got != sizeof *r)
+    if (!got)
         return fg_error(FG_ERR_SPICE, "program-verify: the ngspice child died");
     if (r->status != FG_OK)
         return fg_error((fg_status)r->status, "program-verify: %s", r->msg);

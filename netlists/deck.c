@@ -344,8 +344,8 @@ fg_status nl_deck_build(const nl_deck_spec *spec, char **text)
         st = fg_corner_check(spec->corner);
     if (st != FG_OK)
         return st;
-    /* The rails and cells the chip has at its corner; the header still
-     * names the nominal point beside the corner. A verify deck reads the
+    /* The rails and cells the chip has at its corner (the header names
+     * both the applied rails and the corner). A verify deck reads the
      * cells right at programming: no retention drift. */
     double dvt[FG_CELLS];
     fg_corner_drift(spec->verify ? NULL : spec->corner, spec->dvt, dvt);
