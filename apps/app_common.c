@@ -56,16 +56,20 @@ int app_parse_double(const char *cmd, const char *name, const char *s, double lo
     return 0;
 }
 
+/* --supply-rails names, indexed by the FG_RAIL_* bits. */
+static const char *const rail_names[4] = {"none", "read", "pre", "read,pre"};
+
 static int parse_rails(const char *cmd, const char *s, unsigned *rails)
 {
-    static const struct { const char *name; unsigned bits; } r[] = {
-        {"read,pre", FG_RAIL_READ | FG_RAIL_PRE}, {"pre,read", FG_RAIL_READ | FG_RAIL_PRE},
-        {"read", FG_RAIL_READ}, {"pre", FG_RAIL_PRE}, {"none", 0}};
-    for (size_t k = 0; k < sizeof r / sizeof r[0]; k++)
-        if (!strcmp(s, r[k].name)) {
-            *rails = r[k].bits;
+    for (unsigned bits = 0; bits < 4; bits++)
+        if (!strcmp(s, rail_names[bits])) {
+            *rails = bits;
             return 0;
         }
+    if (!strcmp(s, "pre,read")) {
+        *rails = FG_RAIL_READ | FG_RAIL_PRE;
+        return 0;
+    }
     fprintf(stderr, "fgcosim %s: --supply-rails: '%s' is not one of read,pre | read "
             "| pre | none\n", cmd, s);
     return 2;
@@ -94,10 +98,7 @@ void app_corner_json(cJSON *o, const fg_corner *c)
 {
     cJSON_AddNumberToObject(o, "temp_c", c->temp_c);
     cJSON_AddNumberToObject(o, "supply", c->supply);
-    cJSON_AddStringToObject(o, "supply_rails",
-                            c->rails == (FG_RAIL_READ | FG_RAIL_PRE) ? "read,pre"
-                            : c->rails == FG_RAIL_READ ? "read"
-                            : c->rails == FG_RAIL_PRE ? "pre" : "none");
+    cJSON_AddStringToObject(o, "supply_rails", rail_names[c->rails & 3]);
     cJSON_AddNumberToObject(o, "drift_s", c->drift_s);
     cJSON_AddNumberToObject(o, "drift_rate", c->drift_rate);
     cJSON_AddNumberToObject(o, "drift_t0_s", c->drift_t0_s);
