@@ -121,8 +121,7 @@ static void model_predict(double *y, const double *x, int P, const fit_model *m,
                           const double *tgt)
 {
     double w[FG_CELLS];
-    for (int n = 0; n < FG_CELLS; n++)
-        w[n] = fit_model_cell(m, tgt[n], n % FG_COLS);
+    fit_model_tie(m, tgt, w);
     fit_model_forward(y, x, w, m, P);
 }
 
@@ -254,8 +253,7 @@ static fg_status refit(const recal_opts *o, const app_array *a, const double *x,
     const double t0 = FG_TEMP_NOMINAL_C + 273.15, t = o->arr.corner.temp_c + 273.15;
     r->m = r->nominal;
     r->m.w_exp = r->nominal.w_exp * t0 / t;
-    for (int n = 0; n < FG_CELLS; n++)
-        r->m.w[n] = fit_model_cell(&r->m, a->w[n], n % FG_COLS);
+    fit_model_tie(&r->m, a->w, r->m.w);
     fit_options fo;
     fit_options_default(&fo);
     fo.w_target = a->w;

@@ -5,7 +5,7 @@
  *   fgcosim validate --model MODEL.json --data DATA.h5 [--plots DIR] [--json]
  *
  * The model predicts with its cells tied to the data set's programmed
- * targets, w_ij = w_gain_j * target_ij^w_exp (fit_model_cell: as the hwa
+ * targets, w_ij = w_gain_j * target_ij^w_exp (fit_model_tie: as the hwa
  * backend uses a model on new weights), at its own operating point; the
  * data set must have the same nominal one (each of t_max, c_bl, i_unit,
  * v_read, v_pre within 1e-9 relative; its corner may differ and is
@@ -151,8 +151,7 @@ static void eval_free(val_eval *ev)
 static fg_status evaluate(val_eval *ev, const fit_model *m, const double *w_target)
 {
     double w[FG_CELLS]; /* the cells the hwa backend makes of the targets */
-    for (int k = 0; k < FG_CELLS; k++)
-        w[k] = fit_model_cell(m, w_target[k], k % FG_COLS);
+    fit_model_tie(m, w_target, w);
     ev->w_exp = m->w_exp;
     fg_status st = fit_model_forward(ev->yhat, ev->x, w, m, ev->P);
     if (st)

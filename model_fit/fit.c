@@ -66,8 +66,11 @@ static void theta_to_model(fit_model *m, const theta_map *mp, const gsl_vector *
     if (mp->tgt)
         for (int j = 0; j < L; j++)
             m->w_gain[j] = gsl_vector_get(th, j);
-    for (int n = 0; n < FG_CELLS; n++)
-        m->w[n] = mp->tgt ? fit_model_cell(m, mp->tgt[n], n % L) : gsl_vector_get(th, n);
+    if (mp->tgt)
+        fit_model_tie(m, mp->tgt, m->w);
+    else
+        for (int n = 0; n < FG_CELLS; n++)
+            m->w[n] = gsl_vector_get(th, n);
     for (int n = 0; n < FIT_NPHYS; n++)
         if (mp->col[n] >= 0)
             v[n] = gsl_vector_get(th, mp->col[n]) * mp->scale[n];

@@ -118,6 +118,9 @@ typedef struct {
 /* The effective normalised cell current of programmed target t at
  * column j: w_gain[j] * t^w_exp (0 for t <= 0). */
 double fit_model_cell(const fit_model *m, double t, int j);
+/* w (16,16) = the effective cells of programmed targets (16,16): the
+ * tied cells through which a model sees a newly programmed array. */
+void fit_model_tie(const fit_model *m, const double *target, double *w);
 /* Sets w_gain from the fitted cells and the programmed targets (16,16):
  * per column, least squares of w_fit = gain * w_target^w_exp. */
 void fit_model_set_gain(fit_model *m, const double *w_target);

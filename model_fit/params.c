@@ -68,6 +68,12 @@ double fit_model_cell(const fit_model *m, double t, int j)
     return m->w_gain[j] * mf_target_pow(m, t);
 }
 
+void fit_model_tie(const fit_model *m, const double *target, double *w)
+{
+    for (int n = 0; n < FG_CELLS; n++)
+        w[n] = fit_model_cell(m, target[n], n % FG_COLS);
+}
+
 void fit_model_set_gain(fit_model *m, const double *w_target)
 {
     for (int j = 0; j < FG_COLS; j++) {
