@@ -217,8 +217,10 @@ static double jnum(const cJSON *j, const char *key)
 }
 
 /* The step's result from path when it was made by the same command line
- * (its "_args" member), else a run of args whose JSON is kept there. */
-static fg_status cached(const char *path, const char *const *args, cJSON **out)
+ * (its "_args" member), else a run of args whose JSON is kept there
+ * (*fresh = 1). */
+static fg_status cached(const char *path, const char *const *args, cJSON **out,
+                        int *fresh)
 {
     char line[4096];
     size_t len = 0;
@@ -229,10 +231,12 @@ static fg_status cached(const char *path, const char *const *args, cJSON **out)
         *out = cJSON_Parse(text);
         free(text);
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(*out, "_args");
-        if (cJSON_IsString(a) && !strcmp(a->valuestring, line))
+        *fresh = !(cJSON_IsString(a) && !strcmp(a->valuestring, line));
+        if (!*fresh)
             return FG_OK;
         cJSON_Delete(*out);
     }
+    *fresh = 1;
     fg_status st = app_subcommand_json(args, out);
     if (st == FG_OK)
         cJSON_AddStringToObject(*out, "_args", line);
@@ -248,6 +252,7 @@ typedef struct {
     corner_row *r;
     char dir[600], temp[32], supply[32], drift[32], trim[32], gain[32];
     int k, n;
+    int fresh; /* the last step ran (was not taken from its file) */
 } corner_ctx;
 
 static fg_status step(corner_ctx *c, const char *name, const char *what,
@@ -257,7 +262,7 @@ static fg_status step(corner_ctx *c, const char *name, const char *what,
     snprintf(path, sizeof path, "%s/%s.json", c->dir, name);
     fprintf(stderr, "[corner %d/%d: %s C, supply %s, drift %s s] %s\n", c->k + 1, c->n,
             c->temp, c->supply, c->drift, what);
-    return cached(path, args, out);
+    return cached(path, args, out, &c->fresh);
 }
 
 /* args of an evaluation: the corner's options are appended when spice,
@@ -331,6 +336,14 @@ static fg_status recalibrate(corner_ctx *c, char *model_out)
     if (st == FG_OK && access(model_out, R_OK) != 0)
         st = fg_error(FG_ERR_IO, "%s: missing (remove %s/recalibrate.json to redo)",
                       model_out, c->dir);
+    /* A new model: the steps that read it (by a path that did not change)
+     * are out of date. */
+    static const char *const uses_model[] = {"finetune", "hwa_recal", "ideal_on_model"};
+    for (size_t k = 0; st == FG_OK && c->fresh && k < 3; k++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s.json", c->dir, uses_model[k]);
+        unlink(path);
+    }
     return st;
 }
 

@@ -472,6 +472,13 @@ START_TEST(corners_resume)
     ck_assert_int_eq(tu_run_fgcosim(args), 0); /* 3 images: the evaluations again */
     ck_assert(mtime_of(step) > t_step);
     ck_assert_double_eq(mtime_of(recal), t_recal);
+    /* a recalibration run again makes the steps that read its model stale */
+    char tuned[160];
+    snprintf(tuned, sizeof tuned, "%s/c/T80_S1_D0/finetune.json", f.dir);
+    double t_tuned = mtime_of(tuned);
+    unlink(recal);
+    ck_assert_int_eq(tu_run_fgcosim(args), 0);
+    ck_assert(mtime_of(tuned) > t_tuned);
     fix_close(&f);
 }
 END_TEST
