@@ -217,12 +217,14 @@ void app_array_free(app_array *a)
     a->layout = NULL;
 }
 
-static fg_status backend_hwa(const char *model_path, fg_backend **be)
+static fg_status backend_hwa(const char *model_path, double ir_scale, fg_backend **be)
 {
     if (!model_path)
         return fg_error(FG_ERR_RANGE, "backend hwa needs --model MODEL.json (from fgcosim fit)");
     fit_model m;
     fg_status st = fit_model_load(&m, model_path);
+    if (st == FG_OK)
+        fit_model_scale_drop(&m, ir_scale);
     if (st == FG_OK && !(*be = fit_backend_hwa_new(&m)))
         st = fg_error(FG_ERR_NOMEM, "out of memory");
     return st;
@@ -250,10 +252,28 @@ static fg_status backend_spice(const char *layout, const char *array_netlist,
     return st;
 }
 
+static fg_status backend_base(const char *name, const char *model_path,
+                              const char *layout, const char *array_netlist,
+                              const fg_corner *corner, int reprogram, int jobs,
+                              double ir_scale, fg_backend **be)
+{
+    if (ir_scale != 1.0 && strcmp(name, "hwa"))
+        return fg_error(FG_ERR_RANGE, "perturbation ir_scale scales the fitted model: "
+                        "it needs --backend hwa (not %s)", name);
+    if (!strcmp(name, "ideal"))
+        return (*be = fg_backend_ideal_new()) ? FG_OK
+                                              : fg_error(FG_ERR_NOMEM, "out of memory");
+    if (!strcmp(name, "hwa"))
+        return backend_hwa(model_path, ir_scale, be);
+    if (!strcmp(name, "spice"))
+        return backend_spice(layout, array_netlist, corner, reprogram, jobs, be);
+    return fg_error(FG_ERR_RANGE, "unknown backend '%s' (ideal, hwa, spice)", name);
+}
+
 fg_status app_backend_new(const char *name, const char *model_path,
                           const char *layout, const char *array_netlist,
                           const fg_corner *corner, int reprogram, int jobs,
-                          fg_backend **be)
+                          const fg_perturb *perturb, fg_backend **be)
 {
     *be = NULL;
     fg_status st = corner ? fg_corner_check(corner) : FG_OK;
@@ -262,14 +282,16 @@ fg_status app_backend_new(const char *name, const char *model_path,
     if (strcmp(name, "spice") && !fg_corner_is_nominal(corner))
         return fg_error(FG_ERR_RANGE, "--temp/--supply/--drift-time need --backend spice "
                         "(the %s backend has no corner; recalibrate a model instead)", name);
-    if (!strcmp(name, "ideal"))
-        return (*be = fg_backend_ideal_new()) ? FG_OK
-                                              : fg_error(FG_ERR_NOMEM, "out of memory");
-    if (!strcmp(name, "hwa"))
-        return backend_hwa(model_path, be);
-    if (!strcmp(name, "spice"))
-        return backend_spice(layout, array_netlist, corner, reprogram, jobs, be);
-    return fg_error(FG_ERR_RANGE, "unknown backend '%s' (ideal, hwa, spice)", name);
+    fg_backend *base = NULL;
+    st = backend_base(name, model_path, layout, array_netlist, corner, reprogram, jobs,
+                      perturb ? perturb->ir_scale : 1.0, &base);
+    if (st != FG_OK || !perturb || fg_perturb_is_none(perturb)) {
+        *be = base;
+        return st;
+    }
+    if ((st = fg_perturb_wrap(base, perturb, be)) != FG_OK)
+        fg_backend_free(base);
+    return st;
 }
 
 fg_status app_subcommand_json(const char *const *args, cJSON **out)

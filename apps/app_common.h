@@ -125,11 +125,13 @@ typedef struct {
  * An array backend by name: "ideal"; "hwa" (the fitted compact model in
  * model_path); "spice" (the layout -- name or file -- or a user's flat
  * array netlist, simulated by a pool of `jobs` ngspice workers, 0 = all
- * cores). Errors name the missing or bad argument (exit status 2). */
+ * cores). perturb (NULL or none: no wrapper) puts the backend behind the
+ * perturbation wrapper; its ir_scale scales the hwa model (an error on
+ * another backend). Errors name the missing or bad argument (exit 2). */
 fg_status app_backend_new(const char *name, const char *model_path,
                           const char *layout, const char *array_netlist,
                           const fg_corner *corner, int reprogram, int jobs,
-                          fg_backend **be);
+                          const fg_perturb *perturb, fg_backend **be);
 
 /* Runs `fgcosim ARGS... --json` as a child process and parses the JSON
  * object it prints (stderr passes through). The caller cJSON_Delete()s it. */

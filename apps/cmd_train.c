@@ -12,10 +12,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: fgcosim train --net NET [--data SPEC] -o CKPT [options]\n"
-        "  --net NET          mlp-lowres | lenet5 | vgg-small\n"
+        "  --net NET          mlp-lowres | mlp | lenet5 | vgg-small\n"
         "  --data SPEC        mnist[:DIR] | mnist-lowres[:DIR] | fashion[:DIR] |\n"
         "                     cifar10:PATH   (default per net: mlp-lowres ->\n"
-        "                     mnist-lowres, lenet5 -> mnist, vgg-small -> fashion)\n"
+        "                     mnist-lowres, mlp and lenet5 -> mnist, vgg-small ->\n"
+        "                     fashion)\n"
         "  -o, --output CKPT  checkpoint to write (atomically)\n"
         "  --epochs N --batch N --lr X --seed S   (defaults per net)\n"
         "  --optim adam|sgd   --momentum X  --weight-decay X  --no-cosine\n"
@@ -158,8 +159,8 @@ int cmd_train(int argc, char **argv)
         bad = 2;
     }
     if (!bad && !nn_net_known(a.o.net)) {
-        fprintf(stderr, "fgcosim train: unknown net '%s' (mlp-lowres, lenet5, vgg-small)\n",
-                a.o.net);
+        fprintf(stderr, "fgcosim train: unknown net '%s' (%s)\n", a.o.net,
+                nn_net_names());
         bad = 2;
     }
     if (bad)

@@ -19,6 +19,7 @@ int nn_cli_float(const char *cmd, const char *opt, const char *s, double lo,
 void nn_cli_backend_opts_init(nn_cli_backend_opts *o)
 {
     *o = (nn_cli_backend_opts){.name = "ideal", .corner = fg_corner_nominal()};
+    fg_perturb_init(&o->perturb);
 }
 
 int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c,
@@ -28,6 +29,18 @@ int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c
         return 1;
     if (c == NN_CLI_OPT_REPROGRAM) {
         o->reprogram = 1;
+        return 1;
+    }
+    if (c == NN_CLI_OPT_PERTURB) {
+        if (!strcmp(arg, "help")) {
+            printf("perturbation keys (--perturb K=V,...):\n");
+            fg_perturb_help(stdout);
+            exit(0);
+        }
+        if (fg_perturb_parse(&o->perturb, arg) != FG_OK) {
+            fprintf(stderr, "fgcosim %s: --perturb: %s\n", cmd, fg_errmsg());
+            *bad = 2;
+        }
         return 1;
     }
     switch (c - first) {
@@ -44,10 +57,10 @@ int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c
 fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be)
 {
     *be = NULL;
-    if (!strcmp(o->name, "ideal") && !o->tiles)
+    if (!strcmp(o->name, "ideal") && !o->tiles && fg_perturb_is_none(&o->perturb))
         return FG_OK;
     return app_backend_new(o->name, o->model, o->layout, o->array_netlist, &o->corner,
-                           o->reprogram, o->jobs, be);
+                           o->reprogram, o->jobs, &o->perturb, be);
 }
 
 fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a)

@@ -23,6 +23,7 @@ typedef struct {
     int tiles;                 /* ideal: force the 16x16 tiles              */
     fg_corner corner;          /* spice: operating corner (nominal)        */
     int reprogram;             /* spice: program-verify at the corner      */
+    fg_perturb perturb;        /* --perturb (none)                          */
 } nn_cli_backend_opts;
 
 /* Sets the defaults (nominal corner); name "ideal". */
@@ -37,8 +38,9 @@ void nn_cli_backend_opts_init(nn_cli_backend_opts *o);
     {"jobs", required_argument, 0, (first) + 4},                            \
     {"tiles", no_argument, 0, (first) + 5},                                 \
     {"reprogram", no_argument, 0, NN_CLI_OPT_REPROGRAM},                    \
+    {"perturb", required_argument, 0, NN_CLI_OPT_PERTURB},                  \
     APP_CORNER_LONGOPTS
-enum { NN_CLI_OPT_REPROGRAM = 1200 };
+enum { NN_CLI_OPT_REPROGRAM = 1200, NN_CLI_OPT_PERTURB };
 #define NN_CLI_BACKEND_HELP                                                 \
     "  --backend ideal|hwa|spice  array backend (ideal = dense fast path)\n" \
     "  --model MODEL.json  fitted compact model (hwa)\n"                     \
@@ -49,6 +51,9 @@ enum { NN_CLI_OPT_REPROGRAM = 1200 };
     "  --tiles             force the 16x16 tiles on ideal\n"                \
     "  --reprogram         spice: program-verify every tile at the corner\n" \
     "                      (a reprogramming in the field), not at 27 C\n"    \
+    "  --perturb K=V,...   perturbations over the backend (any; forces the\n" \
+    "                      tiles), e.g. read_noise=0.2,prog_bits=5;\n"       \
+    "                      --perturb help lists the keys\n"                 \
     "operating corner of the spice backend:\n" APP_CORNER_HELP
 /* Handles option c (first..first+5); returns 1 if it was one, sets *bad. */
 int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c,

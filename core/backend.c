@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct fg_backend {
     fg_backend_ops ops;
@@ -102,10 +103,107 @@ static fg_status ideal_vmm_backward(void *ctx, const float *w, const float *x,
     return FG_OK;
 }
 
+/* A row of nt tiles on the same pulses is one product:
+ * M (16, nt*16) with M[i][t*16+j] = w[t][i][j], Y (B, nt*16) = x . M,
+ * y (nt,B,16) its columns regrouped; scratch kept between calls. */
+typedef struct {
+    float *buf;
+    size_t cap;
+} ideal_ctx;
+
+static float *ideal_scratch(ideal_ctx *c, size_t n)
+{
+    if (c->cap < n) {
+        float *b = realloc(c->buf, n * sizeof *b);
+        if (!b)
+            return NULL;
+        c->buf = b, c->cap = n;
+    }
+    return c->buf;
+}
+
+/* m (16, nt*16) from w (nt,16,16) */
+static void ideal_pack(float *m, const float *w, int nt)
+{
+    for (int t = 0; t < nt; t++)
+        for (int i = 0; i < FG_ROWS; i++)
+            memcpy(m + (size_t)i * nt * FG_COLS + (size_t)t * FG_COLS,
+                   w + ((size_t)t * FG_ROWS + i) * FG_COLS, FG_COLS * sizeof *m);
+}
+
+/* y (nt,B,16) <-> yy (B, nt*16); to_y: yy -> y, else y -> yy */
+static void ideal_regroup(float *y, float *yy, int nt, int B, int to_y)
+{
+    for (int t = 0; t < nt; t++)
+        for (int n = 0; n < B; n++) {
+            float *a = y + ((size_t)t * B + n) * FG_COLS;
+            float *b = yy + (size_t)n * nt * FG_COLS + (size_t)t * FG_COLS;
+            memcpy(to_y ? a : b, to_y ? b : a, FG_COLS * sizeof *a);
+        }
+}
+
+static fg_status ideal_tiles(void *ctx, const float *w, int nt, const float *x,
+                             float *y, int B)
+{
+    const size_t nm = (size_t)nt * FG_CELLS, ny = (size_t)nt * B * FG_COLS;
+    float *m = ideal_scratch(ctx, nm + ny);
+    if (!m)
+        return fg_error(FG_ERR_NOMEM, "ideal backend: out of memory");
+    float *yy = m + nm;
+    const int N = nt * FG_COLS;
+    ideal_pack(m, w, nt);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, N, FG_ROWS, 1.0f, x,
+                FG_ROWS, m, N, 0.0f, yy, N);
+    ideal_regroup(y, yy, nt, B, 1);
+    return FG_OK;
+}
+
+/* dx (B,16) += DY . M^T ; dM = x^T . DY, dw (nt,16,16) += dM regrouped */
+static fg_status ideal_tiles_backward(void *ctx, const float *w, int nt,
+                                      const float *x, const float *dy, float *dx,
+                                      float *dw, int B)
+{
+    const size_t nm = (size_t)nt * FG_CELLS, ny = (size_t)nt * B * FG_COLS;
+    float *m = ideal_scratch(ctx, 2 * nm + ny);
+    if (!m)
+        return fg_error(FG_ERR_NOMEM, "ideal backend: out of memory");
+    float *dm = m + nm, *dyy = dm + nm;
+    const int N = nt * FG_COLS;
+    ideal_regroup((float *)dy, dyy, nt, B, 0);
+    if (dx) {
+        ideal_pack(m, w, nt);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, FG_ROWS, N, 1.0f, dyy,
+                    N, m, N, 1.0f, dx, FG_ROWS);
+    }
+    if (dw) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, FG_ROWS, N, B, 1.0f, x,
+                    FG_ROWS, dyy, N, 0.0f, dm, N);
+        for (int t = 0; t < nt; t++)
+            for (int i = 0; i < FG_ROWS; i++)
+                for (int j = 0; j < FG_COLS; j++)
+                    dw[((size_t)t * FG_ROWS + i) * FG_COLS + j] +=
+                        dm[(size_t)i * N + (size_t)t * FG_COLS + j];
+    }
+    return FG_OK;
+}
+
+static void ideal_free(void *ctx)
+{
+    ideal_ctx *c = ctx;
+    free(c->buf);
+    free(c);
+}
+
 fg_backend *fg_backend_ideal_new(void)
 {
     static const fg_backend_ops ops = {
         .name = "ideal", .vmm = ideal_vmm, .vmm_backward = ideal_vmm_backward,
+        .vmm_tiles = ideal_tiles, .vmm_tiles_backward = ideal_tiles_backward,
+        .free = ideal_free,
     };
-    return fg_backend_new(&ops, NULL);
+    ideal_ctx *c = calloc(1, sizeof *c);
+    fg_backend *be = c ? fg_backend_new(&ops, c) : NULL;
+    if (!be)
+        free(c);
+    return be;
 }

@@ -79,6 +79,13 @@ double fg_corner_y_from_v(const fg_corner *c, const fg_op_point *nominal, double
     return fg_op_y_from_v(&at, v) * (c ? c->out_gain : 1.0);
 }
 
+double fg_corner_drift_loss(const fg_corner *c)
+{
+    if (!c || c->drift_s <= 0 || c->drift_rate <= 0)
+        return 0.0;
+    return c->drift_rate * log10(1.0 + c->drift_s / c->drift_t0_s);
+}
+
 void fg_corner_drift(const fg_corner *c, const double *dvt, double *dvt_out)
 {
     if (dvt_out != dvt)
@@ -92,7 +99,7 @@ void fg_corner_drift(const fg_corner *c, const double *dvt, double *dvt_out)
         h = h << 4 | (uint64_t)(hex[k] <= '9' ? hex[k] - '0' : hex[k] - 'a' + 10);
     fg_rng r;
     fg_rng_seed(&r, c->drift_seed ^ h);
-    double mean = c->drift_rate * log10(1.0 + c->drift_s / c->drift_t0_s);
+    double mean = fg_corner_drift_loss(c);
     for (int k = 0; k < FG_CELLS; k++) {
         double f = 1.0 + c->drift_sigma * fg_rng_normal(&r);
         double loss = mean * (f > 0 ? f : 0);

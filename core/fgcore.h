@@ -132,6 +132,10 @@ double fg_corner_y_from_v(const fg_corner *c, const fg_op_point *nominal, double
 /* dvt_out (16,16) = the programmed dvt (16,16) after c->drift_s seconds
  * (a copy when there is no drift; c may be NULL). In place is allowed. */
 void fg_corner_drift(const fg_corner *c, const double *dvt, double *dvt_out);
+/* The mean fraction of the stored shift lost after c->drift_s:
+ * drift_rate * log10(1 + drift_s / drift_t0_s) (0 without drift); a cell's
+ * loss is that times max(0, 1 + drift_sigma * z), z ~ N(0,1), at most 1. */
+double fg_corner_drift_loss(const fg_corner *c);
 /* "27 C, supply 1, drift 0 s" style text for headers and logs. */
 void fg_corner_describe(const fg_corner *c, char *buf, size_t n);
 
@@ -188,6 +192,55 @@ void fg_backend_free(fg_backend *be);
 /* The ideal backend: y = x . W (OpenBLAS sgemm). */
 fg_backend *fg_backend_ideal_new(void);
 
+/* ---- perturbations ------------------------------------------------------ */
+/* Non-idealities that are not in a backend's physics, as a wrapper backend
+ * over any inner one (ideal, hwa, spice), seeded and composable:
+ *
+ *     fg_perturb p;
+ *     fg_perturb_init(&p);                          // none
+ *     if (fg_perturb_parse(&p, "read_noise=0.2,prog_bits=5") != FG_OK) ...
+ *     fg_backend *be;
+ *     if (fg_perturb_wrap(fg_backend_ideal_new(), &p, &be) == FG_OK) ...
+ *
+ * Units: outputs and read noise in normalised outputs (1 = one unit cell,
+ * w = 1, under a full pulse, x = 1; a tile's full scale is 16); dVT in V;
+ * times in s. The keys, their ranges and meaning are one table in
+ * core/perturb.c (fg_perturb_help prints it). Programming-side draws are
+ * seeded by seed and a hash of the tile's targets: stable for as long as a
+ * tile's weights are. Backward: exact through prog_sigma, drift and stuck,
+ * straight through the quantisers and the ADC. */
+typedef struct {
+    double read_noise;   /* sigma per output per read                     */
+    double bwd_noise;    /* sigma on backward dx, relative to max|dy|     */
+    double prog_sigma_v; /* sigma of dVT per cell at programming, V        */
+    double slope_v;      /* n kT/q: current factor exp(-dVT/slope)         */
+    double drift_s, drift_rate, drift_t0_s, drift_sigma; /* retention      */
+    double stuck_off, stuck_on; /* fractions of cells                     */
+    double ir_scale;     /* factor on the fitted voltage-drop physics (1);
+                            applied where the hwa backend is built        */
+    int adc_bits;        /* 0: no ADC                                      */
+    double adc_range;    /* ADC full scale (16)                            */
+    int pulse_bits;      /* 0: continuous pulse widths                     */
+    int prog_bits;       /* 0: continuous programming                      */
+    uint64_t seed;
+} fg_perturb;
+
+void fg_perturb_init(fg_perturb *p); /* no perturbation, defaults */
+/* "key=value[,key=value...]"; errors name the key and its range. */
+fg_status fg_perturb_parse(fg_perturb *p, const char *spec);
+fg_status fg_perturb_set(fg_perturb *p, const char *key, double value);
+double fg_perturb_get(const fg_perturb *p, const char *key); /* NAN: unknown */
+const char *fg_perturb_key_name(int i); /* the i-th key, NULL past the end */
+int fg_perturb_is_none(const fg_perturb *p);
+int fg_perturb_weights(const fg_perturb *p); /* any programming-side one */
+/* "read_noise=0.2,prog_bits=5" (the non-default keys) or "none". */
+void fg_perturb_describe(const fg_perturb *p, char *buf, size_t n);
+void fg_perturb_help(FILE *f);
+/* *out = inner behind the perturbations p. On success *out owns inner
+ * (fg_backend_free(*out) frees both); on failure the caller still does.
+ * ir_scale is not applied here (it is the hwa model's). */
+fg_status fg_perturb_wrap(fg_backend *inner, const fg_perturb *p, fg_backend **out);
+
 /* ---- threads ------------------------------------------------------------ */
 /* Threads for the compute kernels that split a batch (the hwa backend's
  * compact model); n <= 0: all online cores, the default. */
@@ -217,6 +270,14 @@ void fg_rng_seed(fg_rng *r, uint64_t seed);
 uint64_t fg_rng_next(fg_rng *r);
 double fg_rng_uniform(fg_rng *r);  /* [0,1) */
 double fg_rng_normal(fg_rng *r);   /* N(0,1) */
+/* out (n) += sigma * z, z ~ N(0,1) by inverse transform: the quantile
+ * interpolated linearly inside 1024 equal-probability bins, the two
+ * outermost bins exact (fg_normal_quantile); the fast path for noise on
+ * every output of every tile. */
+void fg_rng_normal_add(fg_rng *r, float *out, size_t n, float sigma);
+/* The standard normal quantile Phi^-1(p), p in (0,1), relative error
+ * below 1.2e-9 (Acklam's rational approximation). */
+double fg_normal_quantile(double p);
 /* Reads a whole file (NUL-terminated); sets fg_error naming the file. */
 fg_status fg_file_read(const char *path, char **data, size_t *len);
 /* Writes path via a temporary name in the same folder, then renames. */

@@ -180,6 +180,11 @@ fg_status fit_model_from_json(const char *text, const char *what, fit_model *m);
 fg_status fit_model_save(const fit_model *m, const char *path); /* atomic */
 fg_status fit_model_load(fit_model *m, const char *path);
 
+/* Scales the voltage-drop physics by k: lambda (drain law), kappa_* and
+ * beta (couplings), q_* (residual charge); v_off and t_edge stay. k = 0
+ * leaves a model without bit-line voltage drop (the ir_scale perturbation). */
+void fit_model_scale_drop(fit_model *m, double k);
+
 /* ---- the hwa backend ----------------------------------------------------- */
 /* Copies m; w handed to vmm is the tile's (float) normalised weights. */
 fg_backend *fit_backend_hwa_new(const fit_model *m);

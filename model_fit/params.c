@@ -27,6 +27,20 @@ static double *field_ptr(fit_params *p, const fit_param_field *f)
     return (double *)((char *)p + f->offset);
 }
 
+void fit_model_scale_drop(fit_model *m, double k)
+{
+    /* the drain law, the word-line and bit-line couplings and the residual
+     * charge: everything that moves with the bit line's voltage swing */
+    for (int f = 0; f < FIT_NFIELDS; f++) {
+        const fit_param_field *fd = &fit_param_fields[f];
+        if (!strcmp(fd->name, "v_off") || !strcmp(fd->name, "t_edge"))
+            continue;
+        double *v = field_ptr(&m->p, fd);
+        for (int i = 0; i < fd->count; i++)
+            v[i] *= k;
+    }
+}
+
 static const double *field_cptr(const fit_params *p, const fit_param_field *f)
 {
     return (const double *)((const char *)p + f->offset);

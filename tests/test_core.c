@@ -119,39 +119,258 @@ START_TEST(test_ideal_backend)
 }
 END_TEST
 
-/* A backend without vmm_tiles: fg_backend_vmm_tiles calls vmm tile by tile
- * (y per tile, dx summed over the tiles, dw per tile, nt*B counted). */
+/* A backend with only vmm and vmm_backward (the ideal one's, borrowed). */
+static fg_status plain_vmm(void *ctx, const float *w, const float *x, float *y, int B)
+{
+    return fg_backend_vmm(ctx, w, x, y, B);
+}
+static fg_status plain_bwd(void *ctx, const float *w, const float *x, const float *dy,
+                           float *dx, float *dw, int B)
+{
+    return fg_backend_vmm_backward(ctx, w, x, dy, dx, dw, B);
+}
+
+/* nt tiles on the same pulses, against hand sums: the ideal backend's
+ * packed product (one sgemm per row of tiles) and, for a backend without
+ * vmm_tiles, fg_backend_vmm_tiles tile by tile (y per tile, dx summed over
+ * the tiles, dw per tile, nt*B counted). */
 START_TEST(test_backend_tiles_fallback)
 {
-    enum { B = 2, NT = 2 };
-    fg_backend *be = fg_backend_ideal_new();
+    enum { B = 2, NT = 3 };
+    fg_backend *ideal = fg_backend_ideal_new();
+    static const fg_backend_ops plain = {.name = "plain", .vmm = plain_vmm,
+                                         .vmm_backward = plain_bwd};
+    fg_backend *bes[2] = {fg_backend_ideal_new(), fg_backend_new(&plain, ideal)};
     float w[NT * FG_CELLS], x[B * FG_ROWS], y[NT * B * FG_COLS];
-    float dy[NT * B * FG_COLS], dx[B * FG_ROWS] = {0}, dw[NT * FG_CELLS] = {0};
+    float dy[NT * B * FG_COLS];
     for (int k = 0; k < NT * FG_CELLS; k++)
         w[k] = (float)((k * 7) % 11) / 10.0f;
     for (int k = 0; k < B * FG_ROWS; k++)
         x[k] = (float)((k * 3) % 5) / 4.0f;
     for (int k = 0; k < NT * B * FG_COLS; k++)
         dy[k] = (float)(k % 3) - 1.0f;
-    ck_assert_int_eq(fg_backend_vmm_tiles(be, w, NT, x, y, B), FG_OK);
-    ck_assert_int_eq(fg_backend_vmm_tiles_backward(be, w, NT, x, dy, dx, dw, B), FG_OK);
-    ck_assert_int_eq((int)fg_backend_ops_count(be), NT * B);
-    /* tile 1, vector 1, column 5: x . w */
-    double ref = 0;
-    for (int i = 0; i < FG_ROWS; i++)
-        ref += x[FG_ROWS + i] * w[FG_CELLS + i * FG_COLS + 5];
-    ck_assert_double_eq_tol(y[(B + 1) * FG_COLS + 5], ref, 1e-5);
-    /* dx[1][4] = sum_t dy_t[1] . w_t[4,:] */
-    ref = 0;
-    for (int t = 0; t < NT; t++)
-        for (int j = 0; j < FG_COLS; j++)
-            ref += dy[(t * B + 1) * FG_COLS + j] * w[t * FG_CELLS + 4 * FG_COLS + j];
-    ck_assert_double_eq_tol(dx[FG_ROWS + 4], ref, 1e-5);
-    /* dw_1[2][3] = sum_b x[b][2] dy_1[b][3] */
-    ck_assert_double_eq_tol(dw[FG_CELLS + 2 * FG_COLS + 3],
-                            x[2] * dy[B * FG_COLS + 3] +
-                                x[FG_ROWS + 2] * dy[(B + 1) * FG_COLS + 3], 1e-5);
+    for (int b = 0; b < 2; b++) {
+        fg_backend *be = bes[b];
+        float dx[B * FG_ROWS] = {0}, dw[NT * FG_CELLS] = {0};
+        ck_assert_int_eq(fg_backend_vmm_tiles(be, w, NT, x, y, B), FG_OK);
+        ck_assert_int_eq(fg_backend_vmm_tiles_backward(be, w, NT, x, dy, dx, dw, B), FG_OK);
+        ck_assert_int_eq((int)fg_backend_ops_count(be), NT * B);
+        for (int t = 0; t < NT; t++) {
+            /* tile t, vector 1, column 5: x . w */
+            double ref = 0;
+            for (int i = 0; i < FG_ROWS; i++)
+                ref += x[FG_ROWS + i] * w[t * FG_CELLS + i * FG_COLS + 5];
+            ck_assert_double_eq_tol(y[(t * B + 1) * FG_COLS + 5], ref, 1e-5);
+            /* dw_t[2][3] = sum_b x[b][2] dy_t[b][3] */
+            ck_assert_double_eq_tol(dw[t * FG_CELLS + 2 * FG_COLS + 3],
+                                    x[2] * dy[t * B * FG_COLS + 3] +
+                                        x[FG_ROWS + 2] * dy[(t * B + 1) * FG_COLS + 3],
+                                    1e-5);
+        }
+        /* dx[1][4] = sum_t dy_t[1] . w_t[4,:] */
+        double ref = 0;
+        for (int t = 0; t < NT; t++)
+            for (int j = 0; j < FG_COLS; j++)
+                ref += dy[(t * B + 1) * FG_COLS + j] * w[t * FG_CELLS + 4 * FG_COLS + j];
+        ck_assert_double_eq_tol(dx[FG_ROWS + 4], ref, 1e-5);
+    }
+    fg_backend_free(bes[0]);
+    fg_backend_free(bes[1]);
+    fg_backend_free(ideal);
+}
+END_TEST
+
+/* The quantile against the normal CDF from erfc, and the fast sampler's
+ * moments and tail mass. */
+START_TEST(test_normal_sampler)
+{
+    const double z[] = {-4.5, -2.5, -1.0, 0.0, 0.3, 1.96, 3.2};
+    for (size_t i = 0; i < sizeof z / sizeof z[0]; i++)
+        ck_assert_double_eq_tol(fg_normal_quantile(0.5 * erfc(-z[i] / sqrt(2.0))), z[i],
+                                1e-7);
+    enum { N = 400000 };
+    float *v = calloc(N, sizeof *v);
+    fg_rng r;
+    fg_rng_seed(&r, 3);
+    fg_rng_normal_add(&r, v, N, 2.0f);
+    double m = 0, q = 0, tail = 0;
+    for (int i = 0; i < N; i++) {
+        m += v[i], q += (double)v[i] * v[i];
+        tail += fabs(v[i]) > 2.0 * 1.959964;
+    }
+    m /= N;
+    ck_assert_double_eq_tol(m, 0.0, 0.01);
+    ck_assert_double_eq_tol(sqrt(q / N - m * m), 2.0, 0.01);
+    ck_assert_double_eq_tol(tail / N, 0.05, 0.002);
+    free(v);
+}
+END_TEST
+
+/* y (16) of one-hot row `row` on cells w through be */
+static void one_hot_y(fg_backend *be, const float *w, int row, float *y)
+{
+    float x[FG_ROWS] = {0};
+    x[row] = 1.0f;
+    ck_assert_int_eq(fg_backend_vmm(be, w, x, y, 1), FG_OK);
+}
+
+static fg_backend *wrapped(const char *spec)
+{
+    fg_perturb p;
+    fg_perturb_init(&p);
+    ck_assert_int_eq(fg_perturb_parse(&p, spec), FG_OK);
+    fg_backend *be = NULL;
+    ck_assert_int_eq(fg_perturb_wrap(fg_backend_ideal_new(), &p, &be), FG_OK);
+    return be;
+}
+
+/* Quantisers and stuck cells against hand-computed values. */
+START_TEST(test_perturb_quantisers)
+{
+    float w[FG_CELLS], y[FG_COLS], x[FG_ROWS] = {0};
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = 0.4f;
+    fg_backend *be = wrapped("prog_bits=2"); /* levels 0, 1/3, 2/3, 1 */
+    one_hot_y(be, w, 3, y);
+    ck_assert_double_eq_tol(y[7], 1.0 / 3.0, 1e-6);
     fg_backend_free(be);
+    be = wrapped("pulse_bits=1"); /* x 0.6 -> 1, 0.4 -> 0 */
+    x[0] = 0.6f, x[1] = 0.4f;
+    ck_assert_int_eq(fg_backend_vmm(be, w, x, y, 1), FG_OK);
+    ck_assert_double_eq_tol(y[2], 0.4, 1e-6);
+    fg_backend_free(be);
+    be = wrapped("adc_bits=2,adc_range=3"); /* outputs 0, 1, 2, 3 */
+    x[0] = 1.0f, x[1] = 1.0f, x[2] = 0.6f; /* y = 0.4 * 2.6 = 1.04 -> 1 */
+    ck_assert_int_eq(fg_backend_vmm(be, w, x, y, 1), FG_OK);
+    ck_assert_double_eq_tol(y[0], 1.0, 1e-6);
+    fg_backend_free(be);
+    be = wrapped("stuck_on=1"); /* every cell at full current */
+    one_hot_y(be, w, 5, y);
+    ck_assert_double_eq_tol(y[11], 1.0, 1e-6);
+    fg_backend_free(be);
+    be = wrapped("stuck_off=0.25,seed=4"); /* about a quarter read 0 */
+    int off = 0;
+    for (int row = 0; row < FG_ROWS; row++) {
+        one_hot_y(be, w, row, y);
+        for (int j = 0; j < FG_COLS; j++)
+            off += y[j] == 0.0f;
+    }
+    ck_assert_int_ge(off, 40);
+    ck_assert_int_le(off, 88);
+    fg_backend_free(be);
+}
+END_TEST
+
+/* prog_sigma: log-normal factors of spread sigma/slope, the same draw on
+ * every call for the same targets, another for another seed; the
+ * gradient of cell (i,j) under a one-hot row is that cell's factor. */
+START_TEST(test_perturb_programming)
+{
+    float w[FG_CELLS], y[FG_COLS], y2[FG_COLS], x[FG_ROWS] = {0};
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = 0.5f;
+    fg_backend *be = wrapped("prog_sigma=0.01,slope=0.04");
+    double m = 0, q = 0;
+    for (int row = 0; row < FG_ROWS; row++) {
+        one_hot_y(be, w, row, y);
+        one_hot_y(be, w, row, y2);
+        for (int j = 0; j < FG_COLS; j++) {
+            ck_assert_float_eq(y[j], y2[j]);
+            double l = log(y[j] / 0.5);
+            m += l, q += l * l;
+        }
+    }
+    m /= FG_CELLS;
+    ck_assert_double_eq_tol(sqrt(q / FG_CELLS - m * m), 0.25, 0.03);
+    /* d y_j / d w_3j = factor_3j = y_j / 0.5 */
+    float dy[FG_COLS], dx[FG_ROWS] = {0}, dw[FG_CELLS] = {0};
+    one_hot_y(be, w, 3, y);
+    x[3] = 1.0f;
+    for (int j = 0; j < FG_COLS; j++)
+        dy[j] = 1.0f;
+    ck_assert_int_eq(fg_backend_vmm_backward(be, w, x, dy, dx, dw, 1), FG_OK);
+    for (int j = 0; j < FG_COLS; j++)
+        ck_assert_double_eq_tol(dw[3 * FG_COLS + j], y[j] / 0.5, 1e-5);
+    fg_backend_free(be);
+    be = wrapped("prog_sigma=0.01,slope=0.04,seed=9");
+    one_hot_y(be, w, 15, y2);
+    ck_assert(y2[0] != y[0] || y2[1] != y[1]);
+    fg_backend_free(be);
+}
+END_TEST
+
+/* Drift without spread: w -> w^(1-L), L = rate log10(1 + t/t0); its
+ * gradient against a central difference. */
+START_TEST(test_perturb_drift)
+{
+    float w[FG_CELLS], y[FG_COLS], x[FG_ROWS] = {0};
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = 0.25f;
+    fg_backend *be = wrapped("drift_time=1e8,drift_sigma=0");
+    one_hot_y(be, w, 2, y);
+    double L = 0.005 * log10(1.0 + 1e8);
+    ck_assert_double_eq_tol(y[4], pow(0.25, 1.0 - L), 1e-5);
+    float dy[FG_COLS] = {0}, dx[FG_ROWS] = {0}, dw[FG_CELLS] = {0};
+    dy[4] = 1.0f, x[2] = 1.0f;
+    ck_assert_int_eq(fg_backend_vmm_backward(be, w, x, dy, dx, dw, 1), FG_OK);
+    const float h = 1e-3f;
+    w[2 * FG_COLS + 4] = 0.25f + h;
+    one_hot_y(be, w, 2, y);
+    double yp = y[4];
+    w[2 * FG_COLS + 4] = 0.25f - h;
+    one_hot_y(be, w, 2, y);
+    ck_assert_double_eq_tol(dw[2 * FG_COLS + 4], (yp - y[4]) / (2 * h), 1e-3);
+    fg_backend_free(be);
+}
+END_TEST
+
+/* Read noise: fresh per read with the given sigma; backward noise on dx. */
+START_TEST(test_perturb_noise)
+{
+    float w[FG_CELLS] = {0}, x[64 * FG_ROWS] = {0}, y[64 * FG_COLS], y2[64 * FG_COLS];
+    fg_backend *be = wrapped("read_noise=0.3");
+    ck_assert_int_eq(fg_backend_vmm(be, w, x, y, 64), FG_OK);
+    ck_assert_int_eq(fg_backend_vmm(be, w, x, y2, 64), FG_OK);
+    double q = 0;
+    for (int k = 0; k < 64 * FG_COLS; k++)
+        q += (double)y[k] * y[k];
+    ck_assert_double_eq_tol(sqrt(q / (64 * FG_COLS)), 0.3, 0.03);
+    ck_assert(y[0] != y2[0]);
+    fg_backend_free(be);
+    be = wrapped("bwd_noise=0.5");
+    float dy[FG_COLS] = {0}, dx[FG_ROWS] = {0};
+    dy[0] = 2.0f; /* W = 0: dx is the noise alone, sigma 0.5 * 2 */
+    q = 0;
+    for (int rep = 0; rep < 64; rep++) {
+        memset(dx, 0, sizeof dx);
+        ck_assert_int_eq(fg_backend_vmm_backward(be, w, x, dy, dx, NULL, 1), FG_OK);
+        for (int i = 0; i < FG_ROWS; i++)
+            q += (double)dx[i] * dx[i];
+    }
+    ck_assert_double_eq_tol(sqrt(q / (64 * FG_ROWS)), 1.0, 0.1);
+    fg_backend_free(be);
+}
+END_TEST
+
+/* Specs: errors name the key and the range; describe lists what is set. */
+START_TEST(test_perturb_parse)
+{
+    fg_perturb p;
+    fg_perturb_init(&p);
+    ck_assert(fg_perturb_is_none(&p));
+    ck_assert_int_eq(fg_perturb_parse(&p, "read_noise=0.2,prog_bits=5"), FG_OK);
+    char buf[128];
+    fg_perturb_describe(&p, buf, sizeof buf);
+    ck_assert_str_eq(buf, "read_noise=0.2,prog_bits=5");
+    ck_assert_int_eq(fg_perturb_parse(&p, "colour=3"), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "colour"));
+    ck_assert_int_eq(fg_perturb_parse(&p, "read_noise"), FG_ERR_PARSE);
+    ck_assert_int_eq(fg_perturb_parse(&p, "read_noise=x"), FG_ERR_PARSE);
+    ck_assert_int_eq(fg_perturb_parse(&p, "read_noise=-1"), FG_ERR_RANGE);
+    ck_assert_int_eq(fg_perturb_parse(&p, "adc_bits=17"), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "1..16"));
+    ck_assert_int_eq(fg_perturb_parse(&p, "adc_bits=2.5"), FG_ERR_RANGE);
+    ck_assert_int_eq(fg_perturb_parse(&p, "stuck_off=0.7,stuck_on=0.7"), FG_ERR_RANGE);
 }
 END_TEST
 
@@ -251,6 +470,12 @@ Suite *core_suite(void)
     TCase *tb = tcase_create("backend");
     tcase_add_test(tb, test_ideal_backend);
     tcase_add_test(tb, test_backend_tiles_fallback);
+    tcase_add_test(tb, test_normal_sampler);
+    tcase_add_test(tb, test_perturb_quantisers);
+    tcase_add_test(tb, test_perturb_programming);
+    tcase_add_test(tb, test_perturb_drift);
+    tcase_add_test(tb, test_perturb_noise);
+    tcase_add_test(tb, test_perturb_parse);
     suite_add_tcase(s, tb);
     return s;
 }

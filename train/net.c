@@ -128,19 +128,50 @@ static void add_simple(nn_net *n, nn_layer_kind kind)
     }
 }
 
-int nn_net_known(const char *name)
+/* The built-in nets, the one list of them: name, smallest image side, and
+ * the training defaults (data set, epochs, learning rate; Adam, batch 64). */
+static const nn_net_def net_defs[] = {
+    {"mlp-lowres", "flatten-24-10 on 7x7 MNIST", 1, "mnist-lowres", 40, 1e-2f},
+    {"mlp", "flatten-256-10 (784-256-10 on MNIST)", 1, "mnist", 3, 3e-3f},
+    {"lenet5", "LeNet-5", 16, "mnist", 12, 1e-3f},
+    {"vgg-small", "5 conv layers, VGG style", 8, "fashion", 10, 1e-3f},
+};
+#define NET_NDEFS ((int)(sizeof net_defs / sizeof net_defs[0]))
+
+const nn_net_def *nn_net_def_find(const char *name)
 {
-    return !strcmp(name, "mlp-lowres") || !strcmp(name, "lenet5") ||
-           !strcmp(name, "vgg-small");
+    for (int i = 0; name && i < NET_NDEFS; i++)
+        if (!strcmp(name, net_defs[i].name))
+            return &net_defs[i];
+    return NULL;
+}
+
+const char *nn_net_names(void)
+{
+    static char buf[128];
+    if (!buf[0])
+        for (int i = 0; i < NET_NDEFS; i++)
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s",
+                     i ? ", " : "", net_defs[i].name);
+    return buf;
+}
+
+int nn_net_known(const char *name) { return nn_net_def_find(name) != NULL; }
+
+static void build_mlp(nn_net *n, int hidden)
+{
+    add_simple(n, NN_FLATTEN);
+    add_linear(n, hidden);
+    add_simple(n, NN_RELU);
+    add_linear(n, n->classes);
 }
 
 static void build(nn_net *n)
 {
     if (!strcmp(n->name, "mlp-lowres")) {
-        add_simple(n, NN_FLATTEN);
-        add_linear(n, 24);
-        add_simple(n, NN_RELU);
-        add_linear(n, n->classes);
+        build_mlp(n, 24);
+    } else if (!strcmp(n->name, "mlp")) {
+        build_mlp(n, 256);
     } else if (!strcmp(n->name, "lenet5")) {
         add_conv(n, 6, 5, 2);
         add_simple(n, NN_RELU);
@@ -206,10 +237,10 @@ fg_status nn_net_new(nn_net **out, const char *name, int H, int W, int C,
                      int classes, int max_batch)
 {
     *out = NULL;
-    if (!nn_net_known(name))
-        return fg_error(FG_ERR_RANGE,
-                        "unknown net '%s' (mlp-lowres, lenet5, vgg-small)", name);
-    int minhw = !strcmp(name, "lenet5") ? 16 : (!strcmp(name, "vgg-small") ? 8 : 1);
+    const nn_net_def *def = nn_net_def_find(name);
+    if (!def)
+        return fg_error(FG_ERR_RANGE, "unknown net '%s' (%s)", name, nn_net_names());
+    int minhw = def->min_side;
     if (H < minhw || W < minhw || C < 1 || classes < 2 || max_batch < 1)
         return fg_error(FG_ERR_RANGE, "net '%s' needs images of at least %dx%d "
                         "(got %dx%dx%d, %d classes)", name, minhw, minhw, H, W,

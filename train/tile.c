@@ -33,15 +33,12 @@ void nn_tile_cells(float *cells, const float *w, int IC, int OC, int r, int c,
                    float g)
 {
     memset(cells, 0, FG_CELLS * sizeof *cells);
-    for (int i = 0; i < FG_ROWS; i++) {
-        int in = r * FG_ROWS + i;
-        if (in >= IC)
-            break;
-        for (int k = 0; k < PAIRS; k++) {
-            int o = c * PAIRS + k;
-            if (o >= OC)
-                break;
-            float v = w[(size_t)o * IC + in] / g;
+    const int i0 = r * FG_ROWS, ni = IC - i0 < FG_ROWS ? IC - i0 : FG_ROWS;
+    const float inv = 1.0f / g;
+    for (int k = 0; k < PAIRS && c * PAIRS + k < OC; k++) {
+        const float *row = w + (size_t)(c * PAIRS + k) * IC + i0; /* contiguous */
+        for (int i = 0; i < ni; i++) {
+            float v = row[i] * inv;
             v = v > 1.0f ? 1.0f : (v < -1.0f ? -1.0f : v);
             cells[i * FG_COLS + 2 * k] = v > 0.0f ? v : 0.0f;
             cells[i * FG_COLS + 2 * k + 1] = v < 0.0f ? -v : 0.0f;

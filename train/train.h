@@ -210,7 +210,17 @@ typedef enum {
 
 typedef struct nn_net nn_net;
 
-/* Known nets: "mlp-lowres" (flatten-24-10), "lenet5", "vgg-small". */
+/* The built-in nets (one table in net.c): "mlp-lowres" (flatten-24-10 on
+ * 7x7 MNIST), "mlp" (784-256-10 on MNIST), "lenet5", "vgg-small". */
+typedef struct {
+    const char *name, *help;
+    int min_side;       /* smallest image height/width it accepts */
+    const char *data;   /* default data set spec                  */
+    int epochs;         /* default epochs                         */
+    float lr;           /* default learning rate (Adam)           */
+} nn_net_def;
+const nn_net_def *nn_net_def_find(const char *name); /* NULL: unknown */
+const char *nn_net_names(void);                      /* "a, b, c"      */
 int nn_net_known(const char *name);
 /* Builds `name` for images (H,W,C) and `classes`, buffers for up to max_batch
  * images. FG_ERR_RANGE for an unknown name or too-small images. */

@@ -33,16 +33,11 @@ void nn_train_opts_default(nn_train_opts *o, const char *net)
         .opt = {.kind = NN_ADAM, .lr = 1e-3f, .momentum = 0.9f, .beta1 = 0.9f,
                 .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.0f},
     };
-    if (!strcmp(net, "mlp-lowres")) {
-        o->data = "mnist-lowres";
-        o->epochs = 40;
-        o->opt.lr = 1e-2f;
-    } else if (!strcmp(net, "lenet5")) {
-        o->data = "mnist";
-        o->epochs = 12;
-    } else if (!strcmp(net, "vgg-small")) {
-        o->data = "fashion";
-        o->epochs = 10;
+    const nn_net_def *def = nn_net_def_find(net);
+    if (def) {
+        o->data = def->data;
+        o->epochs = def->epochs;
+        o->opt.lr = def->lr;
     }
 }
 
@@ -245,8 +240,8 @@ fg_status nn_train(const nn_train_opts *o, fg_backend *be, const char *ckpt,
 {
     memset(r, 0, sizeof *r);
     if (!nn_net_known(o->net))
-        return fg_error(FG_ERR_RANGE, "unknown net '%s' (mlp-lowres, lenet5, vgg-small)",
-                        o->net);
+        return fg_error(FG_ERR_RANGE, "unknown net '%s' (%s)", o->net,
+                        nn_net_names());
     if (o->epochs < 1 || o->batch < 1)
         return fg_error(FG_ERR_RANGE, "epochs and batch must be >= 1");
     nn_set_threads(o->threads);
