@@ -12,5 +12,6 @@ int cmd_train(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_explore(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct {
     {"recalibrate", cmd_recalibrate, "trim T_max and refit a model at an operating corner"},
     {"corners", cmd_corners, "accuracy over a grid of temperature, supply and drift corners"},
     {"train", cmd_train, "train a reference network"},
+    {"sweep", cmd_sweep, "train and evaluate over a grid of perturbations (resumable)"},
     {"evaluate", cmd_evaluate, "evaluate a checkpoint on a backend"},
     {"demo", cmd_demo, "the whole loop on one layout: report and summary.json"},
     {"explore", cmd_explore, "compare layouts: parasitics, fit, accuracy on SPICE"},

@@ -1,0 +1,246 @@
+/* fgcosim sweep: train and evaluate one network per configuration of a grid
+ * of perturbations, configurations in parallel worker processes, one CSV
+ * row per configuration as it finishes (resumable), heat maps and a report.
+ *
+ * DIR/sweep.json records the sweep's settings; a resume with other settings
+ * or another grid is refused (exit 2) before anything is written. */
+#include "cmds.h"
+#include "app_common.h"
+#include "nn_cli.h"
+#include "sweep.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CMD "sweep"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: fgcosim sweep --net NET --grid KEY=LO:HI:STEP|KEY=V1,V2,.. [--grid ..]\n"
+        "                     -o DIR [options]\n"
+        "Trains NET once per configuration of the grid (every combination of\n"
+        "the axes' values, perturbations over the backend: --perturb help lists\n"
+        "the keys) and evaluates it on the test set through the same perturbed\n"
+        "operator. One row per configuration in DIR/sweep.csv, written as each\n"
+        "finishes; a re-run with the same settings skips the finished rows.\n"
+        "Then DIR/report.md and one heat map per pair of axes (mean over the\n"
+        "other axes).\n"
+        "  --grid KEY=SPEC    an axis (repeatable, up to %d)\n"
+        "  --perturb K=V,...  perturbations common to every configuration\n"
+        "  --net NET --data SPEC --epochs N --batch N --lr X --seed S\n"
+        "  --optim adam|sgd   (defaults: the net's; mlp: 3 epochs, batch 64)\n"
+        "  --limit-train N --limit-test N   the first N images only\n"
+        "  --init CKPT        start every configuration from this checkpoint\n"
+        "  --parallel N       configurations at once (default: all cores), one\n"
+        "                     thread each\n"
+        "  --no-plots         skip the heat maps\n"
+        NN_CLI_BACKEND_HELP, SWEEP_MAX_AXES);
+}
+
+enum { O_GRID = 1, O_NET, O_DATA, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_OPTIM,
+       O_LTRAIN, O_LTEST, O_INIT, O_PAR, O_NOPLOTS, O_HELP, O_BACKEND };
+
+static const struct option longopts[] = {
+    {"grid", required_argument, 0, O_GRID}, {"net", required_argument, 0, O_NET},
+    {"data", required_argument, 0, O_DATA}, {"epochs", required_argument, 0, O_EPOCHS},
+    {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
+    {"seed", required_argument, 0, O_SEED}, {"optim", required_argument, 0, O_OPTIM},
+    {"limit-train", required_argument, 0, O_LTRAIN},
+    {"limit-test", required_argument, 0, O_LTEST}, {"init", required_argument, 0, O_INIT},
+    {"parallel", required_argument, 0, O_PAR}, {"no-plots", no_argument, 0, O_NOPLOTS},
+    {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, O_HELP},
+    NN_CLI_BACKEND_LONGOPTS(O_BACKEND), {0, 0, 0, 0},
+};
+
+typedef struct {
+    sweep_grid grid;
+    nn_train_opts o;
+    nn_cli_backend_opts be;
+    const char *dir;
+    int parallel, plots;
+    int set_epochs, set_batch, set_lr, set_seed, set_optim;
+    int epochs, batch, optim;
+    float lr;
+    uint64_t seed;
+} sweep_args;
+
+static int parse_opt(sweep_args *a, int c, const char *arg)
+{
+    int bad = 0;
+    if (nn_cli_backend_opt(CMD, &a->be, O_BACKEND, c, arg, &bad))
+        return bad;
+    switch (c) {
+    case O_GRID:
+        if (sweep_grid_add(&a->grid, arg) != FG_OK) {
+            fprintf(stderr, "fgcosim sweep: --grid %s: %s\n", arg, fg_errmsg());
+            return 2;
+        }
+        return 0;
+    case O_NET: a->o.net = arg; return 0;
+    case O_DATA: a->o.data = arg; return 0;
+    case 'o': a->dir = arg; return 0;
+    case O_EPOCHS: a->set_epochs = 1; return app_parse_int(CMD, "--epochs", arg, 1, 100000, &a->epochs);
+    case O_BATCH: a->set_batch = 1; return app_parse_int(CMD, "--batch", arg, 1, 65536, &a->batch);
+    case O_LR: a->set_lr = 1; return nn_cli_float(CMD, "--lr", arg, 1e-9, 10, &a->lr);
+    case O_SEED: a->set_seed = 1; return app_parse_u64(CMD, "--seed", arg, &a->seed);
+    case O_LTRAIN: return app_parse_int(CMD, "--limit-train", arg, 1, 1 << 30, &a->o.limit_train);
+    case O_LTEST: return app_parse_int(CMD, "--limit-test", arg, 1, 1 << 30, &a->o.limit_test);
+    case O_INIT: a->o.init = arg; return 0;
+    case O_PAR: return app_parse_int(CMD, "--parallel", arg, 1, 256, &a->parallel);
+    case O_NOPLOTS: a->plots = 0; return 0;
+    case O_OPTIM:
+        a->set_optim = 1;
+        if (!strcmp(arg, "adam") || !strcmp(arg, "sgd")) {
+            a->optim = strcmp(arg, "adam") ? NN_SGD : NN_ADAM;
+            return 0;
+        }
+        fprintf(stderr, "fgcosim sweep: --optim: '%s' is not adam or sgd\n", arg);
+        return 2;
+    }
+    usage(stderr);
+    return 2;
+}
+
+static void apply_defaults(sweep_args *a)
+{
+    nn_train_opts d;
+    nn_train_opts_default(&d, a->o.net);
+    d.data = a->o.data ? a->o.data : d.data;
+    d.limit_train = a->o.limit_train, d.limit_test = a->o.limit_test;
+    d.init = a->o.init;
+    d.quiet = 1, d.threads = 1, d.tiles = NN_TILES_ALWAYS;
+    if (a->set_epochs) d.epochs = a->epochs;
+    if (a->set_batch) d.batch = a->batch;
+    if (a->set_lr) d.opt.lr = a->lr;
+    if (a->set_seed) d.seed = a->seed;
+    if (a->set_optim) d.opt.kind = (nn_optim_kind)a->optim;
+    a->o = d;
+}
+
+/* The settings that make two sweeps the same sweep (DIR/sweep.json). */
+static cJSON *settings_json(const sweep_args *a)
+{
+    cJSON *j = cJSON_CreateObject();
+    char buf[512];
+    cJSON_AddStringToObject(j, "net", a->o.net);
+    cJSON_AddStringToObject(j, "data", a->o.data);
+    cJSON_AddNumberToObject(j, "epochs", a->o.epochs);
+    cJSON_AddNumberToObject(j, "batch", a->o.batch);
+    cJSON_AddNumberToObject(j, "lr", a->o.opt.lr);
+    cJSON_AddStringToObject(j, "optim", a->o.opt.kind == NN_ADAM ? "adam" : "sgd");
+    cJSON_AddNumberToObject(j, "seed", (double)a->o.seed);
+    cJSON_AddNumberToObject(j, "limit_train", a->o.limit_train);
+    cJSON_AddNumberToObject(j, "limit_test", a->o.limit_test);
+    cJSON_AddStringToObject(j, "init", a->o.init ? a->o.init : "");
+    cJSON_AddStringToObject(j, "backend", a->be.name);
+    cJSON_AddStringToObject(j, "model", a->be.model ? a->be.model : "");
+    fg_perturb_describe(&a->be.perturb, buf, sizeof buf);
+    cJSON_AddStringToObject(j, "perturb", buf);
+    sweep_grid_describe(&a->grid, buf, sizeof buf);
+    cJSON_AddStringToObject(j, "grid", buf);
+    return j;
+}
+
+/* Checks that an existing DIR/sweep.json names the same sweep; write: and
+ * writes it when there is none. */
+static fg_status settings_check(const sweep_args *a, int write)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sweep.json", a->dir);
+    cJSON *want = settings_json(a);
+    char *text = NULL;
+    fg_status st = FG_OK;
+    if (access(path, F_OK) == 0) {
+        size_t n;
+        if ((st = fg_file_read(path, &text, &n)) == FG_OK) {
+            cJSON *have = cJSON_Parse(text);
+            const cJSON *f = NULL;
+            cJSON_ArrayForEach(f, want) {
+                const cJSON *h = cJSON_GetObjectItemCaseSensitive(have, f->string);
+                if (!h || !cJSON_Compare(h, f, 1)) {
+                    char *hv = h ? cJSON_PrintUnformatted(h) : NULL;
+                    char *wv = cJSON_PrintUnformatted(f);
+                    st = fg_error(FG_ERR_FORMAT, "%s: a sweep with %s = %s is there; this "
+                                  "one has %s (another -o DIR, or the same settings)",
+                                  path, f->string, hv ? hv : "(none)", wv);
+                    free(hv), free(wv);
+                    break;
+                }
+            }
+            if (!have && st == FG_OK)
+                st = fg_error(FG_ERR_PARSE, "%s: not JSON", path);
+            cJSON_Delete(have);
+        }
+    } else if (write) {
+        char *out = cJSON_Print(want);
+        st = fg_file_write_atomic(path, out, strlen(out));
+        free(out);
+    }
+    free(text);
+    cJSON_Delete(want);
+    return st;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    sweep_args a = {.parallel = 0, .plots = 1};
+    nn_cli_backend_opts_init(&a.be);
+    int c, bad = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+        if (c == O_HELP) {
+            usage(stdout);
+            return 0;
+        }
+        bad |= parse_opt(&a, c, optarg);
+    }
+    if (!bad && (optind < argc || !a.o.net || !a.dir || !a.grid.naxes)) {
+        fprintf(stderr, "fgcosim sweep: %s\n", optind < argc ? "unexpected argument"
+                : !a.o.net ? "--net is required" : !a.dir ? "-o DIR is required"
+                : "at least one --grid axis is required");
+        bad = 2;
+    }
+    if (!bad && !nn_net_known(a.o.net)) {
+        fprintf(stderr, "fgcosim sweep: --net: unknown net '%s' (%s)\n", a.o.net,
+                nn_net_names());
+        bad = 2;
+    }
+    if (bad)
+        return 2;
+    apply_defaults(&a);
+    if (a.parallel <= 0)
+        a.parallel = (int)sysconf(_SC_NPROCESSORS_ONLN) > 0 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    fg_status st = sweep_grid_check(&a.grid, &a.be.perturb);
+    if (st == FG_OK && mkdir(a.dir, 0777) != 0 && errno != EEXIST)
+        st = fg_error(FG_ERR_IO, "%s: %s", a.dir, strerror(errno));
+    sweep_rows rows = {0};
+    if (st == FG_OK) /* nothing is written before every check passed */
+        st = settings_check(&a, 0);
+    if (st == FG_OK)
+        st = sweep_csv_load(a.dir, &a.grid, &rows);
+    if (st == FG_OK)
+        st = settings_check(&a, 1);
+    if (st == FG_OK) {
+        sweep_run_cfg rc = {.g = &a.grid, .train = &a.o, .backend = &a.be,
+                            .dir = a.dir, .parallel = a.parallel};
+        st = sweep_run(&rc, &rows);
+    }
+    if (st == FG_OK)
+        st = sweep_report(a.dir, &a.grid, &rows, a.plots);
+    sweep_rows_free(&rows);
+    if (st != FG_OK)
+        return nn_cli_fail(CMD, st);
+    printf("fgcosim sweep: %d configurations -> %s/sweep.csv, %s/report.md\n",
+           sweep_grid_size(&a.grid), a.dir, a.dir);
+    return 0;
+}
