@@ -252,14 +252,19 @@ static fg_status backend_spice(const char *layout, const char *array_netlist,
     return st;
 }
 
+fg_status app_perturb_check(const char *backend, const fg_perturb *p)
+{
+    if (p && p->ir_scale != 1.0 && strcmp(backend, "hwa"))
+        return fg_error(FG_ERR_RANGE, "perturbation ir_scale scales the fitted model: "
+                        "it needs --backend hwa (not %s)", backend);
+    return FG_OK;
+}
+
 static fg_status backend_base(const char *name, const char *model_path,
                               const char *layout, const char *array_netlist,
                               const fg_corner *corner, int reprogram, int jobs,
                               double ir_scale, fg_backend **be)
 {
-    if (ir_scale != 1.0 && strcmp(name, "hwa"))
-        return fg_error(FG_ERR_RANGE, "perturbation ir_scale scales the fitted model: "
-                        "it needs --backend hwa (not %s)", name);
     if (!strcmp(name, "ideal"))
         return (*be = fg_backend_ideal_new()) ? FG_OK
                                               : fg_error(FG_ERR_NOMEM, "out of memory");
@@ -283,6 +288,8 @@ fg_status app_backend_new(const char *name, const char *model_path,
         return fg_error(FG_ERR_RANGE, "--temp/--supply/--drift-time need --backend spice "
                         "(the %s backend has no corner; recalibrate a model instead)", name);
     fg_backend *base = NULL;
+    if ((st = app_perturb_check(name, perturb)) != FG_OK)
+        return st;
     st = backend_base(name, model_path, layout, array_netlist, corner, reprogram, jobs,
                       perturb ? perturb->ir_scale : 1.0, &base);
     if (st != FG_OK || !perturb || fg_perturb_is_none(perturb)) {

@@ -128,6 +128,8 @@ typedef struct {
  * cores). perturb (NULL or none: no wrapper) puts the backend behind the
  * perturbation wrapper; its ir_scale scales the hwa model (an error on
  * another backend). Errors name the missing or bad argument (exit 2). */
+/* Whether perturbations p can go over backend `name` (ir_scale: hwa only). */
+fg_status app_perturb_check(const char *backend, const fg_perturb *p);
 fg_status app_backend_new(const char *name, const char *model_path,
                           const char *layout, const char *array_netlist,
                           const fg_corner *corner, int reprogram, int jobs,

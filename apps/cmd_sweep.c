@@ -136,7 +136,8 @@ static cJSON *settings_json(const sweep_args *a)
     cJSON_AddStringToObject(j, "data", a->o.data);
     cJSON_AddNumberToObject(j, "epochs", a->o.epochs);
     cJSON_AddNumberToObject(j, "batch", a->o.batch);
-    cJSON_AddNumberToObject(j, "lr", a->o.opt.lr);
+    snprintf(buf, sizeof buf, "%.6g", (double)a->o.opt.lr);
+    cJSON_AddNumberToObject(j, "lr", strtod(buf, NULL));
     cJSON_AddStringToObject(j, "optim", a->o.opt.kind == NN_ADAM ? "adam" : "sgd");
     cJSON_AddNumberToObject(j, "seed", (double)a->o.seed);
     cJSON_AddNumberToObject(j, "limit_train", a->o.limit_train);
@@ -220,7 +221,7 @@ int cmd_sweep(int argc, char **argv)
     apply_defaults(&a);
     if (a.parallel <= 0)
         a.parallel = (int)sysconf(_SC_NPROCESSORS_ONLN) > 0 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
-    fg_status st = sweep_grid_check(&a.grid, &a.be.perturb);
+    fg_status st = sweep_grid_check(&a.grid, &a.be.perturb, a.be.name);
     if (st == FG_OK && mkdir(a.dir, 0777) != 0 && errno != EEXIST)
         st = fg_error(FG_ERR_IO, "%s: %s", a.dir, strerror(errno));
     sweep_rows rows = {0};

@@ -111,12 +111,14 @@ static fg_status config_perturb(const sweep_grid *g, const fg_perturb *base, int
     return st;
 }
 
-fg_status sweep_grid_check(const sweep_grid *g, const fg_perturb *base)
+fg_status sweep_grid_check(const sweep_grid *g, const fg_perturb *base,
+                           const char *backend)
 {
     fg_perturb p;
     fg_status st = FG_OK;
     for (int i = 0; i < sweep_grid_size(g) && st == FG_OK; i++)
-        st = config_perturb(g, base, i, &p);
+        if ((st = config_perturb(g, base, i, &p)) == FG_OK)
+            st = app_perturb_check(backend, &p);
     return st;
 }
 

@@ -24,8 +24,10 @@ typedef struct {
 /* Adds an axis "KEY=LO:HI:STEP" (inclusive, STEP > 0) or "KEY=V1,V2,...".
  * FG_ERR_PARSE / FG_ERR_RANGE naming what is wrong. */
 fg_status sweep_grid_add(sweep_grid *g, const char *arg);
-/* Every value of every axis is a valid perturbation on top of base. */
-fg_status sweep_grid_check(const sweep_grid *g, const fg_perturb *base);
+/* Every configuration is a valid perturbation on top of base, and one
+ * that can go over the backend named. */
+fg_status sweep_grid_check(const sweep_grid *g, const fg_perturb *base,
+                           const char *backend);
 int sweep_grid_size(const sweep_grid *g);
 /* vals (naxes) of configuration idx (the last axis runs fastest). */
 void sweep_grid_values(const sweep_grid *g, int idx, double *vals);

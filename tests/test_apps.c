@@ -413,6 +413,107 @@ START_TEST(recalibrate_bad_input)
 }
 END_TEST
 
+/* ---- sweep ---------------------------------------------------------------------- */
+#define SWEEP_FIX "--net mlp --data mnist:" FG_FIXTURES "/nn_mnist --epochs 1 --batch 8 --no-plots "
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s missing", path);
+    char *t = calloc(1, 1 << 16);
+    size_t n = fread(t, 1, (1 << 16) - 1, f);
+    fclose(f);
+    t[n] = 0;
+    return t;
+}
+
+/* Four configurations: one row each, in a file that a re-run completes
+ * after an interruption (two rows gone, the next cut mid-line) with the
+ * same rows, byte for byte; a re-run with another grid or other settings
+ * is refused with one line and changes nothing. */
+START_TEST(sweep_resume)
+{
+    val_fix f;
+    fix_open(&f);
+    char args[1024], csv[128], line[512];
+    snprintf(csv, sizeof csv, "%s/s/sweep.csv", f.dir);
+    snprintf(args, sizeof args, "sweep " SWEEP_FIX "--grid read_noise=0,0.5 "
+             "--grid prog_bits=2:3:1 --parallel 2 -o %s/s", f.dir);
+    ck_assert_int_eq(tu_run_fgcosim(args), 0);
+    char *full = slurp(csv);
+    ck_assert_ptr_nonnull(strstr(full, "read_noise,prog_bits,test_accuracy,final_loss,"
+                                       "diverged,seconds,error\n"));
+    int nl = 0;
+    for (char *c = full; *c; c++)
+        nl += *c == '\n';
+    ck_assert_int_eq(nl, 5);
+    /* keep the header and one row, then half of the next */
+    char *cut = strchr(strchr(full, '\n') + 1, '\n') + 1;
+    FILE *o = fopen(csv, "w");
+    fwrite(full, 1, (size_t)(cut - full) + 5, o);
+    fclose(o);
+    ck_assert_int_eq(tu_run_fgcosim(args), 0);
+    char *again = slurp(csv);
+    /* same rows (seconds aside): compare the configuration and result columns */
+    for (const char *key = "0,2,"; key; key = strcmp(key, "0,2,") ? NULL : "0.5,3,") {
+        char a[128], b[128];
+        const char *p = strstr(full, key), *q = strstr(again, key);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_ptr_nonnull(q);
+        sscanf(p, "%127[^,],%*[^,],%127[^,]", a, a + 64);
+        sscanf(q, "%127[^,],%*[^,],%127[^,]", b, b + 64);
+        ck_assert_str_eq(a + 64, b + 64);
+    }
+    ck_assert_int_eq(again[strlen(again) - 1], '\n'); /* whole lines */
+    nl = 0;
+    for (char *c = again; *c; c++)
+        nl += *c == '\n';
+    ck_assert_int_eq(nl, 5);
+    snprintf(args, sizeof args, "sweep " SWEEP_FIX "--grid read_noise=0,0.7 "
+             "--grid prog_bits=2:3:1 -o %s/s", f.dir);
+    ck_assert_int_eq(tu_run_fgcosim(args), 2);
+    ck_assert_int_eq(tu_err_lines(line, sizeof line), 1);
+    ck_assert_ptr_nonnull(strstr(line, "sweep.json"));
+    snprintf(args, sizeof args, "sweep " SWEEP_FIX "--lr 0.5 --grid read_noise=0,0.5 "
+             "--grid prog_bits=2:3:1 -o %s/s", f.dir);
+    ck_assert_int_eq(tu_run_fgcosim(args), 2);
+    ck_assert_int_eq(tu_err_lines(line, sizeof line), 1);
+    ck_assert_ptr_nonnull(strstr(line, "lr"));
+    char *after = slurp(csv);
+    ck_assert_str_eq(after, again);
+    free(full), free(again), free(after);
+    fix_close(&f);
+}
+END_TEST
+
+/* Bad grids and perturbations: one line naming the option, exit 2, no DIR. */
+START_TEST(sweep_bad_input)
+{
+    val_fix f;
+    fix_open(&f);
+    static const char *const bad[][2] = {
+        {"--grid read_noise=0:x:0.2", "not LO:HI:STEP"},
+        {"--grid read_noise=1:0:0.2", "HI >= LO"},
+        {"--grid prog_bits=0,3", "1..16"},
+        {"--grid stuck_off=0.5,1.5", "stuck_off = 1.5"},
+        {"--grid colour=1,2", "unknown perturbation 'colour'"},
+        {"--grid read_noise=-1,1", "read_noise = -1"},
+        {"--grid read_noise=0,1 --perturb adc_bits=17", "1..16"},
+        {"--grid read_noise=0,1 --perturb ir_scale=2", "needs --backend hwa"},
+    };
+    char args[512], line[512], dir[128];
+    snprintf(dir, sizeof dir, "%s/s", f.dir);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(args, sizeof args, "sweep " SWEEP_FIX "%s -o %s", bad[i][0], dir);
+        ck_assert_int_eq(tu_run_fgcosim(args), 2);
+        ck_assert_int_eq(tu_err_lines(line, sizeof line), 1);
+        ck_assert_msg(strstr(line, bad[i][1]), "%s: %s", bad[i][0], line);
+        ck_assert_int_eq(access(dir, F_OK), -1);
+    }
+    fix_close(&f);
+}
+END_TEST
+
 /* ---- corners (runs SPICE) ----------------------------------------------------- */
 static double mtime_of(const char *path)
 {
@@ -500,6 +601,12 @@ Suite *apps_suite(void)
     tcase_add_test(tc, recalibrate_hot);
     tcase_add_test(tc, recalibrate_bad_input);
     tcase_add_test(tc, corners_resume);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("apps:sweep");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, sweep_resume);
+    tcase_add_test(tc, sweep_bad_input);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -37,11 +37,18 @@ void tu_ngspice_program(const char *deck, double *v)
     tu_ngspice_values(deck, " vbl%d = %lf", v);
 }
 
+const char *tu_err_file(void)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/fgcosim-test-err.%ld.txt", (long)getpid());
+    return path;
+}
+
 int tu_run_fgcosim(const char *args)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s/apps/fgcosim %s >/dev/null 2>" TU_ERR_FILE,
-             FG_BUILD_DIR, args);
+    snprintf(cmd, sizeof cmd, "%s/apps/fgcosim %s >/dev/null 2>%s", FG_BUILD_DIR, args,
+             TU_ERR_FILE);
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
@@ -49,7 +56,7 @@ int tu_run_fgcosim(const char *args)
 int tu_run_fgcosim_out(const char *args, char *out, size_t n)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s/apps/fgcosim %s 2>" TU_ERR_FILE, FG_BUILD_DIR, args);
+    snprintf(cmd, sizeof cmd, "%s/apps/fgcosim %s 2>%s", FG_BUILD_DIR, args, TU_ERR_FILE);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     size_t got = fread(out, 1, n - 1, p);

@@ -11,7 +11,10 @@ void tu_ngspice_program(const char *deck, double *v /*(16)*/);
 void tu_ngspice_values(const char *deck, const char *fmt, double *v /*(16)*/);
 /* Runs the built fgcosim with args; stdout to /dev/null, stderr to
  * TU_ERR_FILE; returns the exit status. */
-#define TU_ERR_FILE "/tmp/fgcosim-test-err.txt"
+/* stderr of the last run: a file per test process, so that two test runs
+ * at once do not read each other's messages */
+const char *tu_err_file(void);
+#define TU_ERR_FILE tu_err_file()
 int tu_run_fgcosim(const char *args);
 /* The same with stdout captured into out (n bytes at most, NUL-terminated;
  * the rest is read and dropped); stderr to TU_ERR_FILE. */
