@@ -466,8 +466,15 @@ START_TEST(sweep_resume)
     }
     ck_assert_int_eq(again[strlen(again) - 1], '\n'); /* whole lines */
     nl = 0;
-    for (char *c = again; *c; c++)
-        nl += *c == '\n';
+    for (char *c = again, *start = again; *c; c++) {
+        if (*c != '\n')
+            continue;
+        int commas = 0; /* 2 axes, 4 results, the error: 6 commas a line */
+        for (char *d = start; d < c; d++)
+            commas += *d == ',';
+        ck_assert_msg(commas == 6, "line %d has %d commas", nl + 1, commas);
+        nl++, start = c + 1;
+    }
     ck_assert_int_eq(nl, 5);
     snprintf(args, sizeof args, "sweep " SWEEP_FIX "--grid read_noise=0,0.7 "
              "--grid prog_bits=2:3:1 -o %s/s", f.dir);
