@@ -13,5 +13,6 @@ int cmd_evaluate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_explore(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_diagnose(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const struct {
     {"train", cmd_train, "train a reference network"},
     {"sweep", cmd_sweep, "train and evaluate over a grid of perturbations (resumable)"},
     {"evaluate", cmd_evaluate, "evaluate a checkpoint on a backend"},
+    {"diagnose", cmd_diagnose, "which perturbations hardware-aware training can compensate"},
     {"demo", cmd_demo, "the whole loop on one layout: report and summary.json"},
     {"explore", cmd_explore, "compare layouts: parasitics, fit, accuracy on SPICE"},
 };
