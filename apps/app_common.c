@@ -278,7 +278,7 @@ static fg_status backend_base(const char *name, const char *model_path,
 fg_status app_backend_new(const char *name, const char *model_path,
                           const char *layout, const char *array_netlist,
                           const fg_corner *corner, int reprogram, int jobs,
-                          const fg_perturb *perturb, fg_backend **be)
+                          const fg_perturb *perturb, int linear_grad, fg_backend **be)
 {
     *be = NULL;
     fg_status st = corner ? fg_corner_check(corner) : FG_OK;
@@ -292,6 +292,12 @@ fg_status app_backend_new(const char *name, const char *model_path,
         return st;
     st = backend_base(name, model_path, layout, array_netlist, corner, reprogram, jobs,
                       perturb ? perturb->ir_scale : 1.0, &base);
+    if (st == FG_OK && linear_grad) {
+        fg_backend *lin;
+        if ((st = fg_backend_linear_grad(base, &lin)) != FG_OK)
+            fg_backend_free(base);
+        base = st == FG_OK ? lin : NULL;
+    }
     if (st != FG_OK || !perturb || fg_perturb_is_none(perturb)) {
         *be = base;
         return st;

@@ -133,7 +133,7 @@ fg_status app_perturb_check(const char *backend, const fg_perturb *p);
 fg_status app_backend_new(const char *name, const char *model_path,
                           const char *layout, const char *array_netlist,
                           const fg_corner *corner, int reprogram, int jobs,
-                          const fg_perturb *perturb, fg_backend **be);
+                          const fg_perturb *perturb, int linear_grad, fg_backend **be);
 
 /* Runs `fgcosim ARGS... --json` as a child process and parses the JSON
  * object it prints (stderr passes through). The caller cJSON_Delete()s it. */

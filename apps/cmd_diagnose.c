@@ -160,7 +160,7 @@ static fg_status make_operator(const diag_args *a, int c, int s, int k, fg_backe
     p.seed = a->be.perturb.seed + 1000003ULL * (uint64_t)k;
     if (st == FG_OK)
         st = app_backend_new(a->be.name, a->be.model, a->be.layout, a->be.array_netlist,
-                             &a->be.corner, 0, a->be.jobs, &p, be);
+                             &a->be.corner, 0, a->be.jobs, &p, a->be.grad_linear, be);
     return st;
 }
 

@@ -31,6 +31,14 @@ int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c
         o->reprogram = 1;
         return 1;
     }
+    if (c == NN_CLI_OPT_GRAD) {
+        if (strcmp(arg, "exact") && strcmp(arg, "linear")) {
+            fprintf(stderr, "fgcosim %s: --grad: '%s' is not exact or linear\n", cmd, arg);
+            *bad = 2;
+        }
+        o->grad_linear = !strcmp(arg, "linear");
+        return 1;
+    }
     if (c == NN_CLI_OPT_PERTURB) {
         if (!strcmp(arg, "help")) {
             printf("perturbation keys (--perturb K=V,...):\n");
@@ -60,7 +68,7 @@ fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be)
     if (!strcmp(o->name, "ideal") && !o->tiles && fg_perturb_is_none(&o->perturb))
         return FG_OK;
     return app_backend_new(o->name, o->model, o->layout, o->array_netlist, &o->corner,
-                           o->reprogram, o->jobs, &o->perturb, be);
+                           o->reprogram, o->jobs, &o->perturb, o->grad_linear, be);
 }
 
 fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a)

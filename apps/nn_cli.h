@@ -24,6 +24,7 @@ typedef struct {
     fg_corner corner;          /* spice: operating corner (nominal)        */
     int reprogram;             /* spice: program-verify at the corner      */
     fg_perturb perturb;        /* --perturb (none)                          */
+    int grad_linear;           /* --grad linear (exact)                     */
 } nn_cli_backend_opts;
 
 /* Sets the defaults (nominal corner); name "ideal". */
@@ -39,8 +40,9 @@ void nn_cli_backend_opts_init(nn_cli_backend_opts *o);
     {"tiles", no_argument, 0, (first) + 5},                                 \
     {"reprogram", no_argument, 0, NN_CLI_OPT_REPROGRAM},                    \
     {"perturb", required_argument, 0, NN_CLI_OPT_PERTURB},                  \
+    {"grad", required_argument, 0, NN_CLI_OPT_GRAD},                        \
     APP_CORNER_LONGOPTS
-enum { NN_CLI_OPT_REPROGRAM = 1200, NN_CLI_OPT_PERTURB };
+enum { NN_CLI_OPT_REPROGRAM = 1200, NN_CLI_OPT_PERTURB, NN_CLI_OPT_GRAD };
 #define NN_CLI_BACKEND_HELP                                                 \
     "  --backend ideal|hwa|spice  array backend (ideal = dense fast path)\n" \
     "  --model MODEL.json  fitted compact model (hwa)\n"                     \
@@ -54,6 +56,9 @@ enum { NN_CLI_OPT_REPROGRAM = 1200, NN_CLI_OPT_PERTURB };
     "  --perturb K=V,...   perturbations over the backend (any; forces the\n" \
     "                      tiles), e.g. read_noise=0.2,prog_bits=5;\n"       \
     "                      --perturb help lists the keys\n"                 \
+    "  --grad exact|linear backward of training: the backend's own Jacobian\n" \
+    "                      (exact), or the ideal transpose scaled by each\n" \
+    "                      output's gain y/(x.w) from the forward (linear)\n" \
     "operating corner of the spice backend:\n" APP_CORNER_HELP
 /* Handles option c (first..first+5); returns 1 if it was one, sets *bad. */
 int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c,

@@ -8,14 +8,20 @@
  * threads), the two alternate REPEATS times (the machine's load drifts);
  * the ratio is that of the medians.
  *
- *   usage: bench-hwa-train [IMAGES=2000] [MODEL.json] [REPEATS=3]
+ * GRAD "linear": the hwa backend's forward with the linearised backward
+ * (fg_backend_linear_grad); the bench then also prints, per weight tensor,
+ * the cosine between its gradient and the exact one on the first batch.
+ *
+ *   usage: bench-hwa-train [IMAGES=2000] [MODEL.json] [REPEATS=3] [GRAD=exact]
  *   (without MODEL.json: the model with the fitted regular-layout drain law
  *    lambda = 0.9/V and no crosstalk: the cost does not depend on values)
  */
 #include "model_fit.h"
 #include "train.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -46,10 +52,55 @@ static double time_epoch(nn_net *net, const nn_dataset *ds, fg_backend *be)
     return fg_now() - t0;
 }
 
+/* per weight tensor: cos(gradient through a, gradient through b) on the
+ * first batch of ds */
+static void grad_cosines(nn_net *net, const nn_dataset *ds, fg_backend *a, fg_backend *b)
+{
+    enum { B = 64 };
+    int K = nn_net_classes(net);
+    size_t P = nn_net_num_params(net);
+    float *x = malloc((size_t)B * ds->H * ds->W * ds->C * sizeof *x);
+    float *probs = malloc((size_t)B * K * sizeof *probs), *dl = calloc((size_t)B * K, sizeof *dl);
+    float *g[2] = {malloc(P * sizeof(float)), malloc(P * sizeof(float))};
+    uint8_t y[B];
+    nn_data_batch(ds, NULL, 0, B, x, y);
+    fg_backend *be[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        nn_net_set_backend(net, be[k]);
+        nn_net_zero_grad(net);
+        memset(dl, 0, (size_t)B * K * sizeof *dl);
+        if (nn_net_forward(net, x, B, 0) != FG_OK)
+            exit(1);
+        nn_xent_forward(probs, nn_net_logits(net), y, B, K);
+        nn_xent_backward(dl, probs, y, B, K);
+        if (nn_net_backward(net, dl, B) != FG_OK)
+            exit(1);
+        memcpy(g[k], nn_net_grads(net), P * sizeof(float));
+    }
+    printf("  gradient cosine, linear vs exact, first batch:");
+    for (int t = 0; t < nn_net_num_tensors(net); t++) {
+        const nn_tensor_info *ti = nn_net_tensor(net, t);
+        if (!ti->decay)
+            continue;
+        double d = 0, na = 0, nb = 0;
+        for (size_t i = ti->offset; i < ti->offset + ti->size; i++)
+            d += (double)g[0][i] * g[1][i], na += (double)g[0][i] * g[0][i],
+                nb += (double)g[1][i] * g[1][i];
+        printf(" %s %.4f", ti->name, na > 0 && nb > 0 ? d / sqrt(na * nb) : 0.0);
+    }
+    printf("\n");
+    free(x), free(probs), free(dl), free(g[0]), free(g[1]);
+}
+
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 2000;
     int reps = argc > 3 ? atoi(argv[3]) : 3;
+    int linear = argc > 4 && !strcmp(argv[4], "linear");
+    if (argc > 4 && !linear && strcmp(argv[4], "exact")) {
+        fprintf(stderr, "bench-hwa-train: GRAD = %s, must be exact or linear\n", argv[4]);
+        return 2;
+    }
     if (reps < 1 || reps > 99) {
         fprintf(stderr, "bench-hwa-train: REPEATS = %s, must be 1..99\n", argv[3]);
         return 2;
@@ -71,10 +122,19 @@ int main(int argc, char **argv)
     }
     nn_set_threads(0);
     nn_net_init(net, 1);
-    fg_backend *hwa = fit_backend_hwa_new(&m);
+    fg_backend *hwa = linear ? NULL : fit_backend_hwa_new(&m), *exact = NULL;
+    if (linear) {
+        exact = fit_backend_hwa_new(&m);
+        if (fg_backend_linear_grad(fit_backend_hwa_new(&m), &hwa) != FG_OK) {
+            fprintf(stderr, "bench-hwa-train: %s\n", fg_errmsg());
+            return 1;
+        }
+    }
     double ti[99], th[99];
-    printf("LeNet-5, %d MNIST images, batch 64, all cores, kernel %s:\n", ds.n,
-           fit_kernel_name());
+    printf("LeNet-5, %d MNIST images, batch 64, all cores, kernel %s, gradient %s:\n",
+           ds.n, fit_kernel_name(), linear ? "linear" : "exact");
+    if (linear)
+        grad_cosines(net, &ds, exact, hwa);
     time_epoch(net, &ds, NULL); /* warm-up: pages, OpenBLAS threads */
     for (int k = 0; k < reps; k++) {
         ti[k] = time_epoch(net, &ds, NULL);
@@ -89,6 +149,7 @@ int main(int argc, char **argv)
            t_hwa, ds.n / t_hwa, (unsigned long long)fg_backend_ops_count(hwa) / reps);
     printf("  ratio hwa / ideal per epoch: %.2fx (target <= 3)\n", t_hwa / t_ideal);
     fg_backend_free(hwa);
+    fg_backend_free(exact);
     nn_net_free(net);
     nn_data_free(&ds);
     return 0;

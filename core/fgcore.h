@@ -241,6 +241,15 @@ void fg_perturb_help(FILE *f);
  * ir_scale is not applied here (it is the hwa model's). */
 fg_status fg_perturb_wrap(fg_backend *inner, const fg_perturb *p, fg_backend **out);
 
+/* ---- linearised gradient ------------------------------------------------- */
+/* *out: inner's forward, and the backward of the per-sample, per-column
+ * linear model y_bj = G_bj (x.w)_bj with G_bj = y_bj / (x.w)_bj from the
+ * forward pass (1 where |x.w| < 1e-6, clipped to [0,4]): the ideal
+ * transpose with each output gradient scaled by its gain. A cheap
+ * gradient for an expensive backend (hwa), or one for a backend without
+ * any (spice). On success *out owns inner. Named as inner. */
+fg_status fg_backend_linear_grad(fg_backend *inner, fg_backend **out);
+
 /* ---- threads ------------------------------------------------------------ */
 /* Threads for the compute kernels that split a batch (the hwa backend's
  * compact model); n <= 0: all online cores, the default. */

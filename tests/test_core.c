@@ -352,6 +352,59 @@ START_TEST(test_perturb_noise)
 }
 END_TEST
 
+/* y = 2 x.w + 0.5 x.w^2 per output: a backend with a known gain */
+static fg_status curved_vmm(void *ctx, const float *w, const float *x, float *y, int B)
+{
+    fg_status st = fg_backend_vmm(ctx, w, x, y, B);
+    for (int k = 0; k < B * FG_COLS; k++)
+        y[k] = 2.0f * y[k] + 0.5f * y[k] * y[k];
+    return st;
+}
+
+/* The linearised gradient: dx and dw are the ideal transpose with each
+ * dy scaled by the forward's gain y/(x.w) = 2 + 0.5 x.w; the same when
+ * the forward's gains are gone from the ring (recomputed). */
+START_TEST(test_linear_grad)
+{
+    enum { B = 3 };
+    fg_backend *ideal = fg_backend_ideal_new();
+    static const fg_backend_ops curved = {.name = "curved", .vmm = curved_vmm};
+    fg_backend *lin = NULL;
+    ck_assert_int_eq(fg_backend_linear_grad(fg_backend_new(&curved, ideal), &lin), FG_OK);
+    ck_assert_str_eq(fg_backend_name(lin), "curved");
+    float w[FG_CELLS], x[B * FG_ROWS], y[B * FG_COLS], z[B * FG_COLS], dy[B * FG_COLS];
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = (float)((k * 5) % 7) / 7.0f;
+    for (int k = 0; k < B * FG_ROWS; k++)
+        x[k] = (float)((k * 3) % 4) / 3.0f;
+    for (int k = 0; k < B * FG_COLS; k++)
+        dy[k] = (float)(k % 5) - 2.0f;
+    ck_assert_int_eq(fg_backend_vmm(ideal, w, x, z, B), FG_OK);
+    float gdy[B * FG_COLS], rdx[B * FG_ROWS] = {0}, rdw[FG_CELLS] = {0};
+    for (int k = 0; k < B * FG_COLS; k++)
+        gdy[k] = (fabsf(z[k]) < 1e-6f ? 1.0f : 2.0f + 0.5f * z[k]) * dy[k];
+    ck_assert_int_eq(fg_backend_vmm_backward(ideal, w, x, gdy, rdx, rdw, B), FG_OK);
+    for (int pass = 0; pass < 2; pass++) {
+        float dx[B * FG_ROWS] = {0}, dw[FG_CELLS] = {0};
+        if (pass == 0) /* pass 1: a fresh backend, no forward: recomputed */
+            ck_assert_int_eq(fg_backend_vmm(lin, w, x, y, B), FG_OK);
+        fg_backend *be = lin;
+        if (pass == 1)
+            ck_assert_int_eq(fg_backend_linear_grad(fg_backend_new(&curved, ideal), &be),
+                             FG_OK);
+        ck_assert_int_eq(fg_backend_vmm_backward(be, w, x, dy, dx, dw, B), FG_OK);
+        for (int k = 0; k < B * FG_ROWS; k++)
+            ck_assert_double_eq_tol(dx[k], rdx[k], 1e-4);
+        for (int k = 0; k < FG_CELLS; k++)
+            ck_assert_double_eq_tol(dw[k], rdw[k], 1e-4);
+        if (pass == 1)
+            fg_backend_free(be);
+    }
+    fg_backend_free(lin);
+    fg_backend_free(ideal);
+}
+END_TEST
+
 /* Specs: errors name the key and the range; describe lists what is set. */
 START_TEST(test_perturb_parse)
 {
@@ -476,6 +529,7 @@ Suite *core_suite(void)
     tcase_add_test(tb, test_perturb_drift);
     tcase_add_test(tb, test_perturb_noise);
     tcase_add_test(tb, test_perturb_parse);
+    tcase_add_test(tb, test_linear_grad);
     suite_add_tcase(s, tb);
     return s;
 }
