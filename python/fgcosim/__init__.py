@@ -92,7 +92,10 @@ class Backend:
             self._h = None
 
     def __del__(self):
-        self.close()
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the module may be gone
+            pass
 
     def __enter__(self):
         return self
