@@ -86,21 +86,30 @@ static fg_status hwa_backward(void *ctx, const float *w, const float *x,
 
 static void hwa_free(void *ctx) { free(ctx); }
 
-fg_backend *fit_backend_hwa_new(const fit_model *m)
+fg_status fit_backend_hwa_open(const fit_model *m, fg_backend **out)
 {
     static const fg_backend_ops ops = {
         .name = "hwa", .vmm = hwa_vmm, .vmm_backward = hwa_backward,
         .vmm_tiles = hwa_vmm_tiles, .vmm_tiles_backward = hwa_backward_tiles,
         .free = hwa_free,
     };
-    if (fit_model_check(m))
-        return NULL;
+    *out = NULL;
+    fg_status st = fit_model_check(m);
+    if (st != FG_OK)
+        return st;
     hwa_ctx *c = malloc(sizeof *c);
     if (!c)
-        return NULL;
+        return fg_error(FG_ERR_NOMEM, "hwa: out of memory");
     c->m = *m;
-    fg_backend *be = fg_backend_new(&ops, c);
-    if (!be)
+    if (!(*out = fg_backend_new(&ops, c))) {
         free(c);
-    return be;
+        return fg_error(FG_ERR_NOMEM, "hwa: out of memory");
+    }
+    return FG_OK;
+}
+
+fg_backend *fit_backend_hwa_new(const fit_model *m)
+{
+    fg_backend *be;
+    return fit_backend_hwa_open(m, &be) == FG_OK ? be : NULL;
 }

@@ -186,7 +186,11 @@ fg_status fit_model_load(fit_model *m, const char *path);
 void fit_model_scale_drop(fit_model *m, double k);
 
 /* ---- the hwa backend ----------------------------------------------------- */
-/* Copies m; w handed to vmm is the tile's (float) normalised weights. */
+/* Copies m; w handed to vmm is the tile's (float) normalised weights.
+ * FG_ERR_RANGE (a model that fit_model_check rejects, message set) or
+ * FG_ERR_NOMEM; *out is NULL then. */
+fg_status fit_backend_hwa_open(const fit_model *m, fg_backend **out);
+/* The same, NULL on either error (fg_errmsg says which). */
 fg_backend *fit_backend_hwa_new(const fit_model *m);
 
 /* ---- metrics ------------------------------------------------------------- */

@@ -11,6 +11,7 @@ Suite *cosim_suite(void);
 Suite *model_fit_suite(void);
 Suite *train_suite(void);
 Suite *apps_suite(void);
+Suite *api_suite(void);
 
 /* Folder of tests/fixtures (set by meson as FG_FIXTURES) and of the built
  * fgcosim command (FG_BUILD_DIR). */

@@ -1,0 +1,63 @@
+/* fgcosim.h — libfgcosim, the whole of fgcosim as one library: array
+ * backends opened by a spec string, plus the public headers of every
+ * folder (core, netlists, cosim, model_fit, train). Prefix fgc_.
+ *
+ * Worked example: one VMM through a backend chosen at run time.
+ *
+ *     fg_backend *be;
+ *     if (fgc_backend_open("hwa:model.json", &be) != FG_OK) { // or "ideal",
+ *         fprintf(stderr, "%s\n", fg_errmsg());  // "spice:coupled", ...
+ *         return 2;
+ *     }
+ *     float w[FG_CELLS] = {0};              // (16,16) normalised currents
+ *     float x[FG_ROWS] = {0}, y[FG_COLS];   // (1,16) pulse fractions in [0,1]
+ *     w[3 * FG_COLS + 5] = 0.5f; x[3] = 1.0f;
+ *     fg_status st = fg_backend_vmm(be, w, x, y, 1); // y[5] ~ 0.5 (ideal: =)
+ *     fg_backend_free(be);
+ *
+ * Build against the installed library:
+ *     cc prog.c $(pkg-config --cflags --libs fgcosim)
+ */
+#ifndef FGCOSIM_H
+#define FGCOSIM_H
+
+#include "fgcore.h"
+#include "netlists.h"
+#include "cosim.h"
+#include "model_fit.h"
+#include "train.h"
+
+/* The project version ("0.1.0"), the one in meson.build and fgcosim.pc. */
+const char *fgc_version(void);
+
+/* ---- backend registry ----------------------------------------------------
+ * A spec is NAME or NAME:ARG. Built in:
+ *   ideal                    y = x.W (OpenBLAS sgemm)
+ *   hwa:MODEL.json           the fitted compact model (from `fgcosim fit`)
+ *   spice:LAYOUT             ngspice on a built-in layout name or a layout
+ *                            JSON file; options after commas:
+ *                            spice:coupled,jobs=2
+ *   spice:netlist=FILE       a user's flat array netlist (op point of the
+ *                            regular layout, or layout=NAME|FILE)
+ * spice options: jobs=N (worker processes, 0 = all cores, the default).
+ * An ARG cannot contain a comma for spice. */
+typedef struct {
+    const char *name;  /* "hwa"                                           */
+    const char *usage; /* "hwa:MODEL.json"                                */
+    const char *help;  /* one line                                        */
+    /* arg: the text after the first ':' (NULL: none). On error: a status,
+     * fg_error's message saying what is wrong, *out NULL. */
+    fg_status (*open)(const char *arg, fg_backend **out);
+} fgc_backend_kind;
+
+/* The registered kinds (the table in api/registry.c); *n gets the count. */
+const fgc_backend_kind *fgc_backend_kinds(int *n);
+/* Opens the backend of spec. On error *out is NULL and the message names
+ * the spec and what in it is wrong: an unknown name (listing the known
+ * ones), a missing or unexpected argument, a missing or bad file, a bad
+ * option. FG_ERR_RANGE / FG_ERR_IO / FG_ERR_PARSE / FG_ERR_FORMAT for bad
+ * input (exit status 2 by fg_status_exit_code), else FG_ERR_NOMEM or
+ * FG_ERR_SPICE. The caller frees the backend with fg_backend_free. */
+fg_status fgc_backend_open(const char *spec, fg_backend **out);
+
+#endif

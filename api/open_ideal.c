@@ -1,0 +1,12 @@
+/* Registry entry "ideal": y = x.W (core's backend). */
+#include "fgcosim.h"
+
+fg_status fgc_open_ideal(const char *arg, fg_backend **out)
+{
+    *out = NULL;
+    if (arg)
+        return fg_error(FG_ERR_RANGE, "ideal takes no argument, got '%s'", arg);
+    if (!(*out = fg_backend_ideal_new()))
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    return FG_OK;
+}

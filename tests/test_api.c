@@ -1,0 +1,175 @@
+/* api/: the backend registry (specs, errors) and the library version. */
+#include "fgcosim.h"
+#include "suites.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A real fitted model: `fgcosim simulate --layout coupled --patterns 600
+ * --jobs 2 -o d.h5` then `fgcosim fit --data d.h5 -o hwa_coupled_model.json`
+ * (held-out SER 44-51 dB per column). */
+#define MODEL FG_FIXTURES "/hwa_coupled_model.json"
+
+/* The example's tile: w_ij = (i + j) / 30, x_i = (i + 1) / 16. */
+static void example_tile(float *w, float *x)
+{
+    for (int i = 0; i < FG_ROWS; i++) {
+        x[i] = (float)(i + 1) / FG_ROWS;
+        for (int j = 0; j < FG_COLS; j++)
+            w[i * FG_COLS + j] = (float)(i + j) / 30.0f;
+    }
+}
+
+/* y_j = sum_i (i+1)/16 (i+j)/30 = (1360 + 136 j) / 480 */
+static double example_ideal(int j) { return (1360.0 + 136.0 * j) / 480.0; }
+
+START_TEST(test_kinds_table)
+{
+    int n;
+    const fgc_backend_kind *k = fgc_backend_kinds(&n);
+    ck_assert_int_eq(n, 3);
+    const char *names[] = {"ideal", "hwa", "spice"};
+    for (int i = 0; i < n; i++) {
+        ck_assert_str_eq(k[i].name, names[i]);
+        ck_assert_int_eq(strncmp(k[i].usage, names[i], strlen(names[i])), 0);
+        ck_assert(strlen(k[i].help) > 10 && !strchr(k[i].help, '\n'));
+        ck_assert_ptr_nonnull(k[i].open);
+    }
+    ck_assert_str_eq(fgc_version(), FG_PROJECT_VERSION);
+}
+END_TEST
+
+START_TEST(test_open_ideal)
+{
+    fg_backend *be = NULL;
+    ck_assert_int_eq(fgc_backend_open("ideal", &be), FG_OK);
+    ck_assert_str_eq(fg_backend_name(be), "ideal");
+    float w[FG_CELLS], x[FG_ROWS], y[FG_COLS];
+    example_tile(w, x);
+    ck_assert_int_eq(fg_backend_vmm(be, w, x, y, 1), FG_OK);
+    for (int j = 0; j < FG_COLS; j++)
+        ck_assert_msg(fabs(y[j] - example_ideal(j)) < 1e-5, "y[%d] = %g", j, y[j]);
+    fg_backend_free(be);
+}
+END_TEST
+
+/* hwa:MODEL is the fitted model of that file: the same bits as the
+ * backend built from the loaded model, and not the ideal product. */
+START_TEST(test_open_hwa)
+{
+    fg_backend *be = NULL, *ref = NULL;
+    ck_assert_msg(fgc_backend_open("hwa:" MODEL, &be) == FG_OK, "%s", fg_errmsg());
+    ck_assert_str_eq(fg_backend_name(be), "hwa");
+    ck_assert(fg_backend_can_backward(be));
+    fit_model m;
+    ck_assert_int_eq(fit_model_load(&m, MODEL), FG_OK);
+    ck_assert_int_eq(fit_backend_hwa_open(&m, &ref), FG_OK);
+    float w[FG_CELLS], x[FG_ROWS], y[FG_COLS], yr[FG_COLS];
+    example_tile(w, x);
+    ck_assert_int_eq(fg_backend_vmm(be, w, x, y, 1), FG_OK);
+    ck_assert_int_eq(fg_backend_vmm(ref, w, x, yr, 1), FG_OK);
+    ck_assert_int_eq(memcmp(y, yr, sizeof y), 0);
+    for (int j = 0; j < FG_COLS; j++) /* sublinear: the bit lines droop */
+        ck_assert_msg(y[j] > 0.3 * example_ideal(j) && y[j] < 0.9 * example_ideal(j),
+                      "y[%d] = %g, ideal %g", j, y[j], example_ideal(j));
+    fg_backend_free(be);
+    fg_backend_free(ref);
+}
+END_TEST
+
+/* The constructor's own convention: a status and a message, no backend. */
+START_TEST(test_hwa_open_bad_model)
+{
+    fit_model m;
+    ck_assert_int_eq(fit_model_load(&m, MODEL), FG_OK);
+    m.op.c_bl = NAN;
+    fg_backend *be = (fg_backend *)&m;
+    ck_assert_int_eq(fit_backend_hwa_open(&m, &be), FG_ERR_RANGE);
+    ck_assert_ptr_null(be);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "operating point"));
+    ck_assert_ptr_null(fit_backend_hwa_new(&m));
+}
+END_TEST
+
+/* spice:LAYOUT,jobs=1 runs the tile on ngspice: the outputs droop below
+ * the ideal product (by 10-17 % on this tile, measured). */
+START_TEST(test_open_spice)
+{
+    fg_backend *be = NULL;
+    ck_assert_msg(fgc_backend_open("spice:regular,jobs=1", &be) == FG_OK, "%s",
+                  fg_errmsg());
+    ck_assert_str_eq(fg_backend_name(be), "spice");
+    ck_assert(!fg_backend_can_backward(be));
+    float w[FG_CELLS], x[FG_ROWS], y[FG_COLS];
+    example_tile(w, x);
+    ck_assert_msg(fg_backend_vmm(be, w, x, y, 1) == FG_OK, "%s", fg_errmsg());
+    for (int j = 0; j < FG_COLS; j++)
+        ck_assert_msg(y[j] > 0.7 * example_ideal(j) && y[j] < 0.97 * example_ideal(j),
+                      "y[%d] = %g, ideal %g", j, y[j], example_ideal(j));
+    fg_backend_free(be);
+}
+END_TEST
+
+START_TEST(test_open_errors)
+{
+    char *bad_json = tu_write_tmp("{\"format\": ", ".json");
+    char bad_hwa[128];
+    snprintf(bad_hwa, sizeof bad_hwa, "hwa:%s", bad_json);
+    const struct {
+        const char *spec;
+        fg_status st;
+        const char *says;
+    } cases[] = {
+        {"", FG_ERR_RANGE, "empty"},
+        {"foo", FG_ERR_RANGE, "unknown name 'foo' (known: ideal, hwa, spice)"},
+        {"ideal2:x", FG_ERR_RANGE, "unknown name 'ideal2'"},
+        {"ideal:x", FG_ERR_RANGE, "ideal takes no argument, got 'x'"},
+        {"hwa", FG_ERR_RANGE, "hwa needs a model file"},
+        {"hwa:", FG_ERR_RANGE, "hwa needs a model file"},
+        {"hwa:/nonexistent/m.json", FG_ERR_IO, "/nonexistent/m.json"},
+        {bad_hwa, FG_ERR_PARSE, "not valid JSON"},
+        {"spice", FG_ERR_RANGE, "spice needs a layout"},
+        {"spice:nolayout", FG_ERR_RANGE, "unknown layout 'nolayout'"},
+        {"spice:regular,coupled", FG_ERR_RANGE, "the layout given twice"},
+        {"spice:regular,jobs=-1", FG_ERR_RANGE, "jobs=-1 is not a count"},
+        {"spice:regular,jobs=", FG_ERR_RANGE, "jobs= is not a count"},
+        {"spice:regular,,jobs=1", FG_ERR_RANGE, "empty item"},
+        {"spice:regular,speed=2", FG_ERR_RANGE, "unknown option 'speed'"},
+        {"spice:jobs=2", FG_ERR_RANGE, "spice needs a layout or netlist=FILE"},
+        {"spice:netlist=/nonexistent.cir", FG_ERR_IO, "/nonexistent.cir"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fg_backend *be = (fg_backend *)cases; /* must be reset to NULL */
+        fg_status st = fgc_backend_open(cases[i].spec, &be);
+        ck_assert_msg(st == cases[i].st, "'%s': status %d, not %d (%s)", cases[i].spec,
+                      st, cases[i].st, fg_errmsg());
+        ck_assert_ptr_null(be);
+        ck_assert_int_eq(fg_status_exit_code(st), 2);
+        ck_assert_msg(strstr(fg_errmsg(), cases[i].says), "'%s': message '%s' lacks '%s'",
+                      cases[i].spec, fg_errmsg(), cases[i].says);
+        if (*cases[i].spec) /* names the spec it rejects */
+            ck_assert_msg(strstr(fg_errmsg(), cases[i].spec), "%s", fg_errmsg());
+        ck_assert_ptr_null(strchr(fg_errmsg(), '\n'));
+    }
+    unlink(bad_json);
+    free(bad_json);
+}
+END_TEST
+
+Suite *api_suite(void)
+{
+    Suite *s = suite_create("api");
+    TCase *tc = tcase_create("registry");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_kinds_table);
+    tcase_add_test(tc, test_open_ideal);
+    tcase_add_test(tc, test_open_hwa);
+    tcase_add_test(tc, test_hwa_open_bad_model);
+    tcase_add_test(tc, test_open_spice);
+    tcase_add_test(tc, test_open_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
