@@ -41,13 +41,27 @@ const char *fgc_version(void);
  *                            regular layout, or layout=NAME|FILE)
  * spice options: jobs=N (worker processes, 0 = all cores, the default).
  * An ARG cannot contain a comma for spice. */
+/* What a backend is opened with besides its spec (fgc_backend_open_with);
+ * {0} or NULL: nominal, as fitted, exact gradient, no perturbation. */
+typedef struct {
+    const fg_corner *corner;  /* spice: the operating corner (NULL nominal) */
+    int reprogram;            /* spice: program-verify at the corner        */
+    int linear_grad;          /* the linearised backward
+                                 (fg_backend_linear_grad)                  */
+    const fg_perturb *perturb;/* the perturbation wrapper over it (NULL);
+                                 its ir_scale is the hwa model's
+                                 (fit_model_scale_drop), not the wrapper's */
+} fgc_open_opts;
+
 typedef struct {
     const char *name;  /* "hwa"                                           */
     const char *usage; /* "hwa:MODEL.json"                                */
     const char *help;  /* one line                                        */
-    /* arg: the text after the first ':' (NULL: none). On error: a status,
-     * fg_error's message saying what is wrong, *out NULL. */
-    fg_status (*open)(const char *arg, fg_backend **out);
+    /* arg: the text after the first ':' (NULL: none); o never NULL. On
+     * error: a status, fg_error's message saying what is wrong, *out NULL. */
+    fg_status (*open)(const char *arg, const fgc_open_opts *o, fg_backend **out);
+    int corner;        /* takes o->corner and o->reprogram                */
+    int ir;            /* takes o->perturb->ir_scale                      */
 } fgc_backend_kind;
 
 /* The registered kinds (the table in api/registry.c); *n gets the count. */
@@ -59,5 +73,10 @@ const fgc_backend_kind *fgc_backend_kinds(int *n);
  * input (exit status 2 by fg_status_exit_code), else FG_ERR_NOMEM or
  * FG_ERR_SPICE. The caller frees the backend with fg_backend_free. */
 fg_status fgc_backend_open(const char *spec, fg_backend **out);
+/* The same with options: a corner or ir_scale that the kind does not take
+ * is an error naming both; then the linearised gradient, then the
+ * perturbations (perturb(linear(base))). */
+fg_status fgc_backend_open_with(const char *spec, const fgc_open_opts *o,
+                                fg_backend **out);
 
 #endif

@@ -6,7 +6,8 @@
  *                   the op point is then the layout's (default regular)
  *   jobs=N          worker processes, 0 = all cores (default 0)
  * Weights are programmed as `fgcosim evaluate --backend spice` does:
- * program method auto, seed 1, at the nominal corner. */
+ * program method auto, seed 1, at the nominal corner (o->reprogram: at
+ * o->corner, the corner the array runs at). */
 #include "fgcosim.h"
 
 #include <errno.h>
@@ -80,7 +81,7 @@ static fg_status spec_parse(const char *arg, spice_spec *s)
     return st;
 }
 
-fg_status fgc_open_spice(const char *arg, fg_backend **out)
+fg_status fgc_open_spice(const char *arg, const fgc_open_opts *o, fg_backend **out)
 {
     *out = NULL;
     spice_spec s = {0};
@@ -92,8 +93,9 @@ fg_status fgc_open_spice(const char *arg, fg_backend **out)
         st = nl_array_netlist_check(s.netlist);
     if (st == FG_OK) {
         cosim_pool_config cfg = {.layout = lay, .array_netlist = s.netlist,
-                                 .op = nl_layout_op_point(lay), .jobs = s.jobs};
-        cosim_program_opts po = {.seed = 1};
+                                 .op = nl_layout_op_point(lay), .corner = o->corner,
+                                 .jobs = s.jobs};
+        cosim_program_opts po = {.seed = 1, .at_corner = o->reprogram};
         st = cosim_backend_spice_new(&cfg, &po, out);
     }
     nl_layout_free(lay);

@@ -7,15 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-fg_status fgc_open_ideal(const char *arg, fg_backend **out);
-fg_status fgc_open_hwa(const char *arg, fg_backend **out);
-fg_status fgc_open_spice(const char *arg, fg_backend **out);
+fg_status fgc_open_ideal(const char *arg, const fgc_open_opts *o, fg_backend **out);
+fg_status fgc_open_hwa(const char *arg, const fgc_open_opts *o, fg_backend **out);
+fg_status fgc_open_spice(const char *arg, const fgc_open_opts *o, fg_backend **out);
 
 static const fgc_backend_kind kinds[] = {
-    {"ideal", "ideal", "y = x.W, the ideal array (OpenBLAS sgemm)", fgc_open_ideal},
-    {"hwa", "hwa:MODEL.json", "the fitted compact model of `fgcosim fit`", fgc_open_hwa},
+    {"ideal", "ideal", "y = x.W, the ideal array (OpenBLAS sgemm)", fgc_open_ideal, 0, 0},
+    {"hwa", "hwa:MODEL.json", "the fitted compact model of `fgcosim fit`", fgc_open_hwa,
+     0, 1},
     {"spice", "spice:LAYOUT|netlist=FILE[,jobs=N]",
-     "ngspice on a layout (built-in name or JSON file) or an array netlist", fgc_open_spice},
+     "ngspice on a layout (built-in name or JSON file) or an array netlist", fgc_open_spice,
+     1, 0},
 };
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
 
@@ -34,9 +36,51 @@ static void kind_names(char *buf, size_t n)
         len += (size_t)snprintf(buf + len, n - len, "%s%s", k ? ", " : "", kinds[k].name);
 }
 
-fg_status fgc_backend_open(const char *spec, fg_backend **out)
+/* what o asks of kind k that it does not take */
+static fg_status opts_check(const fgc_backend_kind *k, const fgc_open_opts *o)
+{
+    fg_status st = o->corner ? fg_corner_check(o->corner) : FG_OK;
+    if (st != FG_OK)
+        return st;
+    if (!k->corner && ((o->corner && !fg_corner_is_nominal(o->corner)) || o->reprogram))
+        return fg_error(FG_ERR_RANGE, "--temp/--supply/--drift-time/--reprogram need "
+                        "the spice backend (the %s backend has no corner; recalibrate a "
+                        "model instead)", k->name);
+    if (!k->ir && o->perturb && o->perturb->ir_scale != 1.0)
+        return fg_error(FG_ERR_RANGE, "perturbation ir_scale scales the fitted model: "
+                        "it needs the hwa backend (not %s)", k->name);
+    return FG_OK;
+}
+
+/* *out = perturb(linear(*base)) as o asks; frees *base on failure */
+static fg_status wrap(const fgc_open_opts *o, fg_backend *base, fg_backend **out)
+{
+    fg_status st = FG_OK;
+    fg_backend *w;
+    if (o->linear_grad) {
+        if ((st = fg_backend_linear_grad(base, &w)) != FG_OK) {
+            fg_backend_free(base);
+            return st;
+        }
+        base = w;
+    }
+    if (o->perturb && !fg_perturb_is_none(o->perturb)) {
+        if ((st = fg_perturb_wrap(base, o->perturb, &w)) != FG_OK) {
+            fg_backend_free(base);
+            return st;
+        }
+        base = w;
+    }
+    *out = base;
+    return FG_OK;
+}
+
+fg_status fgc_backend_open_with(const char *spec, const fgc_open_opts *opts,
+                                fg_backend **out)
 {
     *out = NULL;
+    const fgc_open_opts none = {0};
+    fgc_open_opts o = opts ? *opts : none;
     if (!spec || !*spec)
         return fg_error(FG_ERR_RANGE, "backend spec is empty (NAME or NAME:ARG)");
     const char *colon = strchr(spec, ':');
@@ -45,19 +89,27 @@ fg_status fgc_backend_open(const char *spec, fg_backend **out)
     for (int k = 0; k < NKINDS; k++) {
         if (strlen(kinds[k].name) != nlen || strncmp(kinds[k].name, spec, nlen))
             continue;
-        fg_status st = kinds[k].open(arg, out);
+        fg_status st = opts_check(&kinds[k], &o);
+        if (st != FG_OK)
+            return st;
+        fg_backend *base = NULL;
+        st = kinds[k].open(arg, &o, &base);
         if (st != FG_OK) {
-            fg_backend_free(*out); /* a constructor that broke the rule */
-            *out = NULL;
+            fg_backend_free(base); /* a constructor that broke the rule */
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", fg_errmsg());
             return fg_error(st, "backend '%s': %s (usage %s)", spec, msg,
                             kinds[k].usage);
         }
-        return FG_OK;
+        return wrap(&o, base, out);
     }
     char names[256];
     kind_names(names, sizeof names);
     return fg_error(FG_ERR_RANGE, "backend '%s': unknown name '%.*s' (known: %s)",
                     spec, (int)nlen, spec, names);
+}
+
+fg_status fgc_backend_open(const char *spec, fg_backend **out)
+{
+    return fgc_backend_open_with(spec, NULL, out);
 }

@@ -1,5 +1,6 @@
 /* Option helpers shared by the fgcosim subcommands. */
 #include "app_common.h"
+#include "fgcosim.h"
 #include "cosim.h"
 #include "model_fit.h"
 
@@ -217,41 +218,6 @@ void app_array_free(app_array *a)
     a->layout = NULL;
 }
 
-static fg_status backend_hwa(const char *model_path, double ir_scale, fg_backend **be)
-{
-    if (!model_path)
-        return fg_error(FG_ERR_RANGE, "backend hwa needs --model MODEL.json (from fgcosim fit)");
-    fit_model m;
-    fg_status st = fit_model_load(&m, model_path);
-    if (st == FG_OK)
-        fit_model_scale_drop(&m, ir_scale);
-    if (st == FG_OK && !(*be = fit_backend_hwa_new(&m)))
-        st = fg_error(FG_ERR_NOMEM, "out of memory");
-    return st;
-}
-
-static fg_status backend_spice(const char *layout, const char *array_netlist,
-                               const fg_corner *corner, int reprogram, int jobs,
-                               fg_backend **be)
-{
-    if (!layout && !array_netlist)
-        return fg_error(FG_ERR_RANGE,
-                        "backend spice needs --layout NAME|FILE or --array-netlist FILE");
-    nl_layout *lay = NULL;
-    fg_status st = nl_layout_load(layout ? layout : "regular", &lay);
-    if (st == FG_OK && array_netlist)
-        st = nl_array_netlist_check(array_netlist);
-    if (st == FG_OK) { /* programming: verify for a netlist, else model */
-        cosim_pool_config cfg = {.layout = lay, .array_netlist = array_netlist,
-                                 .op = nl_layout_op_point(lay), .corner = corner,
-                                 .jobs = jobs};
-        cosim_program_opts po = {.seed = 1, .at_corner = reprogram};
-        st = cosim_backend_spice_new(&cfg, &po, be);
-    }
-    nl_layout_free(lay);
-    return st;
-}
-
 fg_status app_perturb_check(const char *backend, const fg_perturb *p)
 {
     if (p && p->ir_scale != 1.0 && strcmp(backend, "hwa"))
@@ -260,19 +226,33 @@ fg_status app_perturb_check(const char *backend, const fg_perturb *p)
     return FG_OK;
 }
 
-static fg_status backend_base(const char *name, const char *model_path,
-                              const char *layout, const char *array_netlist,
-                              const fg_corner *corner, int reprogram, int jobs,
-                              double ir_scale, fg_backend **be)
+/* The registry spec of the command-line options ("hwa:M.json", ...). */
+static fg_status backend_spec(const char *name, const char *model_path,
+                              const char *layout, const char *array_netlist, int jobs,
+                              char *spec, size_t n)
 {
-    if (!strcmp(name, "ideal"))
-        return (*be = fg_backend_ideal_new()) ? FG_OK
-                                              : fg_error(FG_ERR_NOMEM, "out of memory");
-    if (!strcmp(name, "hwa"))
-        return backend_hwa(model_path, ir_scale, be);
-    if (!strcmp(name, "spice"))
-        return backend_spice(layout, array_netlist, corner, reprogram, jobs, be);
-    return fg_error(FG_ERR_RANGE, "unknown backend '%s' (ideal, hwa, spice)", name);
+    if (!strcmp(name, "hwa")) {
+        if (!model_path)
+            return fg_error(FG_ERR_RANGE, "backend hwa needs --model MODEL.json (from "
+                            "fgcosim fit)");
+        snprintf(spec, n, "hwa:%s", model_path);
+    } else if (!strcmp(name, "spice")) {
+        if (!layout && !array_netlist)
+            return fg_error(FG_ERR_RANGE, "backend spice needs --layout NAME|FILE or "
+                            "--array-netlist FILE");
+        const char *bad = layout && strchr(layout, ',') ? layout
+                          : array_netlist && strchr(array_netlist, ',') ? array_netlist
+                                                                        : NULL;
+        if (bad)
+            return fg_error(FG_ERR_RANGE, "%s: a file name with a comma cannot be "
+                            "passed to the spice backend", bad);
+        snprintf(spec, n, "spice:layout=%s%s%s,jobs=%d", layout ? layout : "regular",
+                 array_netlist ? ",netlist=" : "", array_netlist ? array_netlist : "",
+                 jobs);
+    } else {
+        snprintf(spec, n, "%s", name);
+    }
+    return FG_OK;
 }
 
 fg_status app_backend_new(const char *name, const char *model_path,
@@ -281,30 +261,14 @@ fg_status app_backend_new(const char *name, const char *model_path,
                           const fg_perturb *perturb, int linear_grad, fg_backend **be)
 {
     *be = NULL;
-    fg_status st = corner ? fg_corner_check(corner) : FG_OK;
+    char spec[8192];
+    fg_status st = backend_spec(name, model_path, layout, array_netlist, jobs, spec,
+                                sizeof spec);
     if (st != FG_OK)
         return st;
-    if (strcmp(name, "spice") && !fg_corner_is_nominal(corner))
-        return fg_error(FG_ERR_RANGE, "--temp/--supply/--drift-time need --backend spice "
-                        "(the %s backend has no corner; recalibrate a model instead)", name);
-    fg_backend *base = NULL;
-    if ((st = app_perturb_check(name, perturb)) != FG_OK)
-        return st;
-    st = backend_base(name, model_path, layout, array_netlist, corner, reprogram, jobs,
-                      perturb ? perturb->ir_scale : 1.0, &base);
-    if (st == FG_OK && linear_grad) {
-        fg_backend *lin;
-        if ((st = fg_backend_linear_grad(base, &lin)) != FG_OK)
-            fg_backend_free(base);
-        base = st == FG_OK ? lin : NULL;
-    }
-    if (st != FG_OK || !perturb || fg_perturb_is_none(perturb)) {
-        *be = base;
-        return st;
-    }
-    if ((st = fg_perturb_wrap(base, perturb, be)) != FG_OK)
-        fg_backend_free(base);
-    return st;
+    fgc_open_opts o = {.corner = corner, .reprogram = reprogram,
+                       .linear_grad = linear_grad, .perturb = perturb};
+    return fgc_backend_open_with(spec, &o, be);
 }
 
 fg_status app_subcommand_json(const char *const *args, cJSON **out)
