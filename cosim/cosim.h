@@ -258,6 +258,14 @@ typedef struct {
     int program_iterations;       /* verify's correction passes            */
     double program_worst_rel_err; /* verify's worst |I/(w I_unit) - 1|;
                                      NaN when not measured (model)        */
+    /* energy and latency of each VMM (cosim_energy; all three NULL when
+     * the file has none, as files written before them): /energy and
+     * /energy_delivered (attribute sources = "precharge,wordline", unit J),
+     * /latency_s (attributes precharge_s, integrate_s, read_s) */
+    double *energy;           /* (P,COSIM_NSRC) J drawn from each supply     */
+    double *energy_delivered; /* (P,COSIM_NSRC) J the deck's sources deliver */
+    double *latency_s;        /* (P) s                                       */
+    nl_vmm_timing timing;     /* the phases of latency_s                     */
 } cosim_dataset;
 
 /* Writes path atomically (temporary name, then rename). */

@@ -220,6 +220,57 @@ static void dataset_fill(cosim_dataset *ds, int P)
     ds->corner = fg_corner_nominal();
 }
 
+/* /energy, /energy_delivered, /latency_s: written and read back; a file
+ * whose /energy has the wrong shape or sources, or lacks /latency_s, is
+ * refused naming the data set. a has no energy; it gets none back. */
+static void dataset_energy_check(cosim_dataset *a, const char *path)
+{
+    cosim_dataset b;
+    int P = a->P;
+    a->energy = calloc((size_t)P * COSIM_NSRC, sizeof(double));
+    a->energy_delivered = calloc((size_t)P * COSIM_NSRC, sizeof(double));
+    a->latency_s = calloc((size_t)P, sizeof(double));
+    for (int k = 0; k < P * COSIM_NSRC; k++) {
+        a->energy[k] = 1e-14 * (k + 1);
+        a->energy_delivered[k] = 1e-15 * (k + 1);
+    }
+    a->timing = nl_timing(&a->op);
+    for (int p = 0; p < P; p++)
+        a->latency_s[p] = a->timing.total_s;
+    ck_assert_int_eq(cosim_dataset_write(path, a), FG_OK);
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_OK);
+    ck_assert_ptr_nonnull(b.energy);
+    ck_assert_double_eq(b.energy[7], a->energy[7]);
+    ck_assert_double_eq(b.energy_delivered[9], a->energy_delivered[9]);
+    ck_assert_double_eq(b.latency_s[P - 1], a->timing.total_s);
+    ck_assert_double_eq(b.timing.integrate_s, a->timing.integrate_s);
+    ck_assert_double_eq_tol(b.timing.total_s, a->timing.total_s, 1e-18);
+    cosim_dataset_free(&b);
+    for (int bad = 0; bad < 3; bad++) {
+        ck_assert_int_eq(cosim_dataset_write(path, a), FG_OK);
+        hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+        ck_assert(f >= 0);
+        if (bad == 0) { /* one row too many */
+            double e[64] = {0};
+            hsize_t dims[2] = {(hsize_t)P + 1, COSIM_NSRC};
+            ck_assert(H5Ldelete(f, "/energy", H5P_DEFAULT) >= 0);
+            ck_assert(H5LTmake_dataset_double(f, "/energy", 2, dims, e) >= 0);
+        } else if (bad == 1)
+            ck_assert(H5Ldelete(f, "/latency_s", H5P_DEFAULT) >= 0);
+        else
+            ck_assert(H5LTset_attribute_string(f, "/energy", "sources", "wordline,precharge") >= 0);
+        H5Fclose(f);
+        ck_assert_int_eq(cosim_dataset_read(path, &b), FG_ERR_FORMAT);
+        static const char *const want[] = {"data set /energy has shape", "/latency_s",
+                                           "/energy: attribute sources"};
+        ck_assert_msg(strstr(fg_errmsg(), want[bad]), "%s", fg_errmsg());
+    }
+    free(a->energy);
+    free(a->energy_delivered);
+    free(a->latency_s);
+    a->energy = a->energy_delivered = a->latency_s = NULL;
+}
+
 START_TEST(test_dataset_roundtrip)
 {
     cosim_dataset a, b;
@@ -236,7 +287,10 @@ START_TEST(test_dataset_roundtrip)
     ck_assert(b.seed == 77);
     ck_assert(fg_corner_is_nominal(&b.corner));
     ck_assert_str_eq(b.program_method, "model"); /* "" is written as model */
+    /* a file without the energy data sets (older files) reads without */
+    ck_assert(!b.energy && !b.energy_delivered && !b.latency_s);
     cosim_dataset_free(&b);
+    dataset_energy_check(&a, path);
     /* how the cells were programmed; a file without it reads as model */
     snprintf(a.program_method, sizeof a.program_method, "verify");
     a.program_tol = 0.01;
@@ -334,6 +388,8 @@ START_TEST(test_simulate_resume)
 {
     const char *a = "/tmp/fgcosim-test-a.h5", *b = "/tmp/fgcosim-test-b.h5";
     ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 6 --seed 5 --jobs 2 -o /tmp/fgcosim-test-a.h5"), 0);
+    cosim_dataset first;
+    ck_assert_int_eq(cosim_dataset_read(a, &first), FG_OK);
     ck_assert_int_eq(rename(a, "/tmp/fgcosim-test-b.h5.partial"), 0);
     ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 10 --seed 5 --jobs 2 -o /tmp/fgcosim-test-b.h5"), 0);
     char *err;
@@ -348,6 +404,16 @@ START_TEST(test_simulate_resume)
         ck_assert(ds.ok[p]);
     /* the one-hot rows come first: row p of weights shows in pattern p */
     ck_assert(ds.inputs[3 * FG_ROWS + 3] == 1.0);
+    /* energies: carried over from the partial file, measured after it */
+    ck_assert_ptr_nonnull(ds.energy);
+    for (int p = 0; p < 10; p++) {
+        for (int k = 0; k < COSIM_NSRC; k++)
+            ck_assert(ds.energy[p * COSIM_NSRC + k] > 0);
+        if (p < 6)
+            ck_assert_double_eq(ds.energy[p * COSIM_NSRC], first.energy[p * COSIM_NSRC]);
+        ck_assert_double_eq(ds.latency_s[p], first.timing.total_s);
+    }
+    cosim_dataset_free(&first);
     cosim_dataset_free(&ds);
     unlink(b);
 }
