@@ -152,11 +152,11 @@ static const char *energy_script =
     "set output 'accuracy_energy.png'\n"
     "set title 'mlp-lowres accuracy against energy per MAC (calibration patterns)'\n"
     "set xlabel 'energy per MAC (fJ; one MAC = one cell of the 16x16 array)'\n"
-    "set ylabel 'test accuracy (%%)'\nset grid\nset key bottom right\n"
-    "set offsets graph 0.15, graph 0.15, graph 0.1, graph 0.1\n"
+    "set ylabel 'test accuracy (%%)'\nset grid\nset key bottom left\n"
+    "set xrange [0:*]\nset yrange [50:101]\nset offsets 0, graph 0.15, 0, 0\n"
     "plot 'accuracy_energy.dat' u 2:4 w p pt 7 ps 1.5 t 'HWA-trained on spice',"
     " '' u 2:3 w p pt 5 ps 1.5 t 'ideal-trained on spice',"
-    " '' u 2:4:1 w labels offset 0,1 t ''\n";
+    " '' u 2:4:1 w labels offset 0,-1.2 t ''\n";
 
 static void plot_energy(const char *dir, const pipe_opts *po, const pipe_result *r, int n)
 {
