@@ -3,6 +3,7 @@
 #include "cmds.h"
 #include "app_common.h"
 #include "pipeline.h"
+#include "plots.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -122,6 +123,48 @@ static void plot_accuracy(const char *dir, const pipe_opts *po, const pipe_resul
     pclose(g);
 }
 
+/* Accuracy on the SPICE chip against the energy per MAC, one point per
+ * layout (accuracy_energy.dat and .png, all or nothing). */
+typedef struct {
+    const pipe_opts *po;
+    const pipe_result *r;
+    int n;
+} energy_plot;
+
+static fg_status energy_data(const plot_stage *ps, const void *ctx)
+{
+    const energy_plot *c = ctx;
+    FILE *f;
+    fg_status st = plot_stage_fopen(ps, "accuracy_energy.dat", &f);
+    if (st != FG_OK)
+        return st;
+    fprintf(f, "# layout energy_per_mac_fJ ideal_on_spice_%% hwa_on_spice_%% hwa_on_hwa_%%\n");
+    for (int k = 0; k < c->n; k++)
+        fprintf(f, "\"%s\" %.6g %.3f %.3f %.3f\n", c->po[k].layout, 1e15 * c->r[k].energy_mac,
+                100 * c->r[k].ideal_on_spice, 100 * c->r[k].hwa_on_spice,
+                100 * c->r[k].hwa_on_hwa);
+    return plot_stage_fclose(ps, "accuracy_energy.dat", f);
+}
+
+static const char *energy_script =
+    "set terminal pngcairo size 900,600 noenhanced\n"
+    "cd '%s'\n"
+    "set output 'accuracy_energy.png'\n"
+    "set title 'mlp-lowres accuracy against energy per MAC (calibration patterns)'\n"
+    "set xlabel 'energy per MAC (fJ; one MAC = one cell of the 16x16 array)'\n"
+    "set ylabel 'test accuracy (%%)'\nset grid\nset key bottom left\n"
+    "set xrange [0:*]\nset yrange [50:101]\nset offsets 0, graph 0.15, 0, 0\n"
+    "plot 'accuracy_energy.dat' u 2:4 w p pt 7 ps 1.5 t 'HWA-trained on spice',"
+    " '' u 2:3 w p pt 5 ps 1.5 t 'ideal-trained on spice',"
+    " '' u 2:4:1 w labels offset 0,-1.2 t ''\n";
+
+static void plot_energy(const char *dir, const pipe_opts *po, const pipe_result *r, int n)
+{
+    energy_plot c = {po, r, n};
+    if (plot_make(dir, energy_data, &c, energy_script) != FG_OK)
+        fprintf(stderr, "fgcosim: no accuracy-energy plot: %s\n", fg_errmsg());
+}
+
 static void write_parasitics(FILE *f, const char *layout)
 {
     nl_layout *l;
@@ -168,7 +211,12 @@ static void print_report(FILE *f, const loop_opts *o, const pipe_opts *po,
     pipeline_table_head(f);
     for (int k = 0; k < n; k++)
         pipeline_table_row(f, &po[k], &r[k]);
-    fprintf(f, "\n![accuracy](accuracy.png)\n");
+    fprintf(f, "\n![accuracy](accuracy.png)\n\n"
+               "Energy per VMM: what the precharge (V_pre) and word-line (V_read) supplies "
+               "deliver in one VMM of the SPICE array, the mean over the calibration "
+               "patterns; per MAC: over the 256 cells of the 16x16 array; latency: "
+               "precharge + T_max + read, from the deck's timing.\n\n"
+               "![accuracy against energy per MAC](accuracy_energy.png)\n");
     for (int k = 0; k < n; k++) {
         const char *sub = o->multi ? strrchr(po[k].dir, '/') + 1 : ".";
         fprintf(f, "\n## Layout `%s`\n", po[k].layout);
@@ -215,6 +263,7 @@ static int loop_main(int argc, char **argv, int multi)
     }
     if (st == FG_OK) {
         plot_accuracy(o.dir, po, r, o.n);
+        plot_energy(o.dir, po, r, o.n);
         st = write_out(o.dir, "report.md", print_report, &o, po, r, o.n);
     }
     if (st == FG_OK)

@@ -27,7 +27,9 @@ static void sim_usage(FILE *f)
         "         [--inputs FILE | --patterns N --seed S] [--jobs J]\n"
         "         [--timeout SECONDS] [corner options] -o DATA.h5 [--json]\n"
         "Runs each input pattern through the array in ngspice (one worker per\n"
-        "core) and writes /inputs, /v_read, /y, /ok, /dvt, /w_target to DATA.h5.\n"
+        "core) and writes /inputs, /v_read, /y, /ok, /dvt, /w_target to DATA.h5,\n"
+        "with each VMM's energy by source (/energy, /energy_delivered, J) and\n"
+        "latency (/latency_s); --json reports their means.\n"
         "Defaults: layout regular, weights seed 1, 200 patterns, seed 1.\n"
         "An interrupted run resumes from DATA.h5.partial when re-run.\n"
         "Cells are programmed at the nominal point (program_* attributes):\n"
@@ -88,12 +90,28 @@ static int sim_resume(const char *partial, cosim_dataset *ds)
         done = old.P;
         memcpy(ds->v_bl, old.v_bl, (size_t)done * FG_COLS * sizeof(double));
         memcpy(ds->ok, old.ok, (size_t)done * sizeof(int));
+        size_t ne = (size_t)done * COSIM_NSRC * sizeof(double);
+        if (old.energy) { /* same deck: a partial file of this build */
+            memcpy(ds->energy, old.energy, ne);
+            memcpy(ds->energy_delivered, old.energy_delivered, ne);
+        } else
+            done = 0;
     }
     cosim_dataset_free(&old);
     if (done > 0)
         fprintf(stderr, "fgcosim simulate: resuming after %d patterns from %s\n",
                 done, partial);
     return done;
+}
+
+/* Energies of runs p0..p1-1 from e into the data set's rows. */
+static void sim_store_energy(cosim_dataset *ds, const cosim_energy *e, int p0, int p1)
+{
+    for (int p = p0; p < p1; p++)
+        for (int k = 0; k < COSIM_NSRC; k++) {
+            ds->energy[(size_t)p * COSIM_NSRC + k] = e[p - p0].supply[k];
+            ds->energy_delivered[(size_t)p * COSIM_NSRC + k] = e[p - p0].delivered[k];
+        }
 }
 
 /* Runs the remaining patterns in chunks, saving DATA.h5.partial after each. */
@@ -103,12 +121,16 @@ static fg_status sim_run(cosim_pool *pool, cosim_dataset *ds, int done,
     fg_progress prog;
     fg_progress_init(&prog, "simulate", (uint64_t)ds->P);
     int chunk = 50 * cosim_pool_jobs(pool);
-    fg_status st = FG_OK;
+    cosim_energy *e = malloc((size_t)chunk * sizeof *e);
+    fg_status st = e ? FG_OK : fg_error(FG_ERR_NOMEM, "out of memory");
     int P = ds->P;
     while (done < P && st == FG_OK) {
         int n = P - done < chunk ? P - done : chunk;
-        st = cosim_pool_run(pool, ds->inputs + (size_t)done * FG_ROWS, n,
-                            ds->v_bl + (size_t)done * FG_COLS, ds->ok + done, NULL);
+        st = cosim_pool_run_energy(pool, ds->inputs + (size_t)done * FG_ROWS, n,
+                                   ds->v_bl + (size_t)done * FG_COLS, ds->ok + done, e,
+                                   NULL);
+        if (st == FG_OK)
+            sim_store_energy(ds, e, done, done + n);
         done += n;
         fg_progress_update(&prog, (uint64_t)done);
         if (st == FG_OK && done < P) {
@@ -118,7 +140,54 @@ static fg_status sim_run(cosim_pool *pool, cosim_dataset *ds, int done,
         }
     }
     fg_progress_done(&prog, (uint64_t)done);
+    free(e);
     return st;
+}
+
+/* Means over the converged patterns of the energy per VMM, J. */
+typedef struct {
+    double supply[COSIM_NSRC], delivered[COSIM_NSRC], total;
+} sim_energy_mean;
+
+static sim_energy_mean sim_energy_means(const cosim_dataset *ds)
+{
+    sim_energy_mean m = {0};
+    int n = 0;
+    for (int p = 0; p < ds->P; p++) {
+        if (!ds->ok[p])
+            continue;
+        n++;
+        for (int k = 0; k < COSIM_NSRC; k++) {
+            m.supply[k] += ds->energy[(size_t)p * COSIM_NSRC + k];
+            m.delivered[k] += ds->energy_delivered[(size_t)p * COSIM_NSRC + k];
+        }
+    }
+    for (int k = 0; k < COSIM_NSRC; k++) {
+        m.supply[k] /= n > 0 ? n : 1;
+        m.delivered[k] /= n > 0 ? n : 1;
+        m.total += m.supply[k];
+    }
+    return m;
+}
+
+/* energy_per_vmm_J (the supplies' total), energy_per_mac_J (over the
+ * 16 x 16 cells), by source, and the latency with its phases. */
+static void sim_energy_json(cJSON *j, const cosim_dataset *ds)
+{
+    sim_energy_mean m = sim_energy_means(ds);
+    cJSON_AddNumberToObject(j, "energy_per_vmm_J", m.total);
+    cJSON_AddNumberToObject(j, "energy_per_mac_J", m.total / COSIM_MACS_PER_VMM);
+    cJSON *s = cJSON_AddObjectToObject(j, "energy_J");
+    cJSON *d = cJSON_AddObjectToObject(j, "energy_delivered_J");
+    for (int k = 0; k < COSIM_NSRC; k++) {
+        cJSON_AddNumberToObject(s, cosim_src_name[k], m.supply[k]);
+        cJSON_AddNumberToObject(d, cosim_src_name[k], m.delivered[k]);
+    }
+    cJSON_AddNumberToObject(j, "latency_s", ds->timing.total_s);
+    cJSON *t = cJSON_AddObjectToObject(j, "latency_phases_s");
+    cJSON_AddNumberToObject(t, "precharge", ds->timing.precharge_s);
+    cJSON_AddNumberToObject(t, "integrate", ds->timing.integrate_s);
+    cJSON_AddNumberToObject(t, "read", ds->timing.read_s);
 }
 
 static void sim_report(const sim_opts *o, const cosim_dataset *ds, double secs,
@@ -153,6 +222,7 @@ static void sim_report(const sim_opts *o, const cosim_dataset *ds, double secs,
         else
             cJSON_AddNullToObject(j, "program_worst_rel_err");
         app_corner_json(cJSON_AddObjectToObject(j, "corner"), &ds->corner);
+        sim_energy_json(j, ds);
         cJSON_AddStringToObject(j, "output", o->out);
         char *text = cJSON_PrintUnformatted(j);
         if (text)
@@ -160,12 +230,18 @@ static void sim_report(const sim_opts *o, const cosim_dataset *ds, double secs,
         free(text);
         cJSON_Delete(j);
     }
-    else
+    else {
+        sim_energy_mean m = sim_energy_means(ds);
         fprintf(stderr, "fgcosim simulate: %d patterns (%d failed) on layout %s "
                 "in %.1f s: %.1f VMM/s (programmed by %s%s%s) -> %s\n",
                 ds->P, failed, ds->layout_name, secs, rate, ds->program_method,
                 isfinite(ds->program_worst_rel_err) ? ", worst cell error " : "",
                 isfinite(ds->program_worst_rel_err) ? err : "", o->out);
+        fprintf(stderr, "fgcosim simulate: %.4g pJ per VMM (precharge %.4g, word lines "
+                "%.4g), %.4g fJ per MAC, latency %.4g ns\n", 1e12 * m.total,
+                1e12 * m.supply[COSIM_SRC_PRECHARGE], 1e12 * m.supply[COSIM_SRC_WORDLINE],
+                1e15 * m.total / COSIM_MACS_PER_VMM, 1e9 * ds->timing.total_s);
+    }
 }
 
 static fg_status sim_inputs(const sim_opts *o, cosim_dataset *ds)
@@ -189,7 +265,11 @@ static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
     ds->v_bl = malloc(n * sizeof(double));
     ds->y = malloc(n * sizeof(double));
     ds->ok = calloc((size_t)ds->P, sizeof(int));
-    if (!ds->v_bl || !ds->y || !ds->ok)
+    ds->energy = malloc((size_t)ds->P * COSIM_NSRC * sizeof(double));
+    ds->energy_delivered = malloc((size_t)ds->P * COSIM_NSRC * sizeof(double));
+    ds->latency_s = malloc((size_t)ds->P * sizeof(double));
+    if (!ds->v_bl || !ds->y || !ds->ok || !ds->energy || !ds->energy_delivered ||
+        !ds->latency_s)
         return fg_error(FG_ERR_NOMEM, "out of memory");
     cosim_pool *pool;
     cosim_pool_config cfg = {.layout = a->layout, .array_netlist = o->arr.array_netlist,
@@ -198,6 +278,9 @@ static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
     if ((st = cosim_pool_new(&cfg, a->dvt, &pool)) != FG_OK)
         return st;
     o->jobs = cosim_pool_jobs(pool);
+    ds->timing = cosim_pool_timing(pool); /* the deck reads at a fixed time */
+    for (int p = 0; p < ds->P; p++)
+        ds->latency_s[p] = ds->timing.total_s;
     const char *deck = cosim_pool_deck(pool);
     fg_sha256_hex(deck, strlen(deck), ds->deck_sha256);
     ds->seed = o->inputs ? 0 : o->seed;

@@ -66,10 +66,15 @@ static fg_status calibrate(const pipe_opts *o, pipe_result *r)
     char cb[3][32];
     int ns = 11;
     corner_args(o, cb, sim, &ns);
-    double patterns, ser[2] = {-1, -1};
+    double patterns, ser[2] = {-1, -1}, en[3] = {-1, -1, -1};
     static const char *const sers[] = {"ser_naive_db", "ser_linear_db", NULL};
+    static const char *const ens[] = {"energy_per_vmm_J", "energy_per_mac_J", "latency_s",
+                                      NULL};
     fg_status st = step(o, 1, "simulate calibration patterns", sim, "patterns", &patterns,
-                        NULL, NULL);
+                        ens, en);
+    r->energy_vmm = en[0];
+    r->energy_mac = en[1];
+    r->latency = en[2];
     const char *fit[] = {"fgcosim", "fit", "--data", data, "--holdout", "0.25", "-o", model,
                          "--plots", o->dir, "--json", NULL};
     if (st == FG_OK)
@@ -157,25 +162,29 @@ void pipeline_json(FILE *f, const pipe_opts *o, const pipe_result *r)
                "\"ideal_on_spice\": %.4f, \"hwa_on_hwa\": %.4f, \"hwa_on_spice\": %.4f, "
                "\"spice_images\": %d, \"ser_naive_db\": %.2f, \"ser_linear_db\": %.2f, "
                "\"ser_fitted_db\": %.2f, \"calibration_patterns\": %d, \"seconds\": %.1f, "
-               "\"temp_c\": %g, \"supply\": %g, \"drift_s\": %g}",
+               "\"temp_c\": %g, \"supply\": %g, \"drift_s\": %g, "
+               "\"energy_per_vmm_J\": %.6g, \"energy_per_mac_J\": %.6g, \"latency_s\": %.6g}",
             o->layout, r->digital, r->digital_first, r->ideal_on_hwa, r->ideal_on_spice,
             r->hwa_on_hwa, r->hwa_on_spice, r->spice_images, r->ser_naive, r->ser_linear,
             r->ser_fitted, o->patterns, r->seconds, o->corner.temp_c, o->corner.supply,
-            o->corner.drift_s);
+            o->corner.drift_s, r->energy_vmm, r->energy_mac, r->latency);
 }
 
 void pipeline_table_row(FILE *f, const pipe_opts *o, const pipe_result *r)
 {
-    fprintf(f, "| %s | %.1f / %.1f / %.1f | %.2f%% | %.2f%% | %.2f%% | %.2f%% (%.2f%%) | %.2f%% | %d |\n",
+    fprintf(f, "| %s | %.1f / %.1f / %.1f | %.2f%% | %.2f%% | %.2f%% | %.2f%% (%.2f%%) | %.2f%% "
+               "| %d | %.4g | %.4g | %.4g |\n",
             o->layout, r->ser_naive, r->ser_linear, r->ser_fitted, 100 * r->digital,
             100 * r->ideal_on_hwa, 100 * r->hwa_on_hwa, 100 * r->ideal_on_spice,
-            100 * r->digital_first, 100 * r->hwa_on_spice, r->spice_images);
+            100 * r->digital_first, 100 * r->hwa_on_spice, r->spice_images,
+            1e15 * r->energy_vmm, 1e15 * r->energy_mac, 1e9 * r->latency);
 }
 
 void pipeline_table_head(FILE *f)
 {
     fprintf(f, "| layout | SER naive / linear / fitted (dB) | digital | ideal-trained on hwa "
                "| HWA-trained on hwa | ideal-trained on spice (digital, same images) "
-               "| HWA-trained on spice | spice images |\n"
-               "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+               "| HWA-trained on spice | spice images | energy/VMM (fJ) | energy/MAC (fJ) "
+               "| latency (ns) |\n"
+               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
 }

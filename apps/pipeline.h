@@ -24,6 +24,8 @@ typedef struct {
     double ideal_on_hwa, hwa_on_hwa;            /* full test set           */
     double ideal_on_spice, hwa_on_spice;        /* first spice_images      */
     int spice_images;
+    double energy_vmm, energy_mac; /* J, mean over the calibration patterns */
+    double latency;                /* s per VMM                             */
     double seconds;
 } pipe_result;
 

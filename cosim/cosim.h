@@ -35,6 +35,43 @@ fg_status cosim_engine_set_inputs(const fg_op_point *op, const double *x /*(16)*
 fg_status cosim_engine_set_dvt(const double *dvt /*(16,16) V*/);
 /* Runs the transient and copies v(bl<j>) at read time into v_bl (16). */
 fg_status cosim_engine_run(double *v_bl /*(16)*/);
+
+/* ---- energy of one VMM ------------------------------------------------------
+ * Integrated in C over the transient's own time points (trapezoidal rule)
+ * from the vectors the deck saves. Sources (the columns of /energy):
+ *   precharge: the V_pre supply. The deck starts with its bit lines
+ *     precharged (the operating point), so the supply's energy of a VMM is
+ *     the recharge that follows it: V_pre * Q, Q the charge the cells
+ *     took off the bit lines, which all flows to ground through the
+ *     source-line strap: Q = integral of v(sl) / R_strap dt. A recharge
+ *     from V_BL to V_pre draws C (V_pre - V_BL) at V_pre: E = C V_pre dV,
+ *     half stored on C, half lost in the switch.
+ *   wordline: the 16 drivers VWL<i>. SPICE's i(vwl<i>) is positive into
+ *     the + terminal, so a driver sources -i(vwl<i>). supply: V_read *
+ *     the charge each driver sources, what a CMOS driver fed from a V_read
+ *     rail draws from it (the charge a falling edge returns goes to
+ *     ground, not back to the rail); delivered: the net energy the ideal
+ *     sources deliver, integral of v(wld<i>) * -i(vwl<i>) dt, small,
+ *     since a 0.5 ns edge into a ps-scale RC gets most of C V^2 / 2 back.
+ * Not counted: the precharge switches' control (no current), the VFG
+ * threshold sources (the stored charge, not a supply), and leakage of the
+ * cells' drain junctions to the substrate (~1e-17 J a VMM on regular). */
+enum { COSIM_SRC_PRECHARGE = 0, COSIM_SRC_WORDLINE, COSIM_NSRC };
+extern const char *const cosim_src_name[COSIM_NSRC]; /* "precharge", "wordline" */
+#define COSIM_MACS_PER_VMM FG_CELLS /* a MAC: one cell of the 16x16 array */
+typedef struct {
+    double supply[COSIM_NSRC];    /* J drawn from each supply rail        */
+    double delivered[COSIM_NSRC]; /* J net delivered by the deck's sources */
+} cosim_energy;
+/* What the energy needs besides the deck's vectors. */
+typedef struct {
+    double v_pre;          /* precharge level applied (the corner's), V */
+    double r_sl_strap_ohm; /* the deck's source-line strap to ground    */
+} cosim_meter;
+double cosim_energy_total(const cosim_energy *e); /* sum of supply[], J */
+/* cosim_engine_run, and the run's energy into e (NULL: none). */
+fg_status cosim_engine_run_energy(const cosim_meter *m, double *v_bl /*(16)*/,
+                                  cosim_energy *e);
 /* Runs the loaded deck's analysis once and copies the last point of each
  * of the n vectors names[k] (e.g. "bl3", "vam3#branch") into vals[k]; the
  * plot is destroyed and the command log cleared, as after every run. */
@@ -71,6 +108,13 @@ typedef void (*cosim_progress_fn)(void *ud, int done, int total);
 fg_status cosim_pool_run(cosim_pool *p, const double *x /*(P,16)*/, int P,
                          double *v /*(P,16)*/, int *ok /*(P)*/,
                          fg_progress *progress);
+/* cosim_pool_run, and the energy of each run into e (P) (NaN when it
+ * failed); e may be NULL. */
+fg_status cosim_pool_run_energy(cosim_pool *p, const double *x /*(P,16)*/, int P,
+                                double *v /*(P,16)*/, int *ok /*(P)*/,
+                                cosim_energy *e /*(P)*/, fg_progress *progress);
+/* The deck's phases at the operating point the workers apply (latency). */
+nl_vmm_timing cosim_pool_timing(const cosim_pool *p);
 int cosim_pool_jobs(const cosim_pool *p);
 int cosim_pool_restarts(const cosim_pool *p); /* workers replaced so far */
 long cosim_pool_rss_kb(const cosim_pool *p);   /* resident memory of workers */
@@ -214,6 +258,14 @@ typedef struct {
     int program_iterations;       /* verify's correction passes            */
     double program_worst_rel_err; /* verify's worst |I/(w I_unit) - 1|;
                                      NaN when not measured (model)        */
+    /* energy and latency of each VMM (cosim_energy; all three NULL when
+     * the file has none, as files written before them): /energy and
+     * /energy_delivered (attribute sources = "precharge,wordline", unit J),
+     * /latency_s (attributes precharge_s, integrate_s, read_s) */
+    double *energy;           /* (P,COSIM_NSRC) J drawn from each supply     */
+    double *energy_delivered; /* (P,COSIM_NSRC) J the deck's sources deliver */
+    double *latency_s;        /* (P) s                                       */
+    nl_vmm_timing timing;     /* the phases of latency_s                     */
 } cosim_dataset;
 
 /* Writes path atomically (temporary name, then rename). */

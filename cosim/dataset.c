@@ -11,7 +11,11 @@
  *   them are nominal), and how the cells were programmed: program_method ("model"
  *   or "verify"), program_tol, program_iterations, program_worst_rel_err
  *   (files without them were programmed by "model"). /y is the drop
- *   below the precharge level applied at the corner, normalised. */
+ *   below the precharge level applied at the corner, normalised.
+ *   Optional (files before them have none): /energy (P,2) J drawn from
+ *   each supply and /energy_delivered (P,2) J, both with attributes
+ *   sources = "precharge,wordline" and unit = "J"; /latency_s (P) with
+ *   attributes precharge_s, integrate_s, read_s (see cosim.h). */
 #include "cosim.h"
 
 #include <hdf5.h>
@@ -87,6 +91,29 @@ static int put_program(hid_t f, const cosim_dataset *ds)
     return bad;
 }
 
+#define ENERGY_SOURCES "precharge,wordline" /* cosim_src_name, in order */
+
+/* /energy, /energy_delivered and /latency_s, when the data set has them. */
+static int put_energy(hid_t f, const cosim_dataset *ds)
+{
+    if (!ds->energy)
+        return 0;
+    hsize_t np = (hsize_t)ds->P;
+    int bad = put_matrix(f, "/energy", ds->energy, ds->P, COSIM_NSRC);
+    bad |= put_matrix(f, "/energy_delivered", ds->energy_delivered, ds->P, COSIM_NSRC);
+    for (int k = 0; k < 2; k++) {
+        const char *name = k ? "/energy_delivered" : "/energy";
+        bad |= H5LTset_attribute_string(f, name, "sources", ENERGY_SOURCES) < 0;
+        bad |= H5LTset_attribute_string(f, name, "unit", "J") < 0;
+    }
+    bad |= H5LTmake_dataset_double(f, "/latency_s", 1, &np, ds->latency_s) < 0;
+    const nl_vmm_timing *t = &ds->timing;
+    bad |= H5LTset_attribute_double(f, "/latency_s", "precharge_s", &t->precharge_s, 1) < 0;
+    bad |= H5LTset_attribute_double(f, "/latency_s", "integrate_s", &t->integrate_s, 1) < 0;
+    bad |= H5LTset_attribute_double(f, "/latency_s", "read_s", &t->read_s, 1) < 0;
+    return bad;
+}
+
 static int put_attrs(hid_t f, const cosim_dataset *ds)
 {
     const struct { const char *name; double v; } num[] = {
@@ -129,6 +156,7 @@ fg_status cosim_dataset_write(const char *path, const cosim_dataset *ds)
         bad |= put_matrix(f, "/dvt", ds->dvt, FG_ROWS, FG_COLS);
         bad |= put_matrix(f, "/w_target", ds->w_target, FG_ROWS, FG_COLS);
         bad |= put_attrs(f, ds);
+        bad |= put_energy(f, ds);
         bad |= H5Fclose(f) < 0;
     }
     if (!bad && rename(tmp, path) != 0)
@@ -250,6 +278,14 @@ static fg_status check_values(const char *path, const cosim_dataset *ds)
         if (ds->ok[k / FG_COLS] && !isfinite(ds->y[k]))
             return fg_error(FG_ERR_RANGE, "%s: /y[%zu][%zu] is not finite",
                             path, k / FG_COLS, k % FG_COLS);
+    for (size_t k = 0; ds->energy && k < (size_t)ds->P * COSIM_NSRC; k++)
+        if (ds->ok[k / COSIM_NSRC] && !isfinite(ds->energy[k]))
+            return fg_error(FG_ERR_RANGE, "%s: /energy[%zu][%zu] is not finite",
+                            path, k / COSIM_NSRC, k % COSIM_NSRC);
+    for (int p = 0; ds->latency_s && p < ds->P; p++)
+        if (!(ds->latency_s[p] > 0))
+            return fg_error(FG_ERR_RANGE, "%s: /latency_s[%d] = %g is not positive",
+                            path, p, ds->latency_s[p]);
     return FG_OK;
 }
 
@@ -270,6 +306,68 @@ static fg_status get_flags(hid_t f, const char *path, int P, int *ok)
     if (H5LTread_dataset_int(f, "/ok", ok) < 0)
         return fg_error(FG_ERR_FORMAT, "%s: cannot read /ok", path);
     return FG_OK;
+}
+
+/* A string attribute of object obj must read `want`. */
+static int attr_is(hid_t f, const char *obj, const char *name, const char *want)
+{
+    hsize_t dims;
+    H5T_class_t cls;
+    size_t sz = 0;
+    char buf[64] = "";
+    if (H5LTget_attribute_info(f, obj, name, &dims, &cls, &sz) < 0 || cls != H5T_STRING ||
+        sz >= sizeof buf || H5LTget_attribute_string(f, obj, name, buf) < 0)
+        return 0;
+    return !strcmp(buf, want);
+}
+
+/* /latency_s: exactly P values, and its phases. */
+static fg_status get_latency(hid_t f, const char *path, cosim_dataset *ds)
+{
+    int rank;
+    hsize_t dims[2] = {0, 0};
+    H5T_class_t cls;
+    size_t sz;
+    if (!H5LTfind_dataset(f, "latency_s") || H5LTget_dataset_ndims(f, "/latency_s", &rank) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: /energy without /latency_s", path);
+    if (rank != 1 || H5LTget_dataset_info(f, "/latency_s", dims, &cls, &sz) < 0 ||
+        dims[0] != (hsize_t)ds->P)
+        return fg_error(FG_ERR_FORMAT, "%s: data set /latency_s has %llu entries in %d "
+                        "dimension(s), expected (%d)", path, (unsigned long long)dims[0],
+                        rank, ds->P);
+    if (!(ds->latency_s = malloc((size_t)ds->P * sizeof *ds->latency_s)))
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    nl_vmm_timing *t = &ds->timing;
+    if (H5LTread_dataset_double(f, "/latency_s", ds->latency_s) < 0 ||
+        H5LTget_attribute_double(f, "/latency_s", "precharge_s", &t->precharge_s) < 0 ||
+        H5LTget_attribute_double(f, "/latency_s", "integrate_s", &t->integrate_s) < 0 ||
+        H5LTget_attribute_double(f, "/latency_s", "read_s", &t->read_s) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: cannot read /latency_s and its attributes "
+                        "precharge_s, integrate_s, read_s", path);
+    t->total_s = t->precharge_s + t->integrate_s + t->read_s;
+    return FG_OK;
+}
+
+/* The optional energy data sets: none, or all three of the right shapes
+ * with the sources this build knows. */
+static fg_status get_energy(hid_t f, const char *path, cosim_dataset *ds)
+{
+    if (!H5LTfind_dataset(f, "energy"))
+        return H5LTfind_dataset(f, "latency_s") || H5LTfind_dataset(f, "energy_delivered")
+                   ? fg_error(FG_ERR_FORMAT, "%s: /latency_s or /energy_delivered "
+                              "without /energy", path)
+                   : FG_OK;
+    int P = ds->P;
+    fg_status st = get_matrix(f, path, "/energy", &P, COSIM_NSRC, &ds->energy);
+    if (st == FG_OK)
+        st = get_matrix(f, path, "/energy_delivered", &P, COSIM_NSRC, &ds->energy_delivered);
+    for (int k = 0; k < 2 && st == FG_OK; k++) {
+        const char *name = k ? "/energy_delivered" : "/energy";
+        if (!attr_is(f, name, "sources", ENERGY_SOURCES) || !attr_is(f, name, "unit", "J"))
+            st = fg_error(FG_ERR_FORMAT, "%s: %s: attribute sources is not \"%s\" or "
+                          "unit is not \"J\"", path, name, ENERGY_SOURCES);
+    }
+    return st == FG_OK ? get_latency(f, path, ds) : st;
 }
 
 static fg_status read_open(hid_t f, const char *path, cosim_dataset *ds)
@@ -294,6 +392,8 @@ static fg_status read_open(hid_t f, const char *path, cosim_dataset *ds)
         st = get_flags(f, path, P, ds->ok);
     if (st == FG_OK)
         st = get_attrs(f, path, ds);
+    if (st == FG_OK)
+        st = get_energy(f, path, ds);
     return st == FG_OK ? check_values(path, ds) : st;
 }
 
@@ -319,6 +419,9 @@ void cosim_dataset_free(cosim_dataset *ds)
     free(ds->v_bl);
     free(ds->y);
     free(ds->ok);
+    free(ds->energy);
+    free(ds->energy_delivered);
+    free(ds->latency_s);
     free(ds->layout_name);
     free(ds->layout_json);
     free(ds->ngspice_version);

@@ -15,6 +15,8 @@ static struct {
     char first_err[512];   /* first error line of the current command */
     char version[64];
     double t_read;
+    double v_high[FG_ROWS]; /* word-line pulse amplitudes of this run, V */
+    double t_on[FG_ROWS], t_off[FG_ROWS]; /* pulse start, falling edge start */
 } eng;
 
 /* Solver notes that ngspice prints on stderr but that are not errors. */
@@ -140,6 +142,9 @@ fg_status cosim_engine_set_inputs(const fg_op_point *op, const double *x)
     for (int i = 0; i < FG_ROWS; i++) {
         double p[7];
         nl_pulse_params(op, x[i], p);
+        eng.v_high[i] = p[1];
+        eng.t_on[i] = p[2];
+        eng.t_off[i] = p[2] + p[3] + p[5];
         fg_status st = command("alter @vwl%d[pulse] = [ %.9g %.9g %.9g %.9g %.9g %.9g %.9g ]",
                                i, p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
         if (st != FG_OK)
@@ -164,16 +169,21 @@ fg_status cosim_engine_set_wl_dc(int row, double v)
     return command("alter @vwl%d[dc] = %.9g", row, v);
 }
 
-fg_status cosim_engine_run_vectors(const char *const *names, int n, double *vals)
+/* Copies the last point of each vector names[k] into vals[k]. */
+static fg_status read_last(const char *const *names, int n, double *vals)
 {
-    fg_status st = command("run");
-    for (int k = 0; k < n && st == FG_OK; k++) {
+    for (int k = 0; k < n; k++) {
         pvector_info vi = ngGet_Vec_Info((char *)names[k]);
         if (!vi || !vi->v_realdata || vi->v_length < 1)
-            st = fg_error(FG_ERR_SPICE, "no vector %s after the run", names[k]);
-        else
-            vals[k] = vi->v_realdata[vi->v_length - 1];
+            return fg_error(FG_ERR_SPICE, "no vector %s after the run", names[k]);
+        vals[k] = vi->v_realdata[vi->v_length - 1];
     }
+    return FG_OK;
+}
+
+/* Destroys the run's plot; st is the status of what was read from it. */
+static fg_status run_finish(fg_status st)
+{
     fg_status dst = command("destroy all");
     /* ngspice logs every command it is sent (~200 bytes each); a NULL
      * command clears the log, without which a worker grows ~14 KiB a run. */
@@ -181,12 +191,128 @@ fg_status cosim_engine_run_vectors(const char *const *names, int n, double *vals
     return st != FG_OK ? st : dst;
 }
 
+fg_status cosim_engine_run_vectors(const char *const *names, int n, double *vals)
+{
+    fg_status st = command("run");
+    if (st == FG_OK)
+        st = read_last(names, n, vals);
+    return run_finish(st);
+}
+
+static const char *const bl_names[FG_COLS] = {
+    "bl0", "bl1", "bl2", "bl3", "bl4", "bl5", "bl6", "bl7",
+    "bl8", "bl9", "bl10", "bl11", "bl12", "bl13", "bl14", "bl15"};
+
 fg_status cosim_engine_run(double *v_bl)
 {
-    static const char *const names[FG_COLS] = {
-        "bl0", "bl1", "bl2", "bl3", "bl4", "bl5", "bl6", "bl7",
-        "bl8", "bl9", "bl10", "bl11", "bl12", "bl13", "bl14", "bl15"};
-    return cosim_engine_run_vectors(names, FG_COLS, v_bl);
+    return cosim_engine_run_vectors(bl_names, FG_COLS, v_bl);
+}
+
+/* ---- energy of the run -------------------------------------------------- */
+const char *const cosim_src_name[COSIM_NSRC] = {"precharge", "wordline"};
+
+double cosim_energy_total(const cosim_energy *e)
+{
+    double s = 0;
+    for (int k = 0; k < COSIM_NSRC; k++)
+        s += e->supply[k];
+    return s;
+}
+
+/* Real data of vector `name` of the current plot, n points (time's). */
+static fg_status vec_data(const char *name, int n, const double **out)
+{
+    pvector_info vi = ngGet_Vec_Info((char *)name);
+    if (!vi || !vi->v_realdata || vi->v_length != n)
+        return fg_error(FG_ERR_SPICE, "no vector %s of %d points after the run", name, n);
+    *out = vi->v_realdata;
+    return FG_OK;
+}
+
+/* Integral over [a, b] of the piecewise-linear f(t) through the n points
+ * (the trapezoidal rule, cut at a and b by linear interpolation). */
+static double trap_window(const double *t, const double *f, int n, double a, double b)
+{
+    double s = 0;
+    for (int k = 0; k + 1 < n; k++) {
+        double t0 = t[k] > a ? t[k] : a, t1 = t[k + 1] < b ? t[k + 1] : b;
+        double h = t[k + 1] - t[k];
+        if (t1 <= t0 || h <= 0)
+            continue;
+        double f0 = f[k] + (f[k + 1] - f[k]) * (t0 - t[k]) / h;
+        double f1 = f[k] + (f[k + 1] - f[k]) * (t1 - t[k]) / h;
+        s += 0.5 * (t1 - t0) * (f0 + f1);
+    }
+    return s;
+}
+
+/* Word-line driver i: out[0] += V_high * the charge it sources while it
+ * drives high (from the start of its pulse to the start of the falling
+ * edge: a CMOS driver's pull-up window), out[1] += the net energy it
+ * delivers. SPICE's i(vwl) is positive into the + terminal, so the driver
+ * sources -i(vwl). Both are trapezoids of signed values: after an edge
+ * the word line rings by +-0.1 mV from point to point (the trapezoidal
+ * rule on a ps-scale RC with ns steps), which a sum of the positive
+ * current alone would count as charge; signed, the ringing cancels. */
+static fg_status driver_energy(int i, const double *t, int n, double out[2])
+{
+    char iname[32], vname[32];
+    snprintf(iname, sizeof iname, "vwl%d#branch", i);
+    snprintf(vname, sizeof vname, "wld%d", i);
+    const double *cur = NULL, *v = NULL;
+    fg_status st = vec_data(iname, n, &cur);
+    if (st == FG_OK)
+        st = vec_data(vname, n, &v);
+    if (st != FG_OK)
+        return st;
+    double *iout = malloc((size_t)n * sizeof *iout), *pw = malloc((size_t)n * sizeof *pw);
+    if (!iout || !pw) {
+        free(iout);
+        free(pw);
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    }
+    for (int k = 0; k < n; k++) {
+        iout[k] = -cur[k];
+        pw[k] = v[k] * iout[k];
+    }
+    if (eng.v_high[i] > 0)
+        out[0] += eng.v_high[i] * trap_window(t, iout, n, eng.t_on[i], eng.t_off[i]);
+    out[1] += trap_window(t, pw, n, t[0], t[n - 1]);
+    free(iout);
+    free(pw);
+    return FG_OK;
+}
+
+/* Trapezoidal rule over the run's own time points (see cosim.h). */
+static fg_status run_energy(const cosim_meter *m, cosim_energy *e)
+{
+    *e = (cosim_energy){0};
+    pvector_info vt = ngGet_Vec_Info("time");
+    if (!vt || !vt->v_realdata || vt->v_length < 2)
+        return fg_error(FG_ERR_SPICE, "no time vector after the run");
+    int n = vt->v_length;
+    const double *t = vt->v_realdata, *sl = NULL;
+    fg_status st = vec_data("sl", n, &sl);
+    /* charge through the source-line strap, C */
+    double q = st == FG_OK ? trap_window(t, sl, n, t[0], t[n - 1]) / m->r_sl_strap_ohm : 0;
+    e->supply[COSIM_SRC_PRECHARGE] = e->delivered[COSIM_SRC_PRECHARGE] = m->v_pre * q;
+    for (int i = 0; i < FG_ROWS && st == FG_OK; i++) {
+        double wl[2] = {0, 0};
+        st = driver_energy(i, t, n, wl);
+        e->supply[COSIM_SRC_WORDLINE] += wl[0];
+        e->delivered[COSIM_SRC_WORDLINE] += wl[1];
+    }
+    return st;
+}
+
+fg_status cosim_engine_run_energy(const cosim_meter *m, double *v_bl, cosim_energy *e)
+{
+    fg_status st = command("run");
+    if (st == FG_OK)
+        st = read_last(bl_names, FG_COLS, v_bl);
+    if (st == FG_OK && e)
+        st = run_energy(m, e);
+    return run_finish(st);
 }
 
 fg_status cosim_engine_run_vector(const char *name, double **vals, int *n)

@@ -21,6 +21,7 @@ typedef struct {
 typedef struct {
     int id, status;
     double v[FG_COLS];
+    cosim_energy e;
     char msg[240];
 } msg_reply;
 
@@ -35,6 +36,7 @@ struct cosim_pool {
     fg_op_point op;       /* what the chip applies: the corner's rails */
     fg_op_point op_nom;
     fg_corner corner;
+    cosim_meter meter;    /* V_pre applied, source-line strap */
     char *deck;
     double dvt[FG_CELLS];
     double timeout_s;
@@ -86,7 +88,7 @@ static fg_status worker_handle(const cosim_pool *p, const msg_head *h,
     case MSG_RUN: {
         fault_inject(h->id);
         fg_status st = cosim_engine_set_inputs(&p->op, (const double *)payload);
-        return st != FG_OK ? st : cosim_engine_run(r->v);
+        return st != FG_OK ? st : cosim_engine_run_energy(&p->meter, r->v, &r->e);
     }
     }
     return fg_error(FG_ERR_INTERNAL, "unknown message %d", h->type);
@@ -199,6 +201,8 @@ fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,
     }
     p->op = fg_corner_op(&p->corner, &cfg->op);
     p->op_nom = cfg->op;
+    p->meter = (cosim_meter){.v_pre = p->op.v_pre,
+                             .r_sl_strap_ohm = cfg->layout->sl_strap_res_ohm};
     p->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 60.0;
     p->n = cfg->jobs > 0 ? cfg->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (p->n < 1)
@@ -262,6 +266,7 @@ long cosim_pool_rss_kb(const cosim_pool *p)
 }
 const char *cosim_pool_deck(const cosim_pool *p) { return p->deck; }
 fg_op_point cosim_pool_op(const cosim_pool *p) { return p->op; }
+nl_vmm_timing cosim_pool_timing(const cosim_pool *p) { return nl_timing(&p->op); }
 double cosim_pool_y_from_v(const cosim_pool *p, double v)
 {
     return fg_corner_y_from_v(&p->corner, &p->op_nom, v);
@@ -284,6 +289,7 @@ void cosim_pool_free(cosim_pool *p)
 typedef struct {
     const double *x; /* (P,16) */
     double *v;       /* (P,16) */
+    cosim_energy *e; /* (P) or NULL */
     int *ok;         /* (P) */
     int *tries;      /* (P) */
     int *retry;      /* (P) stack of patterns to run again */
@@ -301,6 +307,8 @@ static void job_failed(run_state *s, int j, const char *why)
 {
     for (int c = 0; c < FG_COLS; c++)
         s->v[(size_t)j * FG_COLS + c] = NAN;
+    for (int k = 0; s->e && k < COSIM_NSRC; k++)
+        s->e[j].supply[k] = s->e[j].delivered[k] = NAN;
     s->ok[j] = 0;
     s->done++;
     fprintf(stderr, "fgcosim: pattern %d failed: %s\n", j, why);
@@ -346,6 +354,8 @@ static fg_status collect(cosim_pool *p, worker *w, run_state *s)
     w->job = -1;
     if (r.status == FG_OK) {
         memcpy(s->v + (size_t)r.id * FG_COLS, r.v, sizeof r.v);
+        if (s->e)
+            s->e[r.id] = r.e;
         s->ok[r.id] = 1;
         s->done++;
     } else
@@ -384,7 +394,13 @@ static fg_status wait_round(cosim_pool *p, run_state *s)
 fg_status cosim_pool_run(cosim_pool *p, const double *x, int P, double *v,
                          int *ok, fg_progress *progress)
 {
-    run_state s = {.x = x, .v = v, .ok = ok, .P = P};
+    return cosim_pool_run_energy(p, x, P, v, ok, NULL, progress);
+}
+
+fg_status cosim_pool_run_energy(cosim_pool *p, const double *x, int P, double *v,
+                                int *ok, cosim_energy *e, fg_progress *progress)
+{
+    run_state s = {.x = x, .v = v, .e = e, .ok = ok, .P = P};
     s.tries = calloc((size_t)P + 1, sizeof *s.tries);
     s.retry = calloc((size_t)P + 1, sizeof *s.retry);
     fg_status st = s.tries && s.retry ? FG_OK

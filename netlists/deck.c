@@ -64,6 +64,14 @@ double nl_t_read(const fg_op_point *op)
     return T_START + op->t_max + NL_T_EDGE + T_SETTLE;
 }
 
+nl_vmm_timing nl_timing(const fg_op_point *op)
+{
+    nl_vmm_timing t = {.precharge_s = T_START, .integrate_s = op->t_max + NL_T_EDGE,
+                       .read_s = T_SETTLE};
+    t.total_s = nl_t_read(op);
+    return t;
+}
+
 /* ---- growable text ---------------------------------------------------------- */
 void nl_sb_printf(nl_sb *b, const char *fmt, ...)
 {
@@ -295,6 +303,12 @@ void nl_write_periphery(nl_sb *b, const nl_deck_spec *s)
     nl_sb_printf(b, ".tran 1n %.9g 0 %.6g\n.save", t_read, MAX_STEP * scale);
     for (int j = 0; j < FG_COLS; j++)
         nl_sb_printf(b, " v(bl%d)", j);
+    /* energy of the VMM (cosim_engine_run_energy): the source-line strap
+     * (the charge the cells take off the bit lines, which the precharge
+     * supply puts back), each driver's current and voltage */
+    nl_sb_printf(b, "\n.save v(sl)");
+    for (int i = 0; i < FG_ROWS; i++)
+        nl_sb_printf(b, " i(vwl%d) v(wld%d)", i, i);
     nl_sb_printf(b, "\n");
     for (int j = 0; j < FG_COLS; j++)
         nl_sb_printf(b, ".meas tran vbl%d FIND v(bl%d) AT=%.12g\n", j, j,

@@ -166,6 +166,16 @@ fg_status nl_deck_build(const nl_deck_spec *spec, char **text);
  * cosim driver alters `@vwl<i>[pulse]` with exactly these values. */
 void nl_pulse_params(const fg_op_point *op, double x, double p[7]);
 double nl_t_read(const fg_op_point *op); /* read time = .tran stop, s */
+/* The phases of one VMM in the deck, s: precharge (bit lines held at V_pre
+ * through the switches, released, then a guard until the pulses start),
+ * integrate (the longest pulse, T_max, and its falling edge), read (the
+ * bit lines settle before they are sampled). total_s = nl_t_read(op): the
+ * latency of one VMM, the next VMM's precharge recharging the bit lines.
+ * op: the operating point applied (fg_corner_op: a T_max trim counts). */
+typedef struct {
+    double precharge_s, integrate_s, read_s, total_s;
+} nl_vmm_timing;
+nl_vmm_timing nl_timing(const fg_op_point *op);
 
 /* Checks a user's flat array netlist: ports wl0..wl15, bl0..bl15, sl and
  * sources VFG_<i>_<j>; errors name the file and what is missing. */

@@ -220,6 +220,57 @@ static void dataset_fill(cosim_dataset *ds, int P)
     ds->corner = fg_corner_nominal();
 }
 
+/* /energy, /energy_delivered, /latency_s: written and read back; a file
+ * whose /energy has the wrong shape or sources, or lacks /latency_s, is
+ * refused naming the data set. a has no energy; it gets none back. */
+static void dataset_energy_check(cosim_dataset *a, const char *path)
+{
+    cosim_dataset b;
+    int P = a->P;
+    a->energy = calloc((size_t)P * COSIM_NSRC, sizeof(double));
+    a->energy_delivered = calloc((size_t)P * COSIM_NSRC, sizeof(double));
+    a->latency_s = calloc((size_t)P, sizeof(double));
+    for (int k = 0; k < P * COSIM_NSRC; k++) {
+        a->energy[k] = 1e-14 * (k + 1);
+        a->energy_delivered[k] = 1e-15 * (k + 1);
+    }
+    a->timing = nl_timing(&a->op);
+    for (int p = 0; p < P; p++)
+        a->latency_s[p] = a->timing.total_s;
+    ck_assert_int_eq(cosim_dataset_write(path, a), FG_OK);
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_OK);
+    ck_assert_ptr_nonnull(b.energy);
+    ck_assert_double_eq(b.energy[7], a->energy[7]);
+    ck_assert_double_eq(b.energy_delivered[9], a->energy_delivered[9]);
+    ck_assert_double_eq(b.latency_s[P - 1], a->timing.total_s);
+    ck_assert_double_eq(b.timing.integrate_s, a->timing.integrate_s);
+    ck_assert_double_eq_tol(b.timing.total_s, a->timing.total_s, 1e-18);
+    cosim_dataset_free(&b);
+    for (int bad = 0; bad < 3; bad++) {
+        ck_assert_int_eq(cosim_dataset_write(path, a), FG_OK);
+        hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+        ck_assert(f >= 0);
+        if (bad == 0) { /* one row too many */
+            double e[64] = {0};
+            hsize_t dims[2] = {(hsize_t)P + 1, COSIM_NSRC};
+            ck_assert(H5Ldelete(f, "/energy", H5P_DEFAULT) >= 0);
+            ck_assert(H5LTmake_dataset_double(f, "/energy", 2, dims, e) >= 0);
+        } else if (bad == 1)
+            ck_assert(H5Ldelete(f, "/latency_s", H5P_DEFAULT) >= 0);
+        else
+            ck_assert(H5LTset_attribute_string(f, "/energy", "sources", "wordline,precharge") >= 0);
+        H5Fclose(f);
+        ck_assert_int_eq(cosim_dataset_read(path, &b), FG_ERR_FORMAT);
+        static const char *const want[] = {"data set /energy has shape", "/latency_s",
+                                           "/energy: attribute sources"};
+        ck_assert_msg(strstr(fg_errmsg(), want[bad]), "%s", fg_errmsg());
+    }
+    free(a->energy);
+    free(a->energy_delivered);
+    free(a->latency_s);
+    a->energy = a->energy_delivered = a->latency_s = NULL;
+}
+
 START_TEST(test_dataset_roundtrip)
 {
     cosim_dataset a, b;
@@ -236,7 +287,10 @@ START_TEST(test_dataset_roundtrip)
     ck_assert(b.seed == 77);
     ck_assert(fg_corner_is_nominal(&b.corner));
     ck_assert_str_eq(b.program_method, "model"); /* "" is written as model */
+    /* a file without the energy data sets (older files) reads without */
+    ck_assert(!b.energy && !b.energy_delivered && !b.latency_s);
     cosim_dataset_free(&b);
+    dataset_energy_check(&a, path);
     /* how the cells were programmed; a file without it reads as model */
     snprintf(a.program_method, sizeof a.program_method, "verify");
     a.program_tol = 0.01;
@@ -334,6 +388,8 @@ START_TEST(test_simulate_resume)
 {
     const char *a = "/tmp/fgcosim-test-a.h5", *b = "/tmp/fgcosim-test-b.h5";
     ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 6 --seed 5 --jobs 2 -o /tmp/fgcosim-test-a.h5"), 0);
+    cosim_dataset first;
+    ck_assert_int_eq(cosim_dataset_read(a, &first), FG_OK);
     ck_assert_int_eq(rename(a, "/tmp/fgcosim-test-b.h5.partial"), 0);
     ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 10 --seed 5 --jobs 2 -o /tmp/fgcosim-test-b.h5"), 0);
     char *err;
@@ -348,8 +404,166 @@ START_TEST(test_simulate_resume)
         ck_assert(ds.ok[p]);
     /* the one-hot rows come first: row p of weights shows in pattern p */
     ck_assert(ds.inputs[3 * FG_ROWS + 3] == 1.0);
+    /* energies: carried over from the partial file, measured after it */
+    ck_assert_ptr_nonnull(ds.energy);
+    for (int p = 0; p < 10; p++) {
+        for (int k = 0; k < COSIM_NSRC; k++)
+            ck_assert(ds.energy[p * COSIM_NSRC + k] > 0);
+        if (p < 6)
+            ck_assert_double_eq(ds.energy[p * COSIM_NSRC], first.energy[p * COSIM_NSRC]);
+        ck_assert_double_eq(ds.latency_s[p], first.timing.total_s);
+    }
+    cosim_dataset_free(&first);
     cosim_dataset_free(&ds);
     unlink(b);
+}
+END_TEST
+
+/* ---- energy of a VMM ------------------------------------------------------ */
+/* P patterns x (P,16) on layout lay with weights w (16,16), one worker, at
+ * corner c (NULL: nominal): v (P,16) and e (P). */
+static void energy_runs(const nl_layout *lay, const fg_corner *c, const double *w,
+                        const double *x, int P, double *v, cosim_energy *e)
+{
+    fg_op_point op = nl_layout_op_point(lay);
+    double dvt[FG_CELLS];
+    int ok[8];
+    ck_assert_int_le(P, 8);
+    ck_assert_int_eq(cosim_weights_to_dvt(&op, w, 0.0, 1, dvt), FG_OK);
+    cosim_pool *pool;
+    cosim_pool_config cfg = {.layout = lay, .op = op, .corner = c, .jobs = 1};
+    ck_assert_msg(cosim_pool_new(&cfg, dvt, &pool) == FG_OK, "%s", fg_errmsg());
+    ck_assert_int_eq(cosim_pool_run_energy(pool, x, P, v, ok, e, NULL), FG_OK);
+    cosim_pool_free(pool);
+    for (int p = 0; p < P; p++)
+        ck_assert(ok[p]);
+}
+
+/* One active cell: cell (3,5) at w = 1, row 3 on for the full T_max.
+ *
+ * The hand formula. The deck starts with every bit line precharged; the
+ * cell takes a charge Q off bit line 5, which ends dV = V_pre - V_BL5
+ * below V_pre. The next precharge closes the switch onto the V_pre supply,
+ * which puts Q = C dV back at the constant voltage V_pre, so the supply
+ * delivers E = V_pre Q = C V_pre dV (of which C (V_pre^2 - V_BL^2) / 2 is
+ * stored on C and C dV^2 / 2 lost in the switch; C V^2 only for a line
+ * discharged to 0 V). C is the deck's bit-line capacitance: C_BL + the
+ * extracted wire C (nl_parasitics.c_bl_total; its neighbour coupling
+ * counts, since the neighbours stay at V_pre). The cells' own drain
+ * capacitance (BSIM4 junction and overlap, ~0.25 fF each, 16 a line) is
+ * in SPICE's C but not in that sum: +3.4 % on a 100 fF line, so the 2 %
+ * check runs on the regular layout with a 1 pF C_BL (0.4 %), and the
+ * built-in regular one is checked to lie just above its hand figure. */
+static void one_cell(const char *layout, double *ratio, double *e_zero)
+{
+    nl_layout *lay;
+    ck_assert_int_eq(nl_layout_load(layout, &lay), FG_OK);
+    fg_op_point op = nl_layout_op_point(lay);
+    nl_parasitics par;
+    ck_assert_int_eq(nl_extract(lay, &op, &par), FG_OK);
+    double w[FG_CELLS] = {0}, x[2 * FG_ROWS] = {0}, v[2 * FG_COLS];
+    cosim_energy e[2];
+    w[3 * FG_COLS + 5] = 1.0;
+    x[3] = 1.0; /* pattern 1: all inputs off */
+    energy_runs(lay, NULL, w, x, 2, v, e);
+    double dv = op.v_pre - v[5];
+    ck_assert_msg(dv > 1e-3, "%s: bit line 5 fell only %g V", layout, dv);
+    double hand = par.c_bl_total * op.v_pre * dv;
+    *ratio = e[0].supply[COSIM_SRC_PRECHARGE] / hand;
+    ck_assert_double_eq(e[0].delivered[COSIM_SRC_PRECHARGE],
+                        e[0].supply[COSIM_SRC_PRECHARGE]);
+    *e_zero = cosim_energy_total(&e[1]) / cosim_energy_total(&e[0]);
+    nl_layout_free(lay);
+}
+
+START_TEST(test_energy_one_cell)
+{
+    double r, r100, z;
+    one_cell(FG_FIXTURES "/layout_regular_1pf.json", &r, &z);
+    ck_assert_msg(fabs(r - 1) < 0.02, "1 pF line: precharge energy / C V_pre dV = %.4f", r);
+    ck_assert_msg(z < 1e-3, "all inputs off: %.3g of the one-cell energy", z);
+    one_cell("regular", &r100, &z);
+    ck_assert_msg(r100 > 1.0 && r100 < 1.06,
+                  "regular: precharge energy / C V_pre dV = %.4f", r100);
+}
+END_TEST
+
+/* Word-line drivers and input activity on regular, weights 0.5:
+ *  0 all off; 1 row 3 at x = 1; 2 row 3 at x = 0.3; 3 rows 0-3 at 0.5;
+ *  4 all rows at 0.5; 5 all rows at 1. */
+START_TEST(test_energy_wordline_activity)
+{
+    nl_layout *lay;
+    ck_assert_int_eq(nl_layout_load("regular", &lay), FG_OK);
+    fg_op_point op = nl_layout_op_point(lay);
+    nl_parasitics par;
+    ck_assert_int_eq(nl_extract(lay, &op, &par), FG_OK);
+    double w[FG_CELLS], x[6 * FG_ROWS] = {0}, v[6 * FG_COLS];
+    cosim_energy e[6], hi[6];
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = 0.5;
+    x[FG_ROWS + 3] = 1.0;
+    x[2 * FG_ROWS + 3] = 0.3;
+    for (int i = 0; i < FG_ROWS; i++) {
+        x[3 * FG_ROWS + i] = i < 4 ? 0.5 : 0.0;
+        x[4 * FG_ROWS + i] = 0.5;
+        x[5 * FG_ROWS + i] = 1.0;
+    }
+    energy_runs(lay, NULL, w, x, 6, v, e);
+    double wl1 = e[1].supply[COSIM_SRC_WORDLINE];
+    /* a driver draws at least C V_read^2 for the word line's wire and
+     * crossover C alone (the cells' gates add to it), once per pulse */
+    ck_assert_msg(wl1 > par.c_wl_total * op.v_read * op.v_read,
+                  "one row: %.4g J from the V_read rail", wl1);
+    ck_assert_msg(fabs(e[2].supply[COSIM_SRC_WORDLINE] / wl1 - 1) < 0.05,
+                  "narrow pulse %.4g J vs %.4g J", e[2].supply[COSIM_SRC_WORDLINE], wl1);
+    ck_assert_msg(fabs(e[4].supply[COSIM_SRC_WORDLINE] / (16 * wl1) - 1) < 0.1,
+                  "16 rows %.4g J vs 16 x %.4g J", e[4].supply[COSIM_SRC_WORDLINE], wl1);
+    /* what the ideal sources deliver (they take most of C V^2 / 2 back on
+     * the falling edge): small and > 0 (dissipated in the drivers' and
+     * wires' R, and the Miller charge the falling bit lines draw) */
+    for (int p = 1; p < 6; p++) {
+        double d = e[p].delivered[COSIM_SRC_WORDLINE];
+        ck_assert_msg(d > 0 && d < 0.25 * e[p].supply[COSIM_SRC_WORDLINE],
+                      "pattern %d: word lines deliver %.4g J of %.4g J", p, d,
+                      e[p].supply[COSIM_SRC_WORDLINE]);
+    }
+    /* more input activity, more energy */
+    static const int order[] = {0, 2, 1, 3, 4, 5};
+    for (int k = 1; k < 6; k++)
+        ck_assert_msg(cosim_energy_total(&e[order[k]]) > cosim_energy_total(&e[order[k - 1]]),
+                      "pattern %d: %.4g J <= pattern %d: %.4g J", order[k],
+                      cosim_energy_total(&e[order[k]]), order[k - 1],
+                      cosim_energy_total(&e[order[k - 1]]));
+    /* supply x1.1 (V_read and V_pre): one row's driver draws C V_read^2,
+     * x1.21 for a fixed C and a little more, since the cells' gate
+     * charge grows faster than V_GS towards inversion (and the Miller
+     * charge with the larger bit-line swing); the precharge energy grows
+     * with V_pre and the cell current */
+    fg_corner c = fg_corner_nominal();
+    c.supply = 1.1;
+    energy_runs(lay, &c, w, x, 6, v, hi);
+    double r = hi[1].supply[COSIM_SRC_WORDLINE] / wl1;
+    ck_assert_msg(r > 1.21 && r < 1.35, "one word line at supply 1.1: x%.3f", r);
+    ck_assert(hi[4].supply[COSIM_SRC_PRECHARGE] > 1.1 * e[4].supply[COSIM_SRC_PRECHARGE]);
+    nl_layout_free(lay);
+}
+END_TEST
+
+/* Latency: the deck's phases, with the T_max trim of a corner. */
+START_TEST(test_energy_latency)
+{
+    fg_op_point op = fg_op_point_default();
+    nl_vmm_timing t = nl_timing(&op);
+    ck_assert_double_eq_tol(t.precharge_s, 5e-9, 1e-15);
+    ck_assert_double_eq_tol(t.integrate_s, op.t_max + 0.5e-9, 1e-15);
+    ck_assert_double_eq_tol(t.read_s, 2e-9, 1e-15);
+    ck_assert_double_eq_tol(t.total_s, nl_t_read(&op), 1e-15);
+    ck_assert_double_eq_tol(t.total_s, t.precharge_s + t.integrate_s + t.read_s, 1e-15);
+    fg_corner c = fg_corner_nominal();
+    c.t_max_trim = 2;
+    fg_op_point at = fg_corner_op(&c, &op);
+    ck_assert_double_eq_tol(nl_timing(&at).total_s, t.total_s + op.t_max, 1e-15);
 }
 END_TEST
 
@@ -629,6 +843,12 @@ Suite *cosim_suite(void)
     tcase_add_test(tc, test_fault_crash_once);
     tcase_add_test(tc, test_fault_hang_once);
     tcase_add_test(tc, test_fault_crash_always);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cosim:energy");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_energy_one_cell);
+    tcase_add_test(tc, test_energy_wordline_activity);
+    tcase_add_test(tc, test_energy_latency);
     suite_add_tcase(s, tc);
     tc = tcase_create("cosim:dataset");
     tcase_add_test(tc, test_dataset_roundtrip);
