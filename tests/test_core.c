@@ -17,6 +17,17 @@ START_TEST(test_sha256_vectors)
     const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
     fg_sha256_hex(m, strlen(m), hex);
     ck_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* more than one block: 112 bytes (two blocks after padding), and one
+     * million 'a' (15625 blocks) */
+    m = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopq"
+        "klmnopqrlmnopqrsmnopqrstnopqrstu";
+    fg_sha256_hex(m, strlen(m), hex);
+    ck_assert_str_eq(hex, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+    char *a = malloc(1000000);
+    memset(a, 'a', 1000000);
+    fg_sha256_hex(a, 1000000, hex);
+    free(a);
+    ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 END_TEST
 

@@ -275,7 +275,8 @@ START_TEST(test_dataset_roundtrip)
 {
     cosim_dataset a, b;
     dataset_fill(&a, 5);
-    const char *path = "/tmp/fgcosim-test-ds.h5";
+    char path[128];
+    tu_tmp(path, sizeof path, "ds.h5");
     ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
     ck_assert_int_eq(cosim_dataset_read(path, &b), FG_OK);
     ck_assert_int_eq(b.P, 5);
@@ -360,7 +361,8 @@ END_TEST
 /* ---- the simulate command ------------------------------------------------ */
 START_TEST(test_simulate_bad_input)
 {
-    const char *out = "/tmp/fgcosim-test-bad.h5";
+    char out[128];
+    tu_tmp(out, sizeof out, "bad.h5");
     unlink(out);
     ck_assert_int_eq(tu_run_fgcosim("simulate --layout nosuch -o /tmp/fgcosim-test-bad.h5"), 2);
     ck_assert_int_eq(tu_run_fgcosim("simulate --inputs /nonexistent.csv -o /tmp/fgcosim-test-bad.h5"), 2);
@@ -386,24 +388,38 @@ END_TEST
  * completed patterns. */
 START_TEST(test_simulate_resume)
 {
-    const char *a = "/tmp/fgcosim-test-a.h5", *b = "/tmp/fgcosim-test-b.h5";
-    ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 6 --seed 5 --jobs 2 -o /tmp/fgcosim-test-a.h5"), 0);
+    char a[128], b[128], c[128], part[160], args[512];
+    tu_tmp(a, sizeof a, "a.h5"), tu_tmp(b, sizeof b, "b.h5"), tu_tmp(c, sizeof c, "c.h5");
+    snprintf(part, sizeof part, "%s.partial", b);
+    snprintf(args, sizeof args, "simulate --patterns 6 --seed 5 --jobs 2 -o %s", a);
+    ck_assert_int_eq(tu_run_fgcosim(args), 0);
     cosim_dataset first;
     ck_assert_int_eq(cosim_dataset_read(a, &first), FG_OK);
-    ck_assert_int_eq(rename(a, "/tmp/fgcosim-test-b.h5.partial"), 0);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 10 --seed 5 --jobs 2 -o /tmp/fgcosim-test-b.h5"), 0);
+    ck_assert_int_eq(rename(a, part), 0);
+    snprintf(args, sizeof args, "simulate --patterns 10 --seed 5 --jobs 2 -o %s", b);
+    ck_assert_int_eq(tu_run_fgcosim(args), 0);
     char *err;
     ck_assert_int_eq(fg_file_read(TU_ERR_FILE, &err, NULL), FG_OK);
     ck_assert_ptr_nonnull(strstr(err, "resuming after 6 patterns"));
     free(err);
-    ck_assert_int_eq(access("/tmp/fgcosim-test-b.h5.partial", F_OK), -1);
-    cosim_dataset ds;
+    ck_assert_int_eq(access(part, F_OK), -1);
+    cosim_dataset ds, whole;
     ck_assert_int_eq(cosim_dataset_read(b, &ds), FG_OK);
     ck_assert_int_eq(ds.P, 10);
     for (int p = 0; p < 10; p++)
         ck_assert(ds.ok[p]);
     /* the one-hot rows come first: row p of weights shows in pattern p */
     ck_assert(ds.inputs[3 * FG_ROWS + 3] == 1.0);
+    /* the resumed file equals an uninterrupted run, value for value */
+    snprintf(args, sizeof args, "simulate --patterns 10 --seed 5 --jobs 1 -o %s", c);
+    ck_assert_int_eq(tu_run_fgcosim(args), 0);
+    ck_assert_int_eq(cosim_dataset_read(c, &whole), FG_OK);
+    ck_assert_int_eq(whole.P, 10);
+    ck_assert(memcmp(ds.inputs, whole.inputs, 10 * FG_ROWS * sizeof *ds.inputs) == 0);
+    ck_assert(memcmp(ds.v_bl, whole.v_bl, 10 * FG_COLS * sizeof *ds.v_bl) == 0);
+    ck_assert(memcmp(ds.y, whole.y, 10 * FG_COLS * sizeof *ds.y) == 0);
+    cosim_dataset_free(&whole);
+    unlink(c);
     /* energies: carried over from the partial file, measured after it */
     ck_assert_ptr_nonnull(ds.energy);
     for (int p = 0; p < 10; p++) {
@@ -798,7 +814,8 @@ END_TEST
 /* simulate records how it programmed; verify is the default for a netlist. */
 START_TEST(test_simulate_program)
 {
-    const char *out = "/tmp/fgcosim-test-pv.h5";
+    char out[128];
+    tu_tmp(out, sizeof out, "pv.h5");
     cosim_dataset ds;
     ck_assert_int_eq(tu_run_fgcosim("simulate --array-netlist " CARD_NETLIST
                                     " --patterns 2 --jobs 1 -o /tmp/fgcosim-test-pv.h5"), 0);

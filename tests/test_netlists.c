@@ -151,7 +151,8 @@ END_TEST
  * "fgcosim netlist: ..." naming the file (or layout), no output file. */
 static void cli_bad(const char *opts, const char *named)
 {
-    const char *out = "/tmp/fgcosim-test-deck.cir";
+    char out[128];
+    tu_tmp(out, sizeof out, "deck.cir");
     char args[512], *err;
     unlink(out);
     snprintf(args, sizeof args, "netlist %s -o %s", opts, out);
@@ -180,7 +181,8 @@ START_TEST(test_layout_cli_errors)
     cli_bad("--array-netlist /nonexistent/a.cir", "/nonexistent/a.cir");
     unlink(bad);
     free(bad);
-    const char *out = "/tmp/fgcosim-test-deck.cir";
+    char out[128];
+    tu_tmp(out, sizeof out, "deck.cir");
     ck_assert_int_eq(tu_run_fgcosim("netlist --layout shielded --weights-seed 4 "
                                     "-o /tmp/fgcosim-test-deck.cir"), 0);
     char *deck;

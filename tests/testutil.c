@@ -44,6 +44,12 @@ const char *tu_err_file(void)
     return path;
 }
 
+char *tu_tmp(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "/tmp/fgcosim-test-%ld-%s", (long)getpid(), name);
+    return buf;
+}
+
 int tu_run_fgcosim(const char *args)
 {
     char cmd[2048];

@@ -14,6 +14,10 @@ void tu_ngspice_values(const char *deck, const char *fmt, double *v /*(16)*/);
 /* stderr of the last run: a file per test process, so that two test runs
  * at once do not read each other's messages */
 const char *tu_err_file(void);
+/* "/tmp/fgcosim-test-<pid>-NAME" in buf (n bytes): a temporary path of this
+ * test process, so that two test runs (or suites run at once) never share
+ * a file; returns buf. */
+char *tu_tmp(char *buf, size_t n, const char *name);
 #define TU_ERR_FILE tu_err_file()
 int tu_run_fgcosim(const char *args);
 /* The same with stdout captured into out (n bytes at most, NUL-terminated;
