@@ -271,6 +271,14 @@ fg_status app_backend_new(const char *name, const char *model_path,
     return fgc_backend_open_with(spec, &o, be);
 }
 
+void app_json_print(cJSON *obj)
+{
+    char *text = cJSON_PrintUnformatted(obj);
+    printf("%s\n", text ? text : "null");
+    free(text);
+    cJSON_Delete(obj);
+}
+
 fg_status app_subcommand_json(const char *const *args, cJSON **out)
 {
     int fds[2];

@@ -135,6 +135,9 @@ fg_status app_backend_new(const char *name, const char *model_path,
                           const fg_corner *corner, int reprogram, int jobs,
                           const fg_perturb *perturb, int linear_grad, fg_backend **be);
 
+/* Prints obj as one line of JSON on stdout, then deletes it. */
+void app_json_print(struct cJSON *obj);
+
 /* Runs `fgcosim ARGS... --json` as a child process and parses the JSON
  * object it prints (stderr passes through). The caller cJSON_Delete()s it. */
 fg_status app_subcommand_json(const char *const *args, struct cJSON **out);

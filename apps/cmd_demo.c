@@ -3,6 +3,8 @@
 #include "cmds.h"
 #include "app_common.h"
 #include "pipeline.h"
+
+#include <cjson/cJSON.h>
 #include "plots.h"
 
 #include <getopt.h>
@@ -232,13 +234,16 @@ static void print_report(FILE *f, const loop_opts *o, const pipe_opts *po,
 static void print_summary(FILE *f, const loop_opts *o, const pipe_opts *po,
                           const pipe_result *r, int n)
 {
-    int multi = o->multi;
-    fputs(multi ? "[" : "", f);
+    cJSON *all = o->multi ? cJSON_CreateArray() : NULL, *one = NULL;
     for (int k = 0; k < n; k++) {
-        pipeline_json(f, &po[k], &r[k]);
-        fputs(k + 1 < n ? ",\n" : "", f);
+        one = pipeline_json(&po[k], &r[k]);
+        if (all)
+            cJSON_AddItemToArray(all, one);
     }
-    fputs(multi ? "]\n" : "\n", f);
+    char *text = cJSON_Print(all ? all : one);
+    fprintf(f, "%s\n", text ? text : "null");
+    free(text);
+    cJSON_Delete(all ? all : one);
 }
 
 static int loop_main(int argc, char **argv, int multi)

@@ -3,6 +3,8 @@
 #include "cmds.h"
 #include "nn_cli.h"
 
+#include <cjson/cJSON.h>
+
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,28 +124,32 @@ static fg_status run(const eval_args *a, fg_backend *be, eval_result *r)
 
 static void print_json(const eval_args *a, const eval_result *r)
 {
-    printf("{\"checkpoint\": ");
-    nn_cli_json_str(stdout, a->ckpt);
-    printf(", \"net\": ");
-    nn_cli_json_str(stdout, r->meta.net);
-    printf(", \"data\": ");
-    nn_cli_json_str(stdout, r->spec);
-    printf(", \"backend\": ");
-    nn_cli_json_str(stdout, a->be.name);
-    printf(", \"trained_backend\": "); /* null: a version 1 checkpoint */
-    if (r->meta.array.backend[0])
-        nn_cli_json_str(stdout, r->meta.array.backend);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "checkpoint", a->ckpt);
+    cJSON_AddStringToObject(j, "net", r->meta.net);
+    cJSON_AddStringToObject(j, "data", r->spec);
+    cJSON_AddStringToObject(j, "backend", a->be.name);
+    if (r->meta.array.backend[0]) /* null: a version 1 checkpoint */
+        cJSON_AddStringToObject(j, "trained_backend", r->meta.array.backend);
     else
-        printf("null");
-    printf(", \"tiles\": %s, \"accuracy\": %.6f, \"images\": %d, \"seconds\": %.3f, "
-           "\"images_per_s\": %.1f, \"array_ops\": %llu, \"epochs\": %d, "
-           "\"trained_test_accuracy\": %.6f, \"temp_c\": %g, \"supply\": %g, "
-           "\"drift_s\": %g}\n",
-           a->be.tiles || strcmp(a->be.name, "ideal") ? "true" : "false", r->acc,
-           r->images, r->seconds, r->seconds > 0 ? r->images / r->seconds : 0.0,
-           (unsigned long long)r->array_ops, r->meta.epochs,
-           (double)r->meta.test_accuracy, a->be.corner.temp_c, a->be.corner.supply,
-           a->be.corner.drift_s);
+        cJSON_AddNullToObject(j, "trained_backend");
+    cJSON_AddBoolToObject(j, "tiles", a->be.tiles || strcmp(a->be.name, "ideal") ||
+                                          !fg_perturb_is_none(&a->be.perturb));
+    char buf[512];
+    fg_perturb_describe(&a->be.perturb, buf, sizeof buf);
+    cJSON_AddStringToObject(j, "perturb", buf);
+    cJSON_AddStringToObject(j, "grad", a->be.grad_linear ? "linear" : "exact");
+    cJSON_AddNumberToObject(j, "accuracy", r->acc);
+    cJSON_AddNumberToObject(j, "images", r->images);
+    cJSON_AddNumberToObject(j, "seconds", r->seconds);
+    cJSON_AddNumberToObject(j, "images_per_s", r->seconds > 0 ? r->images / r->seconds : 0);
+    cJSON_AddNumberToObject(j, "array_ops", (double)r->array_ops);
+    cJSON_AddNumberToObject(j, "epochs", r->meta.epochs);
+    cJSON_AddNumberToObject(j, "trained_test_accuracy", r->meta.test_accuracy);
+    cJSON_AddNumberToObject(j, "temp_c", a->be.corner.temp_c);
+    cJSON_AddNumberToObject(j, "supply", a->be.corner.supply);
+    cJSON_AddNumberToObject(j, "drift_s", a->be.corner.drift_s);
+    app_json_print(j);
 }
 
 int cmd_evaluate(int argc, char **argv)

@@ -15,10 +15,12 @@
  * (x < 0.005 measures like a full-width pulse). Bad input: one line on stderr, exit 2, nothing
  * written. */
 #include "cmds.h"
+#include "app_common.h"
 #include "cosim.h"
 #include "model_fit.h"
 #include "plots.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -232,21 +234,28 @@ static double jnum(double v) { return isfinite(v) ? v : (v > 0 ? 999 : -999); }
 static void print_json(const fit_eval *ev, const fit_report *rep, int ntr, int nho,
                        int ndrop, const fit_model *m, const char *out)
 {
-    printf("{\"ser_naive_db\": %.6g, \"ser_linear_db\": %.6g, \"ser_fitted_db\": %.6g, "
-           "\"rel_rms_naive\": %.6g, \"rel_rms_linear\": %.6g, \"rel_rms_fitted\": %.6g, "
-           "\"fit_seconds\": %.4g, \"lm_iterations\": %d, \"n_params\": %d, "
-           "\"n_train\": %d, \"n_holdout\": %d, \"n_dropped_narrow\": %d, "
-           "\"zero_input_patterns\": %d, \"lambda_per_V\": %.6g, \"model\": \"%s\"",
-           jnum(ev->ser[0]), jnum(ev->ser[1]), jnum(ev->ser[2]), jnum(ev->rel[0]),
-           jnum(ev->rel[1]), jnum(ev->rel[2]), rep->seconds, rep->iterations,
-           rep->n_params, ntr, nho, ndrop, rep->zero_patterns, m->p.lambda, out);
+    cJSON *j = cJSON_CreateObject();
+    const struct { const char *k; double v; } f[] = {
+        {"ser_naive_db", ev->ser[0]}, {"ser_linear_db", ev->ser[1]},
+        {"ser_fitted_db", ev->ser[2]}, {"rel_rms_naive", ev->rel[0]},
+        {"rel_rms_linear", ev->rel[1]}, {"rel_rms_fitted", ev->rel[2]},
+        {"fit_seconds", rep->seconds}, {"lm_iterations", rep->iterations},
+        {"n_params", rep->n_params}, {"n_train", ntr}, {"n_holdout", nho},
+        {"n_dropped_narrow", ndrop}, {"zero_input_patterns", rep->zero_patterns},
+        {"lambda_per_V", m->p.lambda},
+    };
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+        cJSON_AddNumberToObject(j, f[k].k, jnum(f[k].v));
+    cJSON_AddStringToObject(j, "model", out);
     for (int k = 0; k < M_N; k++) {
-        printf(", \"ser_col_%s_db\": [", model_names[k]);
-        for (int j = 0; j < FG_COLS; j++)
-            printf("%s%.6g", j ? ", " : "", jnum(ev->col[k][j]));
-        printf("]");
+        char key[64];
+        double col[FG_COLS];
+        for (int c = 0; c < FG_COLS; c++)
+            col[c] = jnum(ev->col[k][c]);
+        snprintf(key, sizeof key, "ser_col_%s_db", model_names[k]);
+        cJSON_AddItemToObject(j, key, cJSON_CreateDoubleArray(col, FG_COLS));
     }
-    printf("}\n");
+    app_json_print(j);
 }
 
 /* ---- plots (gnuplot, staged in DIR and renamed: plots.h) ------------------- */

@@ -2,6 +2,8 @@
 #include "cmds.h"
 #include "nn_cli.h"
 
+#include <cjson/cJSON.h>
+
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,22 +124,30 @@ static void apply_defaults(train_args *a)
 
 static void print_json(const train_args *a, const nn_train_result *r)
 {
-    printf("{\"net\": ");
-    nn_cli_json_str(stdout, a->o.net);
-    printf(", \"data\": ");
-    nn_cli_json_str(stdout, a->o.data);
-    printf(", \"checkpoint\": ");
-    nn_cli_json_str(stdout, a->out);
-    printf(", \"backend\": ");
-    nn_cli_json_str(stdout, a->be.name);
-    printf(", \"test_accuracy\": %.6f, \"train_accuracy\": %.6f, \"train_loss\": %.6f, "
-           "\"epochs\": %d, \"batch\": %d, \"lr\": %g, \"optim\": \"%s\", \"seed\": %llu, "
-           "\"threads\": %d, \"seconds\": %.3f, \"epoch_seconds\": %.3f, \"images_per_s\": %.1f, "
-           "\"train_images\": %ld, \"test_images\": %d}\n",
-           r->test_accuracy, r->train_accuracy, r->train_loss, r->epochs,
-           a->o.batch, (double)a->o.opt.lr, a->o.opt.kind == NN_ADAM ? "adam" : "sgd",
-           (unsigned long long)a->o.seed, a->o.threads, r->seconds, r->epoch_seconds,
-           r->images_per_s, r->images / (r->epochs ? r->epochs : 1), r->test_images);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "net", a->o.net);
+    cJSON_AddStringToObject(j, "data", a->o.data);
+    cJSON_AddStringToObject(j, "checkpoint", a->out);
+    cJSON_AddStringToObject(j, "backend", a->be.name);
+    char buf[512];
+    fg_perturb_describe(&a->be.perturb, buf, sizeof buf);
+    cJSON_AddStringToObject(j, "perturb", buf);
+    cJSON_AddStringToObject(j, "grad", a->be.grad_linear ? "linear" : "exact");
+    cJSON_AddNumberToObject(j, "test_accuracy", r->test_accuracy);
+    cJSON_AddNumberToObject(j, "train_accuracy", r->train_accuracy);
+    cJSON_AddNumberToObject(j, "train_loss", r->train_loss);
+    cJSON_AddNumberToObject(j, "epochs", r->epochs);
+    cJSON_AddNumberToObject(j, "batch", a->o.batch);
+    cJSON_AddNumberToObject(j, "lr", a->o.opt.lr);
+    cJSON_AddStringToObject(j, "optim", a->o.opt.kind == NN_ADAM ? "adam" : "sgd");
+    cJSON_AddNumberToObject(j, "seed", (double)a->o.seed);
+    cJSON_AddNumberToObject(j, "threads", a->o.threads);
+    cJSON_AddNumberToObject(j, "seconds", r->seconds);
+    cJSON_AddNumberToObject(j, "epoch_seconds", r->epoch_seconds);
+    cJSON_AddNumberToObject(j, "images_per_s", r->images_per_s);
+    cJSON_AddNumberToObject(j, "train_images", (double)(r->images / (r->epochs ? r->epochs : 1)));
+    cJSON_AddNumberToObject(j, "test_images", r->test_images);
+    app_json_print(j);
 }
 
 int cmd_train(int argc, char **argv)

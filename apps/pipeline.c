@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -155,19 +156,24 @@ fg_status pipeline_run(const pipe_opts *o, pipe_result *r)
     return st;
 }
 
-void pipeline_json(FILE *f, const pipe_opts *o, const pipe_result *r)
+cJSON *pipeline_json(const pipe_opts *o, const pipe_result *r)
 {
-    fprintf(f, "{\"layout\": \"%s\", \"digital_accuracy\": %.4f, "
-               "\"digital_on_spice_images\": %.4f, \"ideal_on_hwa\": %.4f, "
-               "\"ideal_on_spice\": %.4f, \"hwa_on_hwa\": %.4f, \"hwa_on_spice\": %.4f, "
-               "\"spice_images\": %d, \"ser_naive_db\": %.2f, \"ser_linear_db\": %.2f, "
-               "\"ser_fitted_db\": %.2f, \"calibration_patterns\": %d, \"seconds\": %.1f, "
-               "\"temp_c\": %g, \"supply\": %g, \"drift_s\": %g, "
-               "\"energy_per_vmm_J\": %.6g, \"energy_per_mac_J\": %.6g, \"latency_s\": %.6g}",
-            o->layout, r->digital, r->digital_first, r->ideal_on_hwa, r->ideal_on_spice,
-            r->hwa_on_hwa, r->hwa_on_spice, r->spice_images, r->ser_naive, r->ser_linear,
-            r->ser_fitted, o->patterns, r->seconds, o->corner.temp_c, o->corner.supply,
-            o->corner.drift_s, r->energy_vmm, r->energy_mac, r->latency);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "layout", o->layout);
+    const struct { const char *k; double v; } f[] = {
+        {"digital_accuracy", r->digital}, {"digital_on_spice_images", r->digital_first},
+        {"ideal_on_hwa", r->ideal_on_hwa}, {"ideal_on_spice", r->ideal_on_spice},
+        {"hwa_on_hwa", r->hwa_on_hwa}, {"hwa_on_spice", r->hwa_on_spice},
+        {"spice_images", r->spice_images}, {"ser_naive_db", r->ser_naive},
+        {"ser_linear_db", r->ser_linear}, {"ser_fitted_db", r->ser_fitted},
+        {"calibration_patterns", o->patterns}, {"seconds", r->seconds},
+        {"temp_c", o->corner.temp_c}, {"supply", o->corner.supply},
+        {"drift_s", o->corner.drift_s}, {"energy_per_vmm_J", r->energy_vmm},
+        {"energy_per_mac_J", r->energy_mac}, {"latency_s", r->latency},
+    };
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+        cJSON_AddNumberToObject(j, f[k].k, isfinite(f[k].v) ? f[k].v : 0.0);
+    return j;
 }
 
 void pipeline_table_row(FILE *f, const pipe_opts *o, const pipe_result *r)

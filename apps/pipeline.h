@@ -31,7 +31,8 @@ typedef struct {
 
 /* simulate -> fit -> train ideal and hwa -> evaluate on hwa and spice. */
 fg_status pipeline_run(const pipe_opts *o, pipe_result *r);
-void pipeline_json(FILE *f, const pipe_opts *o, const pipe_result *r);
+/* The step's results as a JSON object (the caller cJSON_Delete()s it). */
+struct cJSON *pipeline_json(const pipe_opts *o, const pipe_result *r);
 void pipeline_table_head(FILE *f);
 void pipeline_table_row(FILE *f, const pipe_opts *o, const pipe_result *r);
 

@@ -1001,18 +1001,18 @@ START_TEST(cli_train_evaluate)
     snprintf(args, sizeof args, "train --net mlp-lowres --data mnist-lowres:" FIX
              "nn_mnist --epochs 2 --seed 3 -o %s --json --quiet", ck);
     ck_assert_int_eq(run_fgcosim(args, out, sizeof out), 0);
-    ck_assert_ptr_nonnull(strstr(out, "\"test_accuracy\": "));
-    ck_assert_ptr_nonnull(strstr(out, "\"images_per_s\": "));
-    ck_assert_ptr_nonnull(strstr(out, "\"epochs\": 2"));
+    ck_assert_ptr_nonnull(strstr(out, "\"test_accuracy\":"));
+    ck_assert_ptr_nonnull(strstr(out, "\"images_per_s\":"));
+    ck_assert_ptr_nonnull(strstr(out, "\"epochs\":2"));
     snprintf(args, sizeof args, "evaluate --ckpt %s --json", ck);
     ck_assert_int_eq(run_fgcosim(args, out, sizeof out), 0);
-    ck_assert_ptr_nonnull(strstr(out, "\"accuracy\": "));
-    ck_assert_ptr_nonnull(strstr(out, "\"images\": 20"));
-    ck_assert_ptr_nonnull(strstr(out, "\"backend\": \"ideal\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"accuracy\":"));
+    ck_assert_ptr_nonnull(strstr(out, "\"images\":20"));
+    ck_assert_ptr_nonnull(strstr(out, "\"backend\":\"ideal\""));
     /* through the tiles: 16 array operations per image */
     snprintf(args, sizeof args, "evaluate --ckpt %s --tiles --limit 10 --json", ck);
     ck_assert_int_eq(run_fgcosim(args, out, sizeof out), 0);
-    ck_assert_ptr_nonnull(strstr(out, "\"array_ops\": 160"));
+    ck_assert_ptr_nonnull(strstr(out, "\"array_ops\":160"));
     /* bad inputs: exit 2 */
     snprintf(args, sizeof args, "train --net lenet5 --data mnist:" FIX
              "nn_bad -o %s", ck);
@@ -1076,7 +1076,7 @@ START_TEST(cli_array_mismatch)
     snprintf(args, sizeof args, "evaluate --ckpt %s --backend hwa --model %s --json",
              ck, m1);
     ck_assert_int_eq(run_fgcosim(args, out, sizeof out), 0);
-    ck_assert_ptr_nonnull(strstr(out, "\"trained_backend\": \"hwa\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"trained_backend\":\"hwa\""));
     /* another c_bl: exit 2, one line naming the model, the field, both values,
      * nothing on stdout */
     snprintf(args, sizeof args, "evaluate --ckpt %s --backend hwa --model %s --json",
@@ -1091,7 +1091,7 @@ START_TEST(cli_array_mismatch)
     snprintf(args, sizeof args, "evaluate --ckpt %s --backend hwa --model %s --json",
              cki, m2);
     ck_assert_int_eq(run_fgcosim(args, out, sizeof out), 0);
-    ck_assert_ptr_nonnull(strstr(out, "\"trained_backend\": \"ideal\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"trained_backend\":\"ideal\""));
     /* spice without --layout / --array-netlist */
     snprintf(args, sizeof args, "evaluate --ckpt %s --backend spice", ck);
     ck_assert_int_eq(tu_run_fgcosim(args), 2);
