@@ -49,6 +49,13 @@ fg_status fg_error(fg_status st, const char *fmt, ...)
 void fg_error_clear(void);
 /* Exit status for a status: 2 for bad input (io/parse/range/format), 1 else. */
 int fg_status_exit_code(fg_status st);
+/* Warnings that do not stop a call (a SPICE pattern that failed and was
+ * recorded as such): handed to the sink set here, by default one line
+ * "fgcosim: MSG" on stderr. The sink is the one piece of process-wide
+ * state of the library; fg_set_warn(NULL, NULL) restores the default. */
+typedef void (*fg_warn_fn)(const char *msg, void *user);
+void fg_set_warn(fg_warn_fn fn, void *user);
+void fg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- operating point ---------------------------------------------------- */
 /* What a chip user knows of the array: the nominal operating point. The fit

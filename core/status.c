@@ -2,6 +2,7 @@
 #include "fgcore.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static _Thread_local char errbuf[1024];
@@ -50,4 +51,26 @@ int fg_status_exit_code(fg_status st)
     case FG_ERR_FORMAT: return 2;
     default: return 1;
     }
+}
+
+static fg_warn_fn warn_fn;
+static void *warn_user;
+
+void fg_set_warn(fg_warn_fn fn, void *user)
+{
+    warn_fn = fn;
+    warn_user = user;
+}
+
+void fg_warn(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (warn_fn)
+        warn_fn(msg, warn_user);
+    else
+        fprintf(stderr, "fgcosim: %s\n", msg);
 }

@@ -2,13 +2,18 @@
 #include "fdio.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 int cosim_write_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t k = write(fd, p, len);
+        /* a socket: no SIGPIPE for a peer that is gone (EPIPE instead);
+         * a pipe or file: write */
+        ssize_t k = send(fd, p, len, MSG_NOSIGNAL);
+        if (k < 0 && errno == ENOTSOCK)
+            k = write(fd, p, len);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)

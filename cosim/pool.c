@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +58,7 @@ static int send_msg(int fd, int type, int id, const void *payload, int len)
 /* ---- the worker side ----------------------------------------------------- */
 /* Fault injection for tests: FGCOSIM_FAULT="crash:ID", "hang:ID" (once: a
  * marker file FGCOSIM_FAULT_MARK is created first) or "crash-always:ID". */
+#ifdef FGCOSIM_TEST_HOOKS
 static void fault_inject(int id)
 {
     const char *f = getenv("FGCOSIM_FAULT"), *mark = getenv("FGCOSIM_FAULT_MARK");
@@ -78,6 +80,9 @@ static void fault_inject(int id)
             pause();
     abort();
 }
+#else
+static void fault_inject(int id) { (void)id; }
+#endif
 
 static fg_status worker_handle(const cosim_pool *p, const msg_head *h,
                                char *payload, msg_reply *r)
@@ -153,9 +158,15 @@ static void worker_stop(worker *w, int force)
 /* Forks a worker and programs it with the pool's deck and dvt. */
 static fg_status worker_start(cosim_pool *p, worker *w)
 {
+    /* down: a socket, so that a write to a worker that died returns EPIPE
+     * (send with MSG_NOSIGNAL) instead of raising SIGPIPE in the caller */
     int down[2], up[2];
-    if (pipe(down) != 0 || pipe(up) != 0)
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, down) != 0)
+        return fg_error(FG_ERR_IO, "socketpair: %s", strerror(errno));
+    if (pipe(up) != 0) {
+        close(down[0]), close(down[1]);
         return fg_error(FG_ERR_IO, "pipe: %s", strerror(errno));
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
@@ -192,7 +203,6 @@ fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,
     cosim_pool *p = calloc(1, sizeof *p);
     if (!p)
         return fg_error(FG_ERR_NOMEM, "out of memory");
-    signal(SIGPIPE, SIG_IGN);
     p->corner = cfg->corner ? *cfg->corner : fg_corner_nominal();
     fg_status st = fg_corner_check(&p->corner);
     if (st != FG_OK) {
@@ -311,7 +321,7 @@ static void job_failed(run_state *s, int j, const char *why)
         s->e[j].supply[k] = s->e[j].delivered[k] = NAN;
     s->ok[j] = 0;
     s->done++;
-    fprintf(stderr, "fgcosim: pattern %d failed: %s\n", j, why);
+    fg_warn("pattern %d failed: %s", j, why);
 }
 
 /* Replaces a crashed or hung worker; its run is retried once. */

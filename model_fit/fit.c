@@ -349,7 +349,9 @@ fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
     if (!rep)
         rep = &rd;
     memset(rep, 0, sizeof *rep);
-    gsl_set_error_handler_off();
+    /* GSL's default handler aborts: off for this call, the caller's back
+     * after it */
+    gsl_error_handler_t *old_handler = gsl_set_error_handler_off();
     fit_ctx *c = calloc(1, sizeof *c);
     gsl_vector *th = NULL;
     fg_status st = c ? FG_OK : fg_error(FG_ERR_NOMEM, "fit: out of memory");
@@ -382,5 +384,6 @@ fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
     }
     gsl_vector_free(th);
     free(c);
+    gsl_set_error_handler(old_handler);
     return st;
 }
