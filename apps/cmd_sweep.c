@@ -38,7 +38,8 @@ static void usage(FILE *f)
         "  --grid KEY=SPEC    an axis (repeatable, up to %d)\n"
         "  --perturb K=V,...  perturbations common to every configuration\n"
         "  --net NET --data SPEC --epochs N --batch N --lr X --seed S\n"
-        "  --optim adam|sgd   (defaults: the net's; mlp: 3 epochs, batch 64)\n"
+        "  --optim adam|sgd --momentum X --weight-decay X --no-cosine\n"
+        "                     (defaults: the net's; mlp: 3 epochs, batch 64)\n"
         "  --limit-train N --limit-test N   the first N images only\n"
         "  --init CKPT        start every configuration from this checkpoint\n"
         "  --parallel N       configurations at once (default: all cores), one\n"
@@ -47,16 +48,11 @@ static void usage(FILE *f)
         NN_CLI_BACKEND_HELP, SWEEP_MAX_AXES);
 }
 
-enum { O_GRID = 1, O_NET, O_DATA, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_OPTIM,
-       O_LTRAIN, O_LTEST, O_INIT, O_PAR, O_NOPLOTS, O_HELP, O_BACKEND };
+enum { O_GRID = 1, O_NET, O_PAR, O_NOPLOTS, O_HELP, O_BACKEND };
 
 static const struct option longopts[] = {
     {"grid", required_argument, 0, O_GRID}, {"net", required_argument, 0, O_NET},
-    {"data", required_argument, 0, O_DATA}, {"epochs", required_argument, 0, O_EPOCHS},
-    {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
-    {"seed", required_argument, 0, O_SEED}, {"optim", required_argument, 0, O_OPTIM},
-    {"limit-train", required_argument, 0, O_LTRAIN},
-    {"limit-test", required_argument, 0, O_LTEST}, {"init", required_argument, 0, O_INIT},
+    NN_CLI_TRAIN_LONGOPTS,
     {"parallel", required_argument, 0, O_PAR}, {"no-plots", no_argument, 0, O_NOPLOTS},
     {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, O_HELP},
     NN_CLI_BACKEND_LONGOPTS(O_BACKEND), {0, 0, 0, 0},
@@ -64,20 +60,19 @@ static const struct option longopts[] = {
 
 typedef struct {
     sweep_grid grid;
+    const char *net;
+    nn_cli_train_args t;
     nn_train_opts o;
     nn_cli_backend_opts be;
     const char *dir;
     int parallel, plots;
-    int set_epochs, set_batch, set_lr, set_seed, set_optim;
-    int epochs, batch, optim;
-    float lr;
-    uint64_t seed;
 } sweep_args;
 
 static int parse_opt(sweep_args *a, int c, const char *arg)
 {
     int bad = 0;
-    if (nn_cli_backend_opt(CMD, &a->be, O_BACKEND, c, arg, &bad))
+    if (nn_cli_backend_opt(CMD, &a->be, O_BACKEND, c, arg, &bad) ||
+        nn_cli_train_opt(CMD, &a->t, c, arg, &bad))
         return bad;
     switch (c) {
     case O_GRID:
@@ -86,45 +81,21 @@ static int parse_opt(sweep_args *a, int c, const char *arg)
             return 2;
         }
         return 0;
-    case O_NET: a->o.net = arg; return 0;
-    case O_DATA: a->o.data = arg; return 0;
+    case O_NET: a->net = arg; return 0;
     case 'o': a->dir = arg; return 0;
-    case O_EPOCHS: a->set_epochs = 1; return app_parse_int(CMD, "--epochs", arg, 1, 100000, &a->epochs);
-    case O_BATCH: a->set_batch = 1; return app_parse_int(CMD, "--batch", arg, 1, 65536, &a->batch);
-    case O_LR: a->set_lr = 1; return nn_cli_float(CMD, "--lr", arg, 1e-9, 10, &a->lr);
-    case O_SEED: a->set_seed = 1; return app_parse_u64(CMD, "--seed", arg, &a->seed);
-    case O_LTRAIN: return app_parse_int(CMD, "--limit-train", arg, 1, 1 << 30, &a->o.limit_train);
-    case O_LTEST: return app_parse_int(CMD, "--limit-test", arg, 1, 1 << 30, &a->o.limit_test);
-    case O_INIT: a->o.init = arg; return 0;
     case O_PAR: return app_parse_int(CMD, "--parallel", arg, 1, 256, &a->parallel);
     case O_NOPLOTS: a->plots = 0; return 0;
-    case O_OPTIM:
-        a->set_optim = 1;
-        if (!strcmp(arg, "adam") || !strcmp(arg, "sgd")) {
-            a->optim = strcmp(arg, "adam") ? NN_SGD : NN_ADAM;
-            return 0;
-        }
-        fprintf(stderr, "fgcosim sweep: --optim: '%s' is not adam or sgd\n", arg);
-        return 2;
     }
     usage(stderr);
     return 2;
 }
 
+/* The net's defaults and what the command line set; quiet, one thread,
+ * every product through the tiles. */
 static void apply_defaults(sweep_args *a)
 {
-    nn_train_opts d;
-    nn_train_opts_default(&d, a->o.net);
-    d.data = a->o.data ? a->o.data : d.data;
-    d.limit_train = a->o.limit_train, d.limit_test = a->o.limit_test;
-    d.init = a->o.init;
-    d.quiet = 1, d.threads = 1, d.tiles = NN_TILES_ALWAYS;
-    if (a->set_epochs) d.epochs = a->epochs;
-    if (a->set_batch) d.batch = a->batch;
-    if (a->set_lr) d.opt.lr = a->lr;
-    if (a->set_seed) d.seed = a->seed;
-    if (a->set_optim) d.opt.kind = (nn_optim_kind)a->optim;
-    a->o = d;
+    nn_cli_train_opts(&a->t, a->net, &a->o);
+    a->o.quiet = 1, a->o.threads = 1, a->o.tiles = NN_TILES_ALWAYS;
 }
 
 /* The settings that make two sweeps the same sweep (DIR/sweep.json). */
@@ -205,14 +176,14 @@ int cmd_sweep(int argc, char **argv)
         }
         bad |= parse_opt(&a, c, optarg);
     }
-    if (!bad && (optind < argc || !a.o.net || !a.dir || !a.grid.naxes)) {
+    if (!bad && (optind < argc || !a.net || !a.dir || !a.grid.naxes)) {
         fprintf(stderr, "fgcosim sweep: %s\n", optind < argc ? "unexpected argument"
-                : !a.o.net ? "--net is required" : !a.dir ? "-o DIR is required"
+                : !a.net ? "--net is required" : !a.dir ? "-o DIR is required"
                 : "at least one --grid axis is required");
         bad = 2;
     }
-    if (!bad && !nn_net_known(a.o.net)) {
-        fprintf(stderr, "fgcosim sweep: --net: unknown net '%s' (%s)\n", a.o.net,
+    if (!bad && !nn_net_known(a.net)) {
+        fprintf(stderr, "fgcosim sweep: --net: unknown net '%s' (%s)\n", a.net,
                 nn_net_names());
         bad = 2;
     }

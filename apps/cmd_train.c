@@ -33,68 +33,36 @@ static void usage(FILE *f)
         "  --quiet            no per-epoch lines\n");
 }
 
-enum { O_NET = 1, O_DATA, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_OPTIM, O_MOM,
-       O_WD, O_NOCOS, O_LTRAIN, O_LTEST, O_BACKEND, O_BMODEL, O_BLAYOUT, O_BNETLIST, O_BJOBS, O_TILES, O_THREADS,
-       O_JSON, O_QUIET, O_INIT, O_HELP };
+enum { O_NET = 1, O_BACKEND, O_THREADS = O_BACKEND + 8, O_JSON, O_QUIET, O_HELP };
 
 static const struct option longopts[] = {
-    {"net", required_argument, 0, O_NET}, {"data", required_argument, 0, O_DATA},
-    {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
-    {"lr", required_argument, 0, O_LR}, {"seed", required_argument, 0, O_SEED},
-    {"optim", required_argument, 0, O_OPTIM}, {"momentum", required_argument, 0, O_MOM},
-    {"weight-decay", required_argument, 0, O_WD}, {"no-cosine", no_argument, 0, O_NOCOS},
-    {"limit-train", required_argument, 0, O_LTRAIN},
-    {"limit-test", required_argument, 0, O_LTEST},
+    {"net", required_argument, 0, O_NET}, NN_CLI_TRAIN_LONGOPTS,
     NN_CLI_BACKEND_LONGOPTS(O_BACKEND),
     {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
-    {"quiet", no_argument, 0, O_QUIET}, {"init", required_argument, 0, O_INIT}, {"output", required_argument, 0, 'o'},
+    {"quiet", no_argument, 0, O_QUIET}, {"output", required_argument, 0, 'o'},
     {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
 };
 
 typedef struct {
     nn_train_opts o;
-    const char *out;
+    const char *net, *out;
+    nn_cli_train_args t;
     nn_cli_backend_opts be;
-    int json;
-    /* options given on the command line override the net's defaults */
-    int epochs, batch, optim;
-    float lr, momentum, wd;
-    uint64_t seed;
-    const char *init;
-    int set_epochs, set_batch, set_lr, set_seed, set_optim, set_mom, set_wd,
-        nocos, set_threads;
+    int json, quiet, threads, set_threads;
 } train_args;
 
 static int parse_opt(train_args *a, int c, const char *arg)
 {
     int bad = 0;
-    if (nn_cli_backend_opt(CMD, &a->be, O_BACKEND, c, arg, &bad))
+    if (nn_cli_backend_opt(CMD, &a->be, O_BACKEND, c, arg, &bad) ||
+        nn_cli_train_opt(CMD, &a->t, c, arg, &bad))
         return bad;
     switch (c) {
-    case O_NET: a->o.net = arg; return 0;
-    case O_DATA: a->o.data = arg; return 0;
+    case O_NET: a->net = arg; return 0;
     case 'o': a->out = arg; return 0;
-    case O_EPOCHS: a->set_epochs = 1; return app_parse_int(CMD, "--epochs", arg, 1, 100000, &a->epochs);
-    case O_BATCH: a->set_batch = 1; return app_parse_int(CMD, "--batch", arg, 1, 65536, &a->batch);
-    case O_LR: a->set_lr = 1; return nn_cli_float(CMD, "--lr", arg, 1e-9, 10, &a->lr);
-    case O_SEED: a->set_seed = 1; return app_parse_u64(CMD, "--seed", arg, &a->seed);
-    case O_MOM: a->set_mom = 1; return nn_cli_float(CMD, "--momentum", arg, 0, 0.9999, &a->momentum);
-    case O_WD: a->set_wd = 1; return nn_cli_float(CMD, "--weight-decay", arg, 0, 1, &a->wd);
-    case O_NOCOS: a->nocos = 1; return 0;
-    case O_LTRAIN: return app_parse_int(CMD, "--limit-train", arg, 1, 1 << 30, &a->o.limit_train);
-    case O_LTEST: return app_parse_int(CMD, "--limit-test", arg, 1, 1 << 30, &a->o.limit_test);
-    case O_THREADS: a->set_threads = 1; return app_parse_int(CMD, "--threads", arg, 0, 1024, &a->o.threads);
+    case O_THREADS: a->set_threads = 1; return app_parse_int(CMD, "--threads", arg, 0, 1024, &a->threads);
     case O_JSON: a->json = 1; return 0;
-    case O_QUIET: a->o.quiet = 1; return 0;
-    case O_INIT: a->init = arg; return 0;
-    case O_OPTIM:
-        a->set_optim = 1;
-        if (!strcmp(arg, "adam") || !strcmp(arg, "sgd")) {
-            a->optim = strcmp(arg, "adam") ? NN_SGD : NN_ADAM;
-            return 0;
-        }
-        fprintf(stderr, "fgcosim train: --optim: '%s' is not adam or sgd\n", arg);
-        return 2;
+    case O_QUIET: a->quiet = 1; return 0;
     }
     usage(stderr);
     return 2;
@@ -103,23 +71,11 @@ static int parse_opt(train_args *a, int c, const char *arg)
 /* The net's defaults, overridden by what the command line set. */
 static void apply_defaults(train_args *a)
 {
-    nn_train_opts d;
-    nn_train_opts_default(&d, a->o.net);
-    d.data = a->o.data ? a->o.data : d.data;
-    d.limit_train = a->o.limit_train, d.limit_test = a->o.limit_test;
-    d.quiet = a->o.quiet;
-    if (a->set_threads) d.threads = a->o.threads;
-    if (a->set_epochs) d.epochs = a->epochs;
-    if (a->set_batch) d.batch = a->batch;
-    if (a->set_lr) d.opt.lr = a->lr;
-    if (a->set_seed) d.seed = a->seed;
-    if (a->set_optim) d.opt.kind = (nn_optim_kind)a->optim;
-    if (a->set_mom) d.opt.momentum = a->momentum;
-    if (a->set_wd) d.opt.weight_decay = a->wd;
-    if (a->nocos) d.cosine = 0;
-    d.init = a->init;
-    d.tiles = a->be.tiles ? NN_TILES_ALWAYS : NN_TILES_AUTO;
-    a->o = d;
+    nn_cli_train_opts(&a->t, a->net, &a->o);
+    a->o.quiet = a->quiet;
+    if (a->set_threads)
+        a->o.threads = a->threads;
+    a->o.tiles = a->be.tiles ? NN_TILES_ALWAYS : NN_TILES_AUTO;
 }
 
 static void print_json(const train_args *a, const nn_train_result *r)
@@ -163,13 +119,13 @@ int cmd_train(int argc, char **argv)
         }
         bad |= parse_opt(&a, c, optarg);
     }
-    if (!bad && (optind < argc || !a.o.net || !a.out)) {
+    if (!bad && (optind < argc || !a.net || !a.out)) {
         fprintf(stderr, "fgcosim train: %s\n", optind < argc ? "unexpected argument"
-                : !a.o.net ? "--net is required" : "-o CKPT is required");
+                : !a.net ? "--net is required" : "-o CKPT is required");
         bad = 2;
     }
-    if (!bad && !nn_net_known(a.o.net)) {
-        fprintf(stderr, "fgcosim train: unknown net '%s' (%s)\n", a.o.net,
+    if (!bad && !nn_net_known(a.net)) {
+        fprintf(stderr, "fgcosim train: unknown net '%s' (%s)\n", a.net,
                 nn_net_names());
         bad = 2;
     }

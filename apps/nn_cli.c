@@ -62,6 +62,72 @@ int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c
     return 0;
 }
 
+int nn_cli_train_opt(const char *cmd, nn_cli_train_args *t, int c, const char *arg,
+                     int *bad)
+{
+    switch (c) {
+    case NN_CLI_T_DATA: t->data = arg; return 1;
+    case NN_CLI_T_INIT: t->init = arg; return 1;
+    case NN_CLI_T_NOCOS: t->nocos = 1; return 1;
+    case NN_CLI_T_EPOCHS:
+        t->set_epochs = 1;
+        *bad |= app_parse_int(cmd, "--epochs", arg, 1, 100000, &t->epochs);
+        return 1;
+    case NN_CLI_T_BATCH:
+        t->set_batch = 1;
+        *bad |= app_parse_int(cmd, "--batch", arg, 1, 65536, &t->batch);
+        return 1;
+    case NN_CLI_T_LR:
+        t->set_lr = 1;
+        *bad |= nn_cli_float(cmd, "--lr", arg, 1e-9, 10, &t->lr);
+        return 1;
+    case NN_CLI_T_SEED:
+        t->set_seed = 1;
+        *bad |= app_parse_u64(cmd, "--seed", arg, &t->seed);
+        return 1;
+    case NN_CLI_T_MOM:
+        t->set_mom = 1;
+        *bad |= nn_cli_float(cmd, "--momentum", arg, 0, 0.9999, &t->momentum);
+        return 1;
+    case NN_CLI_T_WD:
+        t->set_wd = 1;
+        *bad |= nn_cli_float(cmd, "--weight-decay", arg, 0, 1, &t->wd);
+        return 1;
+    case NN_CLI_T_LTRAIN:
+        *bad |= app_parse_int(cmd, "--limit-train", arg, 1, 1 << 30, &t->limit_train);
+        return 1;
+    case NN_CLI_T_LTEST:
+        *bad |= app_parse_int(cmd, "--limit-test", arg, 1, 1 << 30, &t->limit_test);
+        return 1;
+    case NN_CLI_T_OPTIM:
+        t->set_optim = 1;
+        if (!strcmp(arg, "adam") || !strcmp(arg, "sgd"))
+            t->optim = strcmp(arg, "adam") ? NN_SGD : NN_ADAM;
+        else {
+            fprintf(stderr, "fgcosim %s: --optim: '%s' is not adam or sgd\n", cmd, arg);
+            *bad = 2;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+void nn_cli_train_opts(const nn_cli_train_args *t, const char *net, nn_train_opts *d)
+{
+    nn_train_opts_default(d, net);
+    d->data = t->data ? t->data : d->data;
+    d->limit_train = t->limit_train, d->limit_test = t->limit_test;
+    d->init = t->init;
+    if (t->set_epochs) d->epochs = t->epochs;
+    if (t->set_batch) d->batch = t->batch;
+    if (t->set_lr) d->opt.lr = t->lr;
+    if (t->set_seed) d->seed = t->seed;
+    if (t->set_optim) d->opt.kind = (nn_optim_kind)t->optim;
+    if (t->set_mom) d->opt.momentum = t->momentum;
+    if (t->set_wd) d->opt.weight_decay = t->wd;
+    if (t->nocos) d->cosine = 0;
+}
+
 fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be)
 {
     *be = NULL;

@@ -73,6 +73,39 @@ fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be);
  * ideal -> none (on_array 0). Errors name the model or layout file. */
 fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a);
 
+/* Training options shared by train and sweep: --epochs --batch --lr --seed
+ * --optim --momentum --weight-decay --no-cosine --limit-train --limit-test
+ * --init --data; each given one overrides the net's default. */
+typedef struct {
+    const char *data, *init;
+    int epochs, batch, optim, limit_train, limit_test;
+    float lr, momentum, wd;
+    uint64_t seed;
+    int set_epochs, set_batch, set_lr, set_seed, set_optim, set_mom, set_wd, nocos;
+} nn_cli_train_args;
+
+#define NN_CLI_TRAIN_LONGOPTS                                               \
+    {"data", required_argument, 0, NN_CLI_T_DATA},                          \
+    {"epochs", required_argument, 0, NN_CLI_T_EPOCHS},                      \
+    {"batch", required_argument, 0, NN_CLI_T_BATCH},                        \
+    {"lr", required_argument, 0, NN_CLI_T_LR},                              \
+    {"seed", required_argument, 0, NN_CLI_T_SEED},                          \
+    {"optim", required_argument, 0, NN_CLI_T_OPTIM},                        \
+    {"momentum", required_argument, 0, NN_CLI_T_MOM},                       \
+    {"weight-decay", required_argument, 0, NN_CLI_T_WD},                    \
+    {"no-cosine", no_argument, 0, NN_CLI_T_NOCOS},                          \
+    {"limit-train", required_argument, 0, NN_CLI_T_LTRAIN},                 \
+    {"limit-test", required_argument, 0, NN_CLI_T_LTEST},                   \
+    {"init", required_argument, 0, NN_CLI_T_INIT}
+enum { NN_CLI_T_DATA = 1300, NN_CLI_T_EPOCHS, NN_CLI_T_BATCH, NN_CLI_T_LR,
+       NN_CLI_T_SEED, NN_CLI_T_OPTIM, NN_CLI_T_MOM, NN_CLI_T_WD, NN_CLI_T_NOCOS,
+       NN_CLI_T_LTRAIN, NN_CLI_T_LTEST, NN_CLI_T_INIT };
+/* Handles training option c; returns 1 if it was one (*bad set on error). */
+int nn_cli_train_opt(const char *cmd, nn_cli_train_args *t, int c, const char *arg,
+                     int *bad);
+/* d = the defaults of net, overridden by what t set. */
+void nn_cli_train_opts(const nn_cli_train_args *t, const char *net, nn_train_opts *d);
+
 /* Prints a JSON string value with escapes. */
 void nn_cli_json_str(FILE *f, const char *s);
 
