@@ -23,7 +23,8 @@ class NNLinearDims(ctypes.Structure):
 class BackendKind(ctypes.Structure):
     """fgcosim.h's fgc_backend_kind."""
     _fields_ = [("name", ctypes.c_char_p), ("usage", ctypes.c_char_p),
-                ("help", ctypes.c_char_p), ("open", ctypes.c_void_p)]
+                ("help", ctypes.c_char_p), ("open", ctypes.c_void_p),
+                ("corner", ctypes.c_int), ("ir", ctypes.c_int)]
 
 
 # name: (restype, argtypes)
