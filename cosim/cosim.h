@@ -305,7 +305,8 @@ fg_status cosim_mpi_agree(fg_status st, int *who);
 /* Collective: n bytes from rank 0 to every rank. */
 fg_status cosim_mpi_bcast(void *buf, size_t n);
 /* Called on rank 0 each time the contiguous prefix of done patterns has
- * grown (at most once per save_s seconds) and once at the end: outputs
+ * grown (at most once per save_s seconds, or per 20 times the last
+ * save's duration when that is longer) and once at the end: outputs
  * 0..prefix-1 are final. */
 typedef void (*cosim_mpi_save_fn)(void *ud, int prefix);
 typedef struct {
