@@ -465,7 +465,8 @@ static void sim_mpi_save(void *ud, int prefix)
 }
 
 /* The split run; rank 0 writes. *abort_now (rank 0): the run failed, a
- * rank may be gone or stuck in a send, so no collective can follow. */
+ * rank may be stuck in a send (1) or gone (2), so no collective can
+ * follow. */
 static fg_status sim_mpi_run(sim_opts *o, cosim_pool *pool, cosim_dataset *ds, int rank,
                              int *abort_now)
 {
@@ -494,7 +495,7 @@ static fg_status sim_mpi_run(sim_opts *o, cosim_pool *pool, cosim_dataset *ds, i
     double t0 = fg_now();
     int lost = 0;
     st = cosim_mpi_run(pool, &job, &prefix, &lost);
-    *abort_now = rank == 0 && st != FG_OK;
+    *abort_now = rank == 0 && st != FG_OK ? 1 + lost : 0;
     if (rank == 0)
         fg_progress_done(&prog, (uint64_t)prefix);
     if (rank == 0 && st == FG_OK) {
@@ -558,6 +559,12 @@ int cmd_simulate_mpi(int argc, char **argv)
     app_array_free(&a);
     if (st != FG_OK && (who == rank || abort_now))
         fprintf(stderr, "fgcosim-mpi simulate: %s\n", fg_errmsg());
+    if (abort_now == 2) { /* a rank is gone: MPI_Abort would exit 0 under
+                             mpirun --enable-recovery; mpirun passes this on */
+        fflush(stdout);
+        fflush(stderr);
+        _exit(fg_status_exit_code(st));
+    }
     if (abort_now)
         cosim_mpi_abort(fg_status_exit_code(st));
     return fg_status_exit_code(st);
