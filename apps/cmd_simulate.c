@@ -256,11 +256,9 @@ static fg_status sim_inputs(const sim_opts *o, cosim_dataset *ds)
     return FG_OK;
 }
 
-static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
+/* The output arrays of ds->P patterns. */
+static fg_status sim_alloc(cosim_dataset *ds)
 {
-    fg_status st = sim_inputs(o, ds);
-    if (st != FG_OK)
-        return st;
     size_t n = (size_t)ds->P * FG_COLS;
     ds->v_bl = malloc(n * sizeof(double));
     ds->y = malloc(n * sizeof(double));
@@ -271,33 +269,62 @@ static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
     if (!ds->v_bl || !ds->y || !ds->ok || !ds->energy || !ds->energy_delivered ||
         !ds->latency_s)
         return fg_error(FG_ERR_NOMEM, "out of memory");
-    cosim_pool *pool;
+    return FG_OK;
+}
+
+static fg_status sim_pool_open(sim_opts *o, app_array *a, cosim_pool **pool)
+{
     cosim_pool_config cfg = {.layout = a->layout, .array_netlist = o->arr.array_netlist,
                              .op = a->op, .corner = &o->arr.corner, .jobs = o->jobs,
                              .timeout_s = o->timeout_s};
-    if ((st = cosim_pool_new(&cfg, a->dvt, &pool)) != FG_OK)
-        return st;
-    o->jobs = cosim_pool_jobs(pool);
+    fg_status st = cosim_pool_new(&cfg, a->dvt, pool);
+    if (st == FG_OK)
+        o->jobs = cosim_pool_jobs(*pool);
+    return st;
+}
+
+/* What the pool tells the data set: latency, deck hash, seed. */
+static void sim_pool_attrs(const sim_opts *o, const cosim_pool *pool, cosim_dataset *ds)
+{
     ds->timing = cosim_pool_timing(pool); /* the deck reads at a fixed time */
     for (int p = 0; p < ds->P; p++)
         ds->latency_s[p] = ds->timing.total_s;
     const char *deck = cosim_pool_deck(pool);
     fg_sha256_hex(deck, strlen(deck), ds->deck_sha256);
     ds->seed = o->inputs ? 0 : o->seed;
+}
+
+/* y from v_bl, then DATA.h5 written and the partial file removed. */
+static fg_status sim_finish(const sim_opts *o, const cosim_pool *pool, cosim_dataset *ds,
+                            const char *partial, fg_status st)
+{
+    for (size_t k = 0; k < (size_t)ds->P * FG_COLS; k++) /* against the precharge level applied */
+        ds->y[k] = cosim_pool_y_from_v(pool, ds->v_bl[k]);
+    if (st == FG_OK)
+        st = cosim_dataset_write(o->out, ds);
+    if (st == FG_OK)
+        unlink(partial);
+    return st;
+}
+
+static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
+{
+    fg_status st = sim_inputs(o, ds);
+    if (st == FG_OK)
+        st = sim_alloc(ds);
+    cosim_pool *pool;
+    if (st != FG_OK || (st = sim_pool_open(o, a, &pool)) != FG_OK)
+        return st;
+    sim_pool_attrs(o, pool, ds);
     char partial[4096];
     snprintf(partial, sizeof partial, "%s.partial", o->out);
     double t0 = fg_now();
     st = sim_run(pool, ds, sim_resume(partial, ds), partial);
     int restarts = cosim_pool_restarts(pool);
-    for (size_t k = 0; k < n; k++) /* against the precharge level applied */
-        ds->y[k] = cosim_pool_y_from_v(pool, ds->v_bl[k]);
+    st = sim_finish(o, pool, ds, partial, st);
     cosim_pool_free(pool);
     if (st == FG_OK)
-        st = cosim_dataset_write(o->out, ds);
-    if (st == FG_OK) {
-        unlink(partial);
         sim_report(o, ds, fg_now() - t0, restarts);
-    }
     return st;
 }
 
@@ -311,6 +338,19 @@ static void sim_program_attrs(const app_array *a, cosim_dataset *ds)
     ds->program_worst_rel_err = a->verify.worst_rel_err;
 }
 
+/* The data set's attributes from the loaded array (ds owns copies). */
+static void sim_dataset_init(const sim_opts *o, const app_array *a, cosim_dataset *ds)
+{
+    ds->op = a->op;
+    ds->corner = o->arr.corner;
+    memcpy(ds->dvt, a->dvt, sizeof ds->dvt);
+    memcpy(ds->w_target, a->w, sizeof ds->w_target);
+    ds->layout_name = strdup(a->name);
+    ds->layout_json = strdup(a->layout_json);
+    ds->ngspice_version = strdup(a->ngspice_version);
+    sim_program_attrs(a, ds);
+}
+
 int cmd_simulate(int argc, char **argv)
 {
     sim_opts o;
@@ -321,14 +361,7 @@ int cmd_simulate(int argc, char **argv)
     fg_status st = app_array_load(&o.arr, &a);
     cosim_dataset ds = {0};
     if (st == FG_OK) {
-        ds.op = a.op;
-        ds.corner = o.arr.corner;
-        memcpy(ds.dvt, a.dvt, sizeof ds.dvt);
-        memcpy(ds.w_target, a.w, sizeof ds.w_target);
-        ds.layout_name = strdup(a.name);
-        ds.layout_json = strdup(a.layout_json);
-        ds.ngspice_version = strdup(a.ngspice_version);
-        sim_program_attrs(&a, &ds);
+        sim_dataset_init(&o, &a, &ds);
         st = sim_execute(&o, &a, &ds);
     }
     cosim_dataset_free(&ds);
@@ -339,3 +372,201 @@ int cmd_simulate(int argc, char **argv)
     }
     return 0;
 }
+
+#ifdef FGCOSIM_MPI
+/* ---- fgcosim-mpi simulate: the same command over MPI ranks ---------------
+ * Every rank parses the same argv and loads the same array; rank 0 makes
+ * the inputs, resumes from DATA.h5.partial and broadcasts both; the
+ * patterns left are split (cosim_mpi_run); rank 0 writes DATA.h5 (and the
+ * partial file while it runs), the others only compute. Errors: one line
+ * from the lowest rank that failed, the same exit code from every rank. */
+#include <errno.h>
+#include <fcntl.h>
+
+/* stdout and stderr to /dev/null (on) or back (off): the other ranks
+ * parse quietly, so that a bad option reads once. */
+static void sim_mpi_quiet(int on, int saved[2])
+{
+    if (on) {
+        fflush(stdout);
+        fflush(stderr);
+        saved[0] = dup(1);
+        saved[1] = dup(2);
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0) {
+            dup2(nul, 1);
+            dup2(nul, 2);
+            close(nul);
+        }
+    } else {
+        fflush(stdout);
+        fflush(stderr);
+        for (int k = 0; k < 2; k++)
+            if (saved[k] >= 0) {
+                dup2(saved[k], k + 1);
+                close(saved[k]);
+            }
+    }
+}
+
+/* Rank 0: can DATA.h5 be written (its folder)? No file is left behind. */
+static fg_status sim_mpi_probe(const char *out)
+{
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s.probe-XXXXXX", out);
+    int fd = mkstemp(probe);
+    if (fd < 0)
+        return fg_error(FG_ERR_IO, "%s: cannot write here: %s", out, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return FG_OK;
+}
+
+/* Rank 0 makes the inputs; every rank gets P and the (P,16) pulse widths.
+ * More ranks than patterns is bad input. */
+static fg_status sim_mpi_inputs(const sim_opts *o, cosim_dataset *ds, int rank, int size)
+{
+    fg_status st = rank == 0 ? sim_inputs(o, ds) : FG_OK;
+    if (rank == 0 && st == FG_OK)
+        st = sim_mpi_probe(o->out);
+    if ((st = cosim_mpi_agree(st, NULL)) != FG_OK ||
+        (st = cosim_mpi_bcast(&ds->P, sizeof ds->P)) != FG_OK)
+        return st;
+    if (ds->P < size)
+        return fg_error(FG_ERR_RANGE, "%d ranks for %d patterns: use at most %d ranks",
+                        size, ds->P, ds->P);
+    if (rank != 0 && !(ds->inputs = malloc((size_t)ds->P * FG_ROWS * sizeof(double))))
+        st = fg_error(FG_ERR_NOMEM, "out of memory");
+    if ((st = cosim_mpi_agree(st, NULL)) != FG_OK)
+        return st;
+    return cosim_mpi_bcast(ds->inputs, (size_t)ds->P * FG_ROWS * sizeof(double));
+}
+
+typedef struct {
+    cosim_dataset *ds;
+    const cosim_energy *e; /* (P) by pattern */
+    const char *partial;
+    int stored;            /* energies copied into ds so far */
+} sim_mpi_saver;
+
+/* Rank 0: DATA.h5.partial with the first `prefix` patterns, as the
+ * single-process command leaves it. A failed write is reported, not fatal
+ * (the run goes on; the next save tries again). */
+static void sim_mpi_save(void *ud, int prefix)
+{
+    sim_mpi_saver *s = ud;
+    sim_store_energy(s->ds, s->e + s->stored, s->stored, prefix);
+    s->stored = prefix;
+    int P = s->ds->P;
+    s->ds->P = prefix;
+    if (cosim_dataset_write(s->partial, s->ds) != FG_OK)
+        fprintf(stderr, "fgcosim simulate: %s\n", fg_errmsg());
+    s->ds->P = P;
+}
+
+/* The split run; rank 0 writes. *abort_now (rank 0): the run failed, a
+ * rank may be stuck in a send (1) or gone (2), so no collective can
+ * follow. */
+static fg_status sim_mpi_run(sim_opts *o, cosim_pool *pool, cosim_dataset *ds, int rank,
+                             int *abort_now)
+{
+    char partial[4096];
+    snprintf(partial, sizeof partial, "%s.partial", o->out);
+    int first = rank == 0 ? sim_resume(partial, ds) : 0, prefix = 0;
+    fg_status st = cosim_mpi_bcast(&first, sizeof first);
+    cosim_energy *e = rank == 0 ? calloc((size_t)ds->P, sizeof *e) : NULL;
+    if (st == FG_OK && rank == 0 && !e)
+        st = fg_error(FG_ERR_NOMEM, "out of memory");
+    if ((st = cosim_mpi_agree(st, NULL)) != FG_OK) {
+        free(e);
+        return st;
+    }
+    sim_mpi_saver saver = {.ds = ds, .e = e, .partial = partial, .stored = first};
+    fg_progress prog;
+    fg_progress_init(&prog, "simulate", (uint64_t)ds->P);
+    /* blocks of 4 runs a worker: short enough to balance and to save
+     * often, long enough that a worker rarely idles at a block's end */
+    double timeout = o->timeout_s > 0 ? o->timeout_s : 60.0;
+    cosim_mpi_job job = {.x = ds->inputs, .P = ds->P, .first = first, .block = 4 * o->jobs,
+                         .v = ds->v_bl, .ok = ds->ok, .e = e, .save = sim_mpi_save,
+                         .save_ud = &saver, .save_s = 2.0,
+                         .silence_s = 10.0 + 2.0 * 4 * o->jobs * timeout,
+                         .progress = rank == 0 ? &prog : NULL};
+    double t0 = fg_now();
+    int lost = 0;
+    st = cosim_mpi_run(pool, &job, &prefix, &lost);
+    *abort_now = rank == 0 && st != FG_OK ? 1 + lost : 0;
+    if (rank == 0)
+        fg_progress_done(&prog, (uint64_t)prefix);
+    if (rank == 0 && st == FG_OK) {
+        sim_store_energy(ds, e + first, first, ds->P);
+        st = sim_finish(o, pool, ds, partial, st);
+        if (st == FG_OK)
+            sim_report(o, ds, fg_now() - t0, cosim_pool_restarts(pool));
+    }
+    free(e);
+    return st;
+}
+
+static fg_status sim_mpi_execute(sim_opts *o, app_array *a, cosim_dataset *ds,
+                                 int *abort_now)
+{
+    int rank = cosim_mpi_rank(), size = cosim_mpi_size();
+    fg_status st = sim_mpi_inputs(o, ds, rank, size);
+    if (st != FG_OK)
+        return st;
+    if (rank == 0)
+        st = sim_alloc(ds);
+    cosim_pool *pool = NULL;
+    if (st == FG_OK)
+        st = sim_pool_open(o, a, &pool);
+    if ((st = cosim_mpi_agree(st, NULL)) != FG_OK) {
+        cosim_pool_free(pool);
+        return st;
+    }
+    if (rank == 0)
+        sim_pool_attrs(o, pool, ds);
+    st = sim_mpi_run(o, pool, ds, rank, abort_now);
+    cosim_pool_free(pool);
+    return st;
+}
+
+int cmd_simulate_mpi(int argc, char **argv)
+{
+    int rank = cosim_mpi_rank(), saved[2] = {-1, -1};
+    sim_opts o;
+    if (rank != 0)
+        sim_mpi_quiet(1, saved);
+    int rc = sim_parse(argc, argv, &o); /* the same on every rank */
+    if (rank != 0)
+        sim_mpi_quiet(0, saved);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    app_array a;
+    fg_status st = app_array_load(&o.arr, &a);
+    int who = 0, abort_now = 0;
+    cosim_dataset ds = {0};
+    st = cosim_mpi_agree(st, &who);
+    if (st == FG_OK) {
+        sim_dataset_init(&o, &a, &ds);
+        st = sim_mpi_execute(&o, &a, &ds, &abort_now);
+        /* a rank's failed run went to rank 0, which reports it and aborts;
+         * otherwise rank 0's verdict (the file written or not) for all */
+        if (!abort_now)
+            st = cosim_mpi_agree(st, &who);
+    }
+    cosim_dataset_free(&ds);
+    app_array_free(&a);
+    if (st != FG_OK && (who == rank || abort_now))
+        fprintf(stderr, "fgcosim-mpi simulate: %s\n", fg_errmsg());
+    if (abort_now == 2) { /* a rank is gone: MPI_Abort would exit 0 under
+                             mpirun --enable-recovery; mpirun passes this on */
+        fflush(stdout);
+        fflush(stderr);
+        _exit(fg_status_exit_code(st));
+    }
+    if (abort_now)
+        cosim_mpi_abort(fg_status_exit_code(st));
+    return fg_status_exit_code(st);
+}
+#endif

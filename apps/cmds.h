@@ -4,6 +4,7 @@
 
 int cmd_netlist(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_simulate_mpi(int argc, char **argv); /* fgcosim-mpi (FGCOSIM_MPI) */
 int cmd_fit(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_recalibrate(int argc, char **argv);

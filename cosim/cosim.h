@@ -126,6 +126,11 @@ fg_op_point cosim_pool_op(const cosim_pool *p);
  * (fg_corner_y_from_v). */
 double cosim_pool_y_from_v(const cosim_pool *p, double v);
 void cosim_pool_free(cosim_pool *p);
+/* A flag (e.g. set by a SIGTERM handler) that cosim_pool_run checks after
+ * every reply and every interrupted wait: once *stop is nonzero the run
+ * returns FG_ERR_INTERNAL ("interrupted"); the runs in flight are lost.
+ * NULL (the default): never stops. */
+void cosim_pool_set_stop(cosim_pool *p, volatile const int *stop);
 
 /* ---- weight programming -------------------------------------------------- */
 /* Target normalised weights w (I = w*I_unit) -> threshold shifts dvt, by
@@ -273,5 +278,59 @@ fg_status cosim_dataset_write(const char *path, const cosim_dataset *ds);
 /* Reads and validates shapes and values; errors name the file and field. */
 fg_status cosim_dataset_read(const char *path, cosim_dataset *ds);
 void cosim_dataset_free(cosim_dataset *ds);
+
+#ifdef FGCOSIM_MPI
+/* ---- the MPI split (mpi.c; the MPI build only) -----------------------------
+ * MPI_COMM_WORLD; rank 0 coordinates and writes. The patterns first..P-1
+ * are cut into blocks of `block` patterns; block k goes to rank k % size,
+ * so the assignment is fixed by (P, first, block, size). Every rank runs
+ * its blocks in order on its own pool; ranks other than 0 send each
+ * block's outputs to rank 0 as it finishes (non-blocking sends), rank 0
+ * runs its own blocks and stores every result at its pattern's index. No
+ * rank spins while it waits (MPI tests, then a 2 ms sleep).
+ * A rank lost: with mpirun's default (a dead process aborts the job) rank 0
+ * gets SIGTERM, stops its pool, and returns FG_ERR_INTERNAL with the
+ * patterns each rank had not delivered; under `mpirun --enable-recovery`
+ * a rank silent for silence_s seconds is declared dead, the same way. */
+fg_status cosim_mpi_init(int *argc, char ***argv);
+void cosim_mpi_finalize(void);
+/* Ends the job at once from rank 0 (MPI_Abort) with exit code rc. */
+void cosim_mpi_abort(int rc);
+int cosim_mpi_rank(void);
+int cosim_mpi_size(void);
+/* Collective: every rank passes its status; returns FG_OK when all are OK,
+ * else the status of the lowest failing rank (on every rank) and *who =
+ * that rank. */
+fg_status cosim_mpi_agree(fg_status st, int *who);
+/* Collective: n bytes from rank 0 to every rank. */
+fg_status cosim_mpi_bcast(void *buf, size_t n);
+/* Called on rank 0 each time the contiguous prefix of done patterns has
+ * grown (at most once per save_s seconds, or per 20 times the last
+ * save's duration when that is longer) and once at the end: outputs
+ * 0..prefix-1 are final. */
+typedef void (*cosim_mpi_save_fn)(void *ud, int prefix);
+typedef struct {
+    const double *x;      /* (P,16), on every rank                        */
+    int P, first;         /* run patterns first..P-1                      */
+    int block;            /* patterns per block, >= 1                     */
+    double *v;            /* rank 0: (P,16) out; others NULL              */
+    int *ok;              /* rank 0: (P) out                              */
+    cosim_energy *e;      /* rank 0: (P) out                              */
+    cosim_mpi_save_fn save;
+    void *save_ud;
+    double save_s;        /* least seconds between two saves              */
+    double silence_s;     /* a rank silent this long is declared dead     */
+    fg_progress *progress; /* rank 0, or NULL                             */
+} cosim_mpi_job;
+/* Runs the job on every rank (collective). Rank 0: *prefix = how many
+ * leading patterns are done (P on success); errors name the rank and the
+ * patterns it had not delivered. Every rank returns its own status; the
+ * caller settles the end (cosim_mpi_agree, or cosim_mpi_abort when
+ * *lost is set: a rank is gone and no collective can complete). */
+fg_status cosim_mpi_run(cosim_pool *pool, const cosim_mpi_job *job, int *prefix,
+                        int *lost);
+/* Fault injection for tests: FGCOSIM_MPI_FAULT="die:R:N": rank R kills
+ * itself (SIGKILL) once N of its blocks have been sent. */
+#endif
 
 #endif

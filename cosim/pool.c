@@ -42,6 +42,7 @@ struct cosim_pool {
     double dvt[FG_CELLS];
     double timeout_s;
     int n, restarts;
+    volatile const int *stop; /* cosim_pool_set_stop */
     char home[64];
     worker *w;
 };
@@ -257,6 +258,7 @@ fg_status cosim_pool_set_dvt(cosim_pool *p, const double *dvt)
 }
 
 int cosim_pool_jobs(const cosim_pool *p) { return p->n; }
+void cosim_pool_set_stop(cosim_pool *p, volatile const int *stop) { p->stop = stop; }
 int cosim_pool_restarts(const cosim_pool *p) { return p->restarts; }
 
 long cosim_pool_rss_kb(const cosim_pool *p)
@@ -287,7 +289,7 @@ void cosim_pool_free(cosim_pool *p)
     if (!p)
         return;
     for (int k = 0; p->w && k < p->n; k++)
-        worker_stop(&p->w[k], 0);
+        worker_stop(&p->w[k], p->w[k].job >= 0); /* a stopped run's: kill */
     if (p->home[0] && strcmp(p->home, "/tmp/fgcosim-home-XXXXXX") != 0)
         rmdir(p->home);
     free(p->w);
@@ -423,6 +425,8 @@ fg_status cosim_pool_run_energy(cosim_pool *p, const double *x, int P, double *v
             st = wait_round(p, &s);
         if (progress)
             fg_progress_update(progress, (uint64_t)s.done);
+        if (st == FG_OK && p->stop && *p->stop)
+            st = fg_error(FG_ERR_INTERNAL, "interrupted");
     }
     free(s.tries);
     free(s.retry);

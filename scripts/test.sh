@@ -12,3 +12,10 @@ fi
 ninja -C build-test
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-test --print-errorlogs -v
+# The MPI build (release, its own build dir): only its 2-rank test
+# (fgcosim-mpi against fgcosim, bit for bit; ~30 s on 2 busy cores).
+if [ ! -f build-mpi/build.ninja ]; then
+  meson setup build-mpi -Dmpi=enabled -Dtests=true --buildtype=release >/dev/null
+fi
+ninja -C build-mpi apps/fgcosim apps/fgcosim-mpi tests/h5_same
+meson test -C build-mpi --no-rebuild --print-errorlogs -v --suite mpi
