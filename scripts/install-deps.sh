@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config meson ninja-build ngspice libngspice0-dev
 libopenblas-dev libgsl-dev check libhdf5-dev hdf5-tools libcjson-dev zlib1g-dev
-dataset-fashion-mnist gnuplot-nox valgrind"
+dataset-fashion-mnist gnuplot-nox valgrind clang-14 libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
