@@ -59,13 +59,14 @@ for t in $targets; do
   mkdir -p "$d/corpus" "$d/crashes"
   cp tests/fuzz/corpus/"$t"/* "$d/corpus/" 2>/dev/null || true
   # raw HDF5 bytes: keep going past crashes (libhdf5's), triage them after
-  extra=""
+  extra="" dict=""
   [ "$t" = fuzz_dataset_raw ] && extra="-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1"
+  [ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
   rc=0
   # shellcheck disable=SC2086
   "build-fuzz/tests/fuzz/$t" -max_total_time="$secs" -timeout=25 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$d/crashes/" \
-    $extra "$d/corpus" >"$d/log" 2>&1 || rc=$?
+    $dict $extra "$d/corpus" >"$d/log" 2>&1 || rc=$?
   if [ -n "$extra" ]; then
     mkdir -p "$d/libhdf5" "$d/none"
     for a in "$d"/crashes/*; do
