@@ -27,6 +27,53 @@
 
 #define DS_FORMAT "fgcosim-calibration"
 #define DS_VERSION 1
+#define DS_MAX_PATTERNS 10000000 /* simulate --patterns at most */
+
+/* Root attribute `name` as one element of class cls (H5T_FLOAT takes an
+ * integer too): 1 = so, 0 = absent, -1 = there in another shape or type
+ * (an array, a 2-D or empty space, a variable-length string, another
+ * class). The H5LT readers write every element of an attribute into the
+ * one value they are given, so the shape is checked before each read. */
+static int attr_one(hid_t f, const char *name, H5T_class_t cls, size_t *size)
+{
+    if (H5LTfind_attribute(f, name) != 1)
+        return 0;
+    hid_t a = H5Aopen_by_name(f, "/", name, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0)
+        return -1;
+    hid_t sp = H5Aget_space(a), t = H5Aget_type(a);
+    H5T_class_t c = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    int ok = sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
+             (c == cls || (cls == H5T_FLOAT && c == H5T_INTEGER)) &&
+             !(c == H5T_STRING && H5Tis_variable_str(t) != 0);
+    if (ok && size)
+        *size = H5Tget_size(t);
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Aclose(a);
+    return ok ? 1 : -1;
+}
+
+/* One number from root attribute `name`: 1 read, 0 absent, -1 unreadable. */
+static int attr_double(hid_t f, const char *name, double *v)
+{
+    int r = attr_one(f, name, H5T_FLOAT, NULL);
+    return r == 1 && H5LTget_attribute_double(f, "/", name, v) < 0 ? -1 : r;
+}
+
+static int attr_int(hid_t f, const char *name, int *v)
+{
+    int r = attr_one(f, name, H5T_INTEGER, NULL);
+    return r == 1 && H5LTget_attribute_int(f, "/", name, v) < 0 ? -1 : r;
+}
+
+static int attr_llong(hid_t f, const char *name, long long *v)
+{
+    int r = attr_one(f, name, H5T_INTEGER, NULL);
+    return r == 1 && H5LTget_attribute_long_long(f, "/", name, v) < 0 ? -1 : r;
+}
 
 static int put_matrix(hid_t f, const char *name, const double *a, int r, int c)
 {
@@ -64,15 +111,15 @@ static fg_status get_corner(hid_t f, const char *path, fg_corner *c)
     *c = fg_corner_nominal();
     corner_attr a[] = CORNER_ATTRS(c);
     for (size_t k = 0; k < sizeof a / sizeof a[0]; k++)
-        if (H5LTfind_attribute(f, a[k].name) == 1 &&
-            H5LTget_attribute_double(f, "/", a[k].name, a[k].v) < 0)
-            return fg_error(FG_ERR_FORMAT, "%s: attribute %s unreadable", path, a[k].name);
+        if (attr_double(f, a[k].name, a[k].v) < 0)
+            return fg_error(FG_ERR_FORMAT, "%s: attribute %s unreadable (one number "
+                            "expected)", path, a[k].name);
     int rails = (int)c->rails;
     long long seed = (long long)c->drift_seed;
-    if (H5LTfind_attribute(f, "corner_rails") == 1)
-        H5LTget_attribute_int(f, "/", "corner_rails", &rails);
-    if (H5LTfind_attribute(f, "corner_drift_seed") == 1)
-        H5LTget_attribute_long_long(f, "/", "corner_drift_seed", &seed);
+    if (attr_int(f, "corner_rails", &rails) < 0 ||
+        attr_llong(f, "corner_drift_seed", &seed) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: attribute corner_rails or corner_drift_seed "
+                        "unreadable (one integer expected)", path);
     c->rails = (unsigned)rails;
     c->drift_seed = (uint64_t)seed;
     fg_status st = fg_corner_check(c);
@@ -167,6 +214,20 @@ fg_status cosim_dataset_write(const char *path, const cosim_dataset *ds)
     return bad ? fg_error(FG_ERR_IO, "%s: cannot write HDF5 data set", path) : FG_OK;
 }
 
+/* Whether data set `name` has all its storage in the file: an extent
+ * without storage reads as fill values, and a header may claim any
+ * extent, so it is refused rather than allocated. */
+static int ds_written(hid_t f, const char *name)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    H5D_space_status_t st = H5D_SPACE_STATUS_ERROR;
+    int ok = d >= 0 && H5Dget_space_status(d, &st) >= 0 &&
+             st == H5D_SPACE_STATUS_ALLOCATED;
+    if (d >= 0)
+        H5Dclose(d);
+    return ok;
+}
+
 /* Reads a 2-D double data set of `cols` columns (rows = -1: any, set). */
 static fg_status get_matrix(hid_t f, const char *path, const char *name,
                             int *rows, int cols, double **out)
@@ -183,6 +244,12 @@ static fg_status get_matrix(hid_t f, const char *path, const char *name,
         return fg_error(FG_ERR_FORMAT, "%s: data set %s has shape (%llu,%llu), expected (%d,%d)",
                         path, name, (unsigned long long)dims[0],
                         (unsigned long long)dims[1], *rows >= 0 ? *rows : (int)dims[0], cols);
+    if (dims[0] > DS_MAX_PATTERNS)
+        return fg_error(FG_ERR_FORMAT, "%s: data set %s has %llu rows, more than %d",
+                        path, name, (unsigned long long)dims[0], DS_MAX_PATTERNS);
+    if (!ds_written(f, name))
+        return fg_error(FG_ERR_FORMAT, "%s: data set %s has no data written (%llu rows "
+                        "declared)", path, name, (unsigned long long)dims[0]);
     *rows = (int)dims[0];
     *out = malloc(dims[0] * dims[1] * sizeof **out);
     if (!*out)
@@ -192,12 +259,11 @@ static fg_status get_matrix(hid_t f, const char *path, const char *name,
     return FG_OK;
 }
 
+/* A fixed-length string attribute of one element, or NULL. */
 static char *get_string_attr(hid_t f, const char *name)
 {
-    hsize_t dims;
-    H5T_class_t cls;
     size_t sz = 0;
-    if (H5LTget_attribute_info(f, "/", name, &dims, &cls, &sz) < 0 || cls != H5T_STRING)
+    if (attr_one(f, name, H5T_STRING, &sz) != 1)
         return NULL;
     char *s = calloc(sz + 1, 1);
     if (s && H5LTget_attribute_string(f, "/", name, s) < 0) {
@@ -221,14 +287,9 @@ static fg_status get_program(hid_t f, const char *path, cosim_dataset *ds)
     if (ok)
         snprintf(ds->program_method, sizeof ds->program_method, "%s", m);
     free(m);
-    if (ok && H5LTfind_attribute(f, "program_tol") == 1)
-        ok = H5LTget_attribute_double(f, "/", "program_tol", &ds->program_tol) >= 0;
-    if (ok && H5LTfind_attribute(f, "program_iterations") == 1)
-        ok = H5LTget_attribute_int(f, "/", "program_iterations",
-                                   &ds->program_iterations) >= 0;
-    if (ok && H5LTfind_attribute(f, "program_worst_rel_err") == 1)
-        ok = H5LTget_attribute_double(f, "/", "program_worst_rel_err",
-                                      &ds->program_worst_rel_err) >= 0;
+    ok = ok && attr_double(f, "program_tol", &ds->program_tol) >= 0 &&
+         attr_int(f, "program_iterations", &ds->program_iterations) >= 0 &&
+         attr_double(f, "program_worst_rel_err", &ds->program_worst_rel_err) >= 0;
     return ok ? FG_OK
               : fg_error(FG_ERR_FORMAT, "%s: attribute program_* unreadable (method "
                          "model or verify)", path);
@@ -242,21 +303,23 @@ static fg_status get_attrs(hid_t f, const char *path, cosim_dataset *ds)
         {"op_i_unit_A", &ds->op.i_unit},
     };
     for (size_t k = 0; k < sizeof num / sizeof num[0]; k++)
-        if (H5LTget_attribute_double(f, "/", num[k].name, num[k].v) < 0 ||
-            !isfinite(*num[k].v) || *num[k].v <= 0)
+        if (attr_double(f, num[k].name, num[k].v) != 1 || !isfinite(*num[k].v) ||
+            *num[k].v <= 0)
             return fg_error(FG_ERR_FORMAT, "%s: attribute %s missing or not positive",
                             path, num[k].name);
     int version = 0;
     char *fmt = get_string_attr(f, "format");
     int ok = fmt && !strcmp(fmt, DS_FORMAT);
     free(fmt);
-    if (!ok || H5LTget_attribute_int(f, "/", "version", &version) < 0)
+    if (!ok || attr_int(f, "version", &version) != 1)
         return fg_error(FG_ERR_FORMAT, "%s: not an fgcosim calibration data set", path);
     if (version != DS_VERSION)
         return fg_error(FG_ERR_FORMAT, "%s: data set version %d, this build reads %d",
                         path, version, DS_VERSION);
     long long seed = 0;
-    H5LTget_attribute_long_long(f, "/", "seed", &seed);
+    if (attr_llong(f, "seed", &seed) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: attribute seed unreadable (one integer "
+                        "expected)", path);
     ds->seed = (uint64_t)seed;
     ds->layout_name = get_string_attr(f, "layout");
     ds->layout_json = get_string_attr(f, "layout_json");
@@ -303,8 +366,12 @@ static fg_status get_flags(hid_t f, const char *path, int P, int *ok)
         return fg_error(FG_ERR_FORMAT, "%s: data set /ok has %llu entries in %d "
                         "dimension(s), expected (%d)", path, (unsigned long long)dims[0],
                         rank, P);
-    if (H5LTread_dataset_int(f, "/ok", ok) < 0)
+    if (!ds_written(f, "/ok") || H5LTread_dataset_int(f, "/ok", ok) < 0)
         return fg_error(FG_ERR_FORMAT, "%s: cannot read /ok", path);
+    for (int p = 0; p < P; p++)
+        if (ok[p] != 0 && ok[p] != 1)
+            return fg_error(FG_ERR_FORMAT, "%s: /ok[%d] = %d (0 or 1 expected)", path,
+                            p, ok[p]);
     return FG_OK;
 }
 

@@ -116,8 +116,10 @@ fg_status fit_model_check(const fit_model *m)
     for (int n = 0; n < FIT_NPHYS; n++)
         if (!isfinite(v[n]))
             return fg_error(FG_ERR_RANGE, "model: physics parameter %d is not finite", n);
+    /* w and the current w * I_unit the model file holds (what a save
+     * writes: an overflow there printed "inf", which no JSON reader takes) */
     for (int n = 0; n < FG_CELLS; n++)
-        if (!isfinite(m->w[n]))
+        if (!isfinite(m->w[n]) || !isfinite(m->w[n] * op->i_unit))
             return fg_error(FG_ERR_RANGE, "model: cell (%d,%d) is not finite",
                             n / FG_COLS, n % FG_COLS);
     return FG_OK;
@@ -351,10 +353,12 @@ static fg_status read_body(const cJSON *root, const char *what, fit_model *m)
     if ((st = corner_read(cJSON_GetObjectItemCaseSensitive(root, "corner"), what,
                           &m->corner)))
         return st;
-    if ((st = fit_model_check(m)))
-        return fg_error(st, "%s: %s", what, fg_errmsg());
+    /* checked in the units the model runs in: a current over a small
+     * I_unit may overflow (found by tests/fuzz/fuzz_model) */
     for (int n = 0; n < FG_CELLS; n++)
         m->w[n] /= m->op.i_unit;
+    if ((st = fit_model_check(m)))
+        return fg_error(st, "%s: %s", what, fg_errmsg());
     return FG_OK;
 }
 

@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config meson ninja-build ngspice libngspice0-dev
 libopenblas-dev libgsl-dev check libhdf5-dev hdf5-tools libcjson-dev zlib1g-dev
 dataset-fashion-mnist gnuplot-nox valgrind python3-numpy python3-torch python3-h5py
-libopenmpi-dev openmpi-bin"
+libopenmpi-dev openmpi-bin clang-14 libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

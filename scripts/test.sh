@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with -Werror under AddressSanitizer and
-# UndefinedBehaviorSanitizer, and runs the whole test suite.
+# UndefinedBehaviorSanitizer, runs the whole test suite, then every
+# libFuzzer target for 20 s (scripts/fuzz.sh; clang-14 build in build-fuzz).
 set -eu
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -19,3 +20,5 @@ if [ ! -f build-mpi/build.ninja ]; then
 fi
 ninja -C build-mpi apps/fgcosim apps/fgcosim-mpi tests/h5_same
 meson test -C build-mpi --no-rebuild --print-errorlogs -v --suite mpi
+# libFuzzer targets, 20 s each (clang-14 build in build-fuzz)
+bash scripts/fuzz.sh 20

@@ -358,6 +358,115 @@ START_TEST(test_dataset_roundtrip)
 }
 END_TEST
 
+/* Replaces root attribute `name` of path with n elements (rank 1; rank
+ * 2 as n/2 x 2 when two_d) of type t, data buf. */
+static void attr_replace(const char *path, const char *name, hid_t t, int n,
+                         int two_d, const void *buf)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    if (H5Aexists(f, name) > 0)
+        ck_assert(H5Adelete(f, name) >= 0);
+    hsize_t dims[2] = {two_d ? (hsize_t)n / 2 : (hsize_t)n, 2};
+    hid_t sp = H5Screate_simple(two_d ? 2 : 1, dims, NULL);
+    hid_t a = H5Acreate2(f, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert(a >= 0 && H5Awrite(a, t, buf) >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Fclose(f);
+}
+
+/* Reads path expecting FG_ERR_FORMAT with `want` in the message. */
+static void expect_bad_dataset(const char *path, const char *want)
+{
+    cosim_dataset b;
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_ERR_FORMAT);
+    ck_assert_msg(strstr(fg_errmsg(), want), "message '%s' lacks '%s'", fg_errmsg(),
+                  want);
+    ck_assert_ptr_null(b.inputs);
+}
+
+/* Found by fuzz_dataset (tests/fuzz): well-formed HDF5 files whose objects
+ * have other shapes than the writer's. The H5LT attribute readers write
+ * every element into the one value they get (an array attribute overran
+ * the stack, a string array the heap, a 2-D one the dims argument), and a
+ * data set's declared extent was allocated before anything was read. */
+START_TEST(test_dataset_malformed)
+{
+    cosim_dataset a, b;
+    dataset_fill(&a, 3);
+    const char *path = "/tmp/fgcosim-test-dsbad.h5";
+    double d8[8] = {0.8, 1, 1, 1, 1, 1, 1, 1};
+    int rails4[4] = {3, 3, 3, 3}, ok[3] = {1, 2, 1};
+    /* an op point of 8 values (the first one plausible) */
+    ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+    attr_replace(path, "op_v_pre_V", H5T_NATIVE_DOUBLE, 8, 0, d8);
+    expect_bad_dataset(path, "attribute op_v_pre_V missing or not positive");
+    /* the corner's rails as 4 integers, its temperature as a 2x2 array */
+    ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+    attr_replace(path, "corner_rails", H5T_NATIVE_INT, 4, 0, rails4);
+    expect_bad_dataset(path, "corner_rails");
+    ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+    attr_replace(path, "corner_temp_c", H5T_NATIVE_DOUBLE, 4, 1, d8);
+    expect_bad_dataset(path, "attribute corner_temp_c unreadable");
+    /* the format as two strings, and as a 2-D array of strings */
+    char fmt2[2][20] = {"fgcosim-calibration", "fgcosim-calibration"};
+    hid_t s20 = H5Tcopy(H5T_C_S1);
+    H5Tset_size(s20, 20);
+    for (int two_d = 0; two_d <= 1; two_d++) {
+        ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+        attr_replace(path, "format", s20, 2, two_d, fmt2);
+        expect_bad_dataset(path, "not an fgcosim calibration data set");
+    }
+    /* program_method as a variable-length string */
+    hid_t vs = H5Tcopy(H5T_C_S1);
+    H5Tset_size(vs, H5T_VARIABLE);
+    const char *verify = "verify";
+    ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT), sc = H5Screate(H5S_SCALAR);
+    ck_assert(H5Adelete(f, "program_method") >= 0);
+    hid_t at = H5Acreate2(f, "program_method", vs, sc, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert(at >= 0 && H5Awrite(at, vs, &verify) >= 0);
+    H5Aclose(at), H5Sclose(sc), H5Fclose(f);
+    expect_bad_dataset(path, "attribute program_* unreadable");
+    /* a string attribute that is an array still reads as absent */
+    ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+    attr_replace(path, "layout", s20, 2, 1, fmt2);
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_OK);
+    ck_assert_ptr_null(b.layout_name);
+    ck_assert_str_eq(b.layout_json, "{}");
+    cosim_dataset_free(&b);
+    H5Tclose(s20), H5Tclose(vs);
+    /* flags other than 0 and 1 */
+    ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+    hsize_t three = 3;
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert(H5Ldelete(f, "/ok", H5P_DEFAULT) >= 0);
+    ck_assert(H5LTmake_dataset_int(f, "/ok", 1, &three, ok) >= 0);
+    H5Fclose(f);
+    expect_bad_dataset(path, "/ok[1] = 2 (0 or 1 expected)");
+    /* /inputs declared (2^31, 16) or (1000, 16) in chunks, none written */
+    const hsize_t rows[2] = {(hsize_t)1 << 31, 1000};
+    const char *want[2] = {"/inputs has 2147483648 rows, more than 10000000",
+                           "/inputs has no data written (1000 rows declared)"};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(cosim_dataset_write(path, &a), FG_OK);
+        f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+        ck_assert(H5Ldelete(f, "/inputs", H5P_DEFAULT) >= 0);
+        hsize_t dims[2] = {rows[k], FG_ROWS}, chunk[2] = {1, FG_ROWS};
+        hid_t sp = H5Screate_simple(2, dims, NULL), pl = H5Pcreate(H5P_DATASET_CREATE);
+        ck_assert(H5Pset_chunk(pl, 2, chunk) >= 0);
+        hid_t d = H5Dcreate2(f, "/inputs", H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, pl,
+                             H5P_DEFAULT);
+        ck_assert(d >= 0);
+        H5Dclose(d), H5Pclose(pl), H5Sclose(sp), H5Fclose(f);
+        expect_bad_dataset(path, want[k]);
+    }
+    unlink(path);
+    cosim_dataset_free(&a);
+}
+END_TEST
+
 /* ---- the simulate command ------------------------------------------------ */
 START_TEST(test_simulate_bad_input)
 {
@@ -869,6 +978,7 @@ Suite *cosim_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("cosim:dataset");
     tcase_add_test(tc, test_dataset_roundtrip);
+    tcase_add_test(tc, test_dataset_malformed);
     suite_add_tcase(s, tc);
     tc = tcase_create("cosim:verify");
     tcase_set_timeout(tc, 120);

@@ -3,6 +3,7 @@
  * fit on synthetic data with known parameters. */
 #include "suites.h"
 #include "model_fit.h"
+#include <cjson/cJSON.h>
 #include "mf_internal.h" /* the two builds of the float32 kernel */
 
 #include <math.h>
@@ -277,6 +278,43 @@ START_TEST(test_json_roundtrip)
     ck_assert_ptr_nonnull(strstr(fg_errmsg(), "lambda"));
     free(s);
     unlink(path);
+}
+END_TEST
+
+/* Found by fuzz_model (tests/fuzz): a cell current of 1e303 A over
+ * I_unit = 2.5e-8 A loaded as w = inf, and a save of that model wrote
+ * "inf", which no JSON reader (this one included) takes. */
+START_TEST(test_json_cell_overflow)
+{
+    fg_rng r;
+    fg_rng_seed(&r, 7);
+    fit_model m, m2;
+    random_model(&m, &r);
+    m.op.i_unit = 2.5e-8;
+    char *s = fit_model_to_json(&m);
+    cJSON *root = cJSON_Parse(s);
+    ck_assert_ptr_nonnull(root);
+    free(s);
+    cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root,
+                                    "cell_currents"), "value"), 2);
+    cJSON_ReplaceItemInArray(row, 7, cJSON_CreateNumber(1e303));
+    s = cJSON_Print(root);
+    ck_assert_int_eq(fit_model_from_json(s, "m.json", &m2), FG_ERR_RANGE);
+    ck_assert_str_eq(fg_errmsg(), "m.json: model: cell (2,7) is not finite");
+    free(s);
+    /* a large but representable current still loads, and saves as JSON */
+    cJSON_ReplaceItemInArray(row, 7, cJSON_CreateNumber(1e290));
+    s = cJSON_Print(root);
+    ck_assert_int_eq(fit_model_from_json(s, "m.json", &m2), FG_OK);
+    ck_assert_double_eq_tol(m2.w[2 * FG_COLS + 7], 1e290 / 2.5e-8, 1e283);
+    free(s);
+    s = fit_model_to_json(&m2);
+    ck_assert_int_eq(fit_model_from_json(s, "again.json", &m), FG_OK);
+    free(s);
+    /* a model whose w * I_unit overflows is not saved */
+    m2.op.i_unit = 1e30;
+    ck_assert_int_eq(fit_model_check(&m2), FG_ERR_RANGE);
+    cJSON_Delete(root);
 }
 END_TEST
 
@@ -650,6 +688,7 @@ Suite *model_fit_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("model_fit:io");
     tcase_add_test(tc, test_json_roundtrip);
+    tcase_add_test(tc, test_json_cell_overflow);
     tcase_add_test(tc, test_backend);
     tcase_add_test(tc, test_backend_exponent);
     tcase_add_loop_test(tc, test_f32_matches_double, 0, 3);

@@ -933,6 +933,27 @@ START_TEST(ckpt_v2_corrupt)
 }
 END_TEST
 
+/* Found by fuzz_ckpt: a header whose image size overflows the net's int
+ * sizes (H = 998277375 made a negative tensor shape and a calloc of
+ * -7e9 floats). The sizes are refused before any buffer is allocated, and
+ * so is a plausible size that the file's tensors do not match. */
+START_TEST(ckpt_huge_header)
+{
+    char *path = tmp_path("huge.ckpt");
+    uint32_t huge = 998277375, side = 4097, c65 = 65, one = 1, big = 4000;
+    expect_corrupt(path, 556, &huge, 4, "needs images of 16x16 to 4096x4096");
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "got 998277375x28x1"));
+    expect_corrupt(path, 560, &side, 4, "got 28x4097x1");
+    expect_corrupt(path, 564, &c65, 4, "1 to 64 channels");
+    expect_corrupt(path, 568, &one, 4, "2 to 65536 classes");
+    /* in range: lenet5 on 4000x28 images has fc3 of 120 x 16*998*5 */
+    expect_corrupt(path, 556, &big, 4, "fc3.w");
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "120x79840"));
+    unlink(path);
+    free(path);
+}
+END_TEST
+
 START_TEST(ckpt_array_mismatch)
 {
     nn_ckpt_array tr = hwa_array(), g = hwa_array();
@@ -1146,6 +1167,7 @@ Suite *train_suite(void)
     tcase_add_test(tc, ckpt_v1_loads);
     tcase_add_test(tc, ckpt_v2_corrupt);
     tcase_add_test(tc, ckpt_array_mismatch);
+    tcase_add_test(tc, ckpt_huge_header);
     suite_add_tcase(s, tc);
     tc = tcase_create("train:cli");
     tcase_add_test(tc, cli_train_evaluate);

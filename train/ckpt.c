@@ -232,8 +232,10 @@ static fg_status check_rec(const char *path, const unsigned char *r, int k,
                     path, k, fname, a, net, name, b);
 }
 
-static fg_status load_body(const char *path, const unsigned char *p, size_t len,
-                           size_t head, uint32_t nt, nn_net *net)
+/* Checks the tensor table, length and CRC of the file against the net's
+ * layout `net` (no buffers needed). */
+static fg_status check_body(const char *path, const unsigned char *p, size_t len,
+                            size_t head, uint32_t nt, nn_net *net)
 {
     int nn = nn_net_num_tensors(net), na = nn_net_num_analog(net);
     if ((int)nt != nn + 1)
@@ -261,13 +263,26 @@ static fg_status load_body(const char *path, const unsigned char *p, size_t len,
                         path, len, need);
     if (get_u32(p + len - 4) != (uint32_t)crc32(0L, p, (uInt)(len - 4)))
         return fg_error(FG_ERR_FORMAT, "%s: CRC-32 mismatch (corrupt file)", path);
-    const unsigned char *d = r + (size_t)nt * CK_TREC;
+    return FG_OK;
+}
+
+/* The tensors after the table into the net's parameters and scales. */
+static void load_body(const unsigned char *p, size_t head, uint32_t nt, nn_net *net)
+{
+    const unsigned char *d = p + head + (size_t)nt * CK_TREC;
     float *par = nn_net_params(net);
     for (size_t i = 0; i < nn_net_num_params(net); i++, d += 4)
         par[i] = get_f32(d);
-    for (int a = 0; a < na; a++, d += 4)
+    for (int a = 0; a < nn_net_num_analog(net); a++, d += 4)
         nn_net_act_scales(net)[a] = get_f32(d);
-    return FG_OK;
+}
+
+/* fg_errmsg() of a failed net build, as a format error naming the file. */
+static fg_status net_error(const char *path)
+{
+    char why[512];
+    snprintf(why, sizeof why, "%s", fg_errmsg());
+    return fg_error(FG_ERR_FORMAT, "%s: %s", path, why);
 }
 
 fg_status nn_ckpt_load(const char *path, int max_batch, nn_net **out,
@@ -286,14 +301,20 @@ fg_status nn_ckpt_load(const char *path, int max_batch, nn_net **out,
     nn_net *net = NULL;
     if (st == FG_OK && !nn_net_known(m->net))
         st = fg_error(FG_ERR_FORMAT, "%s: unknown net '%s'", path, m->net);
-    if (st == FG_OK && (st = nn_net_new(&net, m->net, m->H, m->W, m->C,
-                                        m->classes, max_batch)) != FG_OK) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", fg_errmsg());
-        st = fg_error(FG_ERR_FORMAT, "%s: %s", path, why);
-    }
+    /* the file must hold exactly the net its header names before the
+     * net's buffers (sized by that header) are allocated */
+    if (st == FG_OK && (st = nn_net_layout(&net, m->net, m->H, m->W, m->C,
+                                           m->classes)) != FG_OK)
+        st = net_error(path);
     if (st == FG_OK)
-        st = load_body(path, p, len, head, nt, net);
+        st = check_body(path, p, len, head, nt, net);
+    nn_net_free(net);
+    net = NULL;
+    if (st == FG_OK && (st = nn_net_new(&net, m->net, m->H, m->W, m->C,
+                                        m->classes, max_batch)) != FG_OK)
+        st = net_error(path);
+    if (st == FG_OK)
+        load_body(p, head, nt, net);
     free(data);
     if (st != FG_OK) {
         nn_net_free(net);

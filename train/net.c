@@ -12,6 +12,9 @@
 #define NN_MAX_LAYERS 24
 #define NN_MAX_TENSORS 32
 #define NN_SX_MOMENTUM 0.9f
+#define NN_MAX_SIDE 4096    /* image height and width at most   */
+#define NN_MAX_CHANNELS 64  /* input channels at most           */
+#define NN_MAX_CLASSES 65536
 
 typedef struct {
     nn_layer_kind kind;
@@ -233,26 +236,50 @@ static fg_status net_alloc(nn_net *n)
     return ok ? FG_OK : fg_error(FG_ERR_NOMEM, "%s: out of memory", n->name);
 }
 
-fg_status nn_net_new(nn_net **out, const char *name, int H, int W, int C,
-                     int classes, int max_batch)
+/* Validated sizes and the layer/tensor layout, no buffers (max_batch 0). */
+static fg_status net_build(nn_net **out, const char *name, int H, int W, int C,
+                           int classes)
 {
     *out = NULL;
     const nn_net_def *def = nn_net_def_find(name);
     if (!def)
         return fg_error(FG_ERR_RANGE, "unknown net '%s' (%s)", name, nn_net_names());
     int minhw = def->min_side;
-    if (H < minhw || W < minhw || C < 1 || classes < 2 || max_batch < 1)
-        return fg_error(FG_ERR_RANGE, "net '%s' needs images of at least %dx%d "
-                        "(got %dx%dx%d, %d classes)", name, minhw, minhw, H, W,
-                        C, classes);
+    /* the upper bounds keep every per-image size (H*W*C) in an int */
+    if (H < minhw || W < minhw || C < 1 || classes < 2 || H > NN_MAX_SIDE ||
+        W > NN_MAX_SIDE || C > NN_MAX_CHANNELS || classes > NN_MAX_CLASSES)
+        return fg_error(FG_ERR_RANGE, "net '%s' needs images of %dx%d to %dx%d with "
+                        "1 to %d channels and 2 to %d classes (got %dx%dx%d, %d "
+                        "classes)", name, minhw, minhw, NN_MAX_SIDE, NN_MAX_SIDE,
+                        NN_MAX_CHANNELS, NN_MAX_CLASSES, H, W, C, classes);
     nn_net *n = calloc(1, sizeof *n);
     if (!n)
         return fg_error(FG_ERR_NOMEM, "out of memory");
     snprintf(n->name, sizeof n->name, "%s", name);
-    n->H = H, n->W = W, n->C = C, n->classes = classes, n->maxB = max_batch;
+    n->H = H, n->W = W, n->C = C, n->classes = classes;
     build(n);
-    fg_status st = net_alloc(n);
-    if (st != FG_OK) {
+    *out = n;
+    return FG_OK;
+}
+
+fg_status nn_net_layout(nn_net **out, const char *name, int H, int W, int C,
+                        int classes)
+{
+    return net_build(out, name, H, W, C, classes);
+}
+
+fg_status nn_net_new(nn_net **out, const char *name, int H, int W, int C,
+                     int classes, int max_batch)
+{
+    *out = NULL;
+    if (max_batch < 1)
+        return fg_error(FG_ERR_RANGE, "net '%s': max_batch %d < 1", name, max_batch);
+    nn_net *n;
+    fg_status st = net_build(&n, name, H, W, C, classes);
+    if (st != FG_OK)
+        return st;
+    n->maxB = max_batch;
+    if ((st = net_alloc(n)) != FG_OK) {
         nn_net_free(n);
         return st;
     }

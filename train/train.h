@@ -223,9 +223,16 @@ const nn_net_def *nn_net_def_find(const char *name); /* NULL: unknown */
 const char *nn_net_names(void);                      /* "a, b, c"      */
 int nn_net_known(const char *name);
 /* Builds `name` for images (H,W,C) and `classes`, buffers for up to max_batch
- * images. FG_ERR_RANGE for an unknown name or too-small images. */
+ * images. FG_ERR_RANGE for an unknown name, images too small or above
+ * 4096x4096x64, or classes outside 2..65536. */
 fg_status nn_net_new(nn_net **out, const char *name, int H, int W, int C,
                      int classes, int max_batch);
+/* The same net's layers and tensor table without any buffer (tensors,
+ * parameter and analog-layer counts only; nothing may run on it; free it
+ * with nn_net_free): what a checkpoint is checked against before the
+ * memory its header asks for is committed. */
+fg_status nn_net_layout(nn_net **out, const char *name, int H, int W, int C,
+                        int classes);
 void nn_net_free(nn_net *net);
 /* He-normal weights, zero biases, from seed. */
 void nn_net_init(nn_net *net, uint64_t seed);
