@@ -12,7 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_layout fuzz_csv fuzz_netlist fuzz_model fuzz_ckpt fuzz_dataset}
+targets=${*:-fuzz_layout fuzz_csv fuzz_perturb fuzz_netlist fuzz_model fuzz_ckpt fuzz_dataset}
 case $secs in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2; exit 2;; esac
 
 bash scripts/install-deps.sh
