@@ -271,47 +271,20 @@ fg_status app_backend_new(const char *name, const char *model_path,
     return fgc_backend_open_with(spec, &o, be);
 }
 
+static cJSON **json_capture; /* set while a command runs in-process */
+
+void app_json_capture(cJSON **slot) { json_capture = slot; }
+
 void app_json_print(cJSON *obj)
 {
+    if (json_capture) { /* an in-process step: handed back, not printed */
+        cJSON_Delete(*json_capture);
+        *json_capture = obj;
+        return;
+    }
     char *text = cJSON_PrintUnformatted(obj);
     printf("%s\n", text ? text : "null");
     free(text);
     cJSON_Delete(obj);
 }
 
-fg_status app_subcommand_json(const char *const *args, cJSON **out)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        return fg_error(FG_ERR_IO, "pipe: %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* an interrupted pipeline stops its step */
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execv("/proc/self/exe", (char *const *)args);
-        _exit(127);
-    }
-    close(fds[1]);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    char chunk[4096];
-    ssize_t k;
-    while ((k = read(fds[0], chunk, sizeof chunk)) > 0)
-        fwrite(chunk, 1, (size_t)k, mem);
-    fclose(mem);
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    fg_status st = FG_OK;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        st = fg_error(FG_ERR_INTERNAL, "fgcosim %s failed (exit status %d)", args[1],
-                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    else if (!(*out = cJSON_Parse(buf)))
-        st = fg_error(FG_ERR_INTERNAL, "fgcosim %s printed no JSON", args[1]);
-    free(buf);
-    return st;
-}

@@ -135,11 +135,16 @@ fg_status app_backend_new(const char *name, const char *model_path,
                           const fg_corner *corner, int reprogram, int jobs,
                           const fg_perturb *perturb, int linear_grad, fg_backend **be);
 
-/* Prints obj as one line of JSON on stdout, then deletes it. */
+/* Prints obj as one line of JSON on stdout, then deletes it; while a
+ * capture slot is set (app_json_capture), hands it to the slot instead. */
 void app_json_print(struct cJSON *obj);
+void app_json_capture(struct cJSON **slot); /* NULL: print again */
 
-/* Runs `fgcosim ARGS... --json` as a child process and parses the JSON
- * object it prints (stderr passes through). The caller cJSON_Delete()s it. */
+/* Runs `fgcosim ARGS... --json` in this process (args[1] names the
+ * command, apps/cmds.c) and returns the JSON object it would print; its
+ * progress and errors go to stderr as the command's own. On failure the
+ * status carries the command's own message. The caller cJSON_Delete()s
+ * *out. */
 fg_status app_subcommand_json(const char *const *args, struct cJSON **out);
 
 /* Loads layout, weights, and programs them at the nominal point with

@@ -343,12 +343,7 @@ static fg_status write_model(const recal_opts *o, const recal_result *r)
 static void report(const recal_opts *o, const recal_result *r)
 {
     if (o->json) {
-        cJSON *j = result_json(o, r);
-        char *s = cJSON_PrintUnformatted(j);
-        if (s)
-            printf("%s\n", s);
-        free(s);
-        cJSON_Delete(j);
+        app_json_print(result_json(o, r));
         return;
     }
     char corner[256];

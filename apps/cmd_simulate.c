@@ -53,6 +53,7 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
     *o = (sim_opts){.patterns = 200, .seed = 1};
     app_array_opts_init(&o->arr, "simulate");
     int c;
+    optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
         if (app_array_opt(&o->arr, c, optarg))
             continue;
@@ -224,11 +225,7 @@ static void sim_report(const sim_opts *o, const cosim_dataset *ds, double secs,
         app_corner_json(cJSON_AddObjectToObject(j, "corner"), &ds->corner);
         sim_energy_json(j, ds);
         cJSON_AddStringToObject(j, "output", o->out);
-        char *text = cJSON_PrintUnformatted(j);
-        if (text)
-            printf("%s\n", text);
-        free(text);
-        cJSON_Delete(j);
+        app_json_print(j);
     }
     else {
         sim_energy_mean m = sim_energy_means(ds);

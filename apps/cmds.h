@@ -16,4 +16,14 @@ int cmd_explore(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
 
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv); /* exit status: 0, 1, or 2 (bad input) */
+    const char *help;
+} app_command;
+
+/* The table, ended by a NULL name; the one named name, or NULL. */
+const app_command *app_commands(void);
+const app_command *app_command_find(const char *name);
+
 #endif
