@@ -456,13 +456,13 @@ START_TEST(sweep_resume)
     char *again = slurp(csv);
     /* same rows (seconds aside): compare the configuration and result columns */
     for (const char *key = "0,2,"; key; key = strcmp(key, "0,2,") ? NULL : "0.5,3,") {
-        char a[128], b[128];
+        char a[2][64], b[2][64];
         const char *p = strstr(full, key), *q = strstr(again, key);
         ck_assert_ptr_nonnull(p);
         ck_assert_ptr_nonnull(q);
-        sscanf(p, "%127[^,],%*[^,],%127[^,]", a, a + 64);
-        sscanf(q, "%127[^,],%*[^,],%127[^,]", b, b + 64);
-        ck_assert_str_eq(a + 64, b + 64);
+        ck_assert_int_eq(sscanf(p, "%63[^,],%*[^,],%63[^,]", a[0], a[1]), 2);
+        ck_assert_int_eq(sscanf(q, "%63[^,],%*[^,],%63[^,]", b[0], b[1]), 2);
+        ck_assert_str_eq(a[1], b[1]); /* the test accuracy */
     }
     ck_assert_int_eq(again[strlen(again) - 1], '\n'); /* whole lines */
     nl = 0;

@@ -395,7 +395,8 @@ START_TEST(test_dataset_malformed)
 {
     cosim_dataset a, b;
     dataset_fill(&a, 3);
-    const char *path = "/tmp/fgcosim-test-dsbad.h5";
+    char path[128];
+    tu_tmp(path, sizeof path, "dsbad.h5");
     double d8[8] = {0.8, 1, 1, 1, 1, 1, 1, 1};
     int rails4[4] = {3, 3, 3, 3}, ok[3] = {1, 2, 1};
     /* an op point of 8 values (the first one plausible) */
@@ -473,22 +474,22 @@ START_TEST(test_simulate_bad_input)
     char out[128];
     tu_tmp(out, sizeof out, "bad.h5");
     unlink(out);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --layout nosuch -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --inputs /nonexistent.csv -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --inputs " FG_FIXTURES "/bad_inputs_range.csv -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --inputs " FG_FIXTURES "/bad_inputs_count.csv -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 0 -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --layout nosuch -o %s", tu_tmp_path("bad.h5")), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --inputs /nonexistent.csv -o %s", tu_tmp_path("bad.h5")), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --inputs " FG_FIXTURES "/bad_inputs_range.csv -o %s", tu_tmp_path("bad.h5")), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --inputs " FG_FIXTURES "/bad_inputs_count.csv -o %s", tu_tmp_path("bad.h5")), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --patterns 0 -o %s", tu_tmp_path("bad.h5")), 2);
     ck_assert_int_eq(tu_run_fgcosim("simulate --patterns 10"), 2);
     /* corners out of range: one line naming the option, no file */
-    ck_assert_int_eq(tu_run_fgcosim("simulate --temp 200 -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --temp 200 -o %s", tu_tmp_path("bad.h5")), 2);
     char *err;
     ck_assert_int_eq(fg_file_read(TU_ERR_FILE, &err, NULL), FG_OK);
     ck_assert_ptr_nonnull(strstr(err, "--temp 200 is outside the allowed range [-55, 150]"));
     free(err);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --supply 1.6 -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --drift-time -1 -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --supply-rails vdd -o /tmp/fgcosim-test-bad.h5"), 2);
-    ck_assert_int_eq(tu_run_fgcosim("netlist --temp -60 -o /tmp/fgcosim-test-bad.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --supply 1.6 -o %s", tu_tmp_path("bad.h5")), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --drift-time -1 -o %s", tu_tmp_path("bad.h5")), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --supply-rails vdd -o %s", tu_tmp_path("bad.h5")), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("netlist --temp -60 -o %s", tu_tmp_path("bad.h5")), 2);
     ck_assert_int_eq(access(out, F_OK), -1);
 }
 END_TEST
@@ -926,23 +927,23 @@ START_TEST(test_simulate_program)
     char out[128];
     tu_tmp(out, sizeof out, "pv.h5");
     cosim_dataset ds;
-    ck_assert_int_eq(tu_run_fgcosim("simulate --array-netlist " CARD_NETLIST
-                                    " --patterns 2 --jobs 1 -o /tmp/fgcosim-test-pv.h5"), 0);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --array-netlist " CARD_NETLIST
+                                    " --patterns 2 --jobs 1 -o %s", tu_tmp_path("pv.h5")), 0);
     ck_assert_int_eq(cosim_dataset_read(out, &ds), FG_OK);
     ck_assert_str_eq(ds.program_method, "verify");
     ck_assert_double_eq(ds.program_tol, 0.01);
     ck_assert(ds.program_iterations >= 1 && ds.program_worst_rel_err <= 0.01);
     cosim_dataset_free(&ds);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --program model --patterns 2 --jobs 1 "
-                                    "-o /tmp/fgcosim-test-pv.h5"), 0);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --program model --patterns 2 --jobs 1 "
+                                    "-o %s", tu_tmp_path("pv.h5")), 0);
     ck_assert_int_eq(cosim_dataset_read(out, &ds), FG_OK);
     ck_assert_str_eq(ds.program_method, "model");
     ck_assert(isnan(ds.program_worst_rel_err) && ds.program_iterations == 0);
     cosim_dataset_free(&ds);
     unlink(out);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --program exact -o /tmp/fgcosim-test-pv.h5"), 2);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --verify-tol 0.9 -o /tmp/fgcosim-test-pv.h5"), 2);
-    ck_assert_int_eq(tu_run_fgcosim("simulate --verify-iter 0 -o /tmp/fgcosim-test-pv.h5"), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --program exact -o %s", tu_tmp_path("pv.h5")), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --verify-tol 0.9 -o %s", tu_tmp_path("pv.h5")), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --verify-iter 0 -o %s", tu_tmp_path("pv.h5")), 2);
     ck_assert_int_eq(access(out, F_OK), -1);
 }
 END_TEST

@@ -183,8 +183,8 @@ START_TEST(test_layout_cli_errors)
     free(bad);
     char out[128];
     tu_tmp(out, sizeof out, "deck.cir");
-    ck_assert_int_eq(tu_run_fgcosim("netlist --layout shielded --weights-seed 4 "
-                                    "-o /tmp/fgcosim-test-deck.cir"), 0);
+    ck_assert_int_eq(tu_run_fgcosimf("netlist --layout shielded --weights-seed 4 "
+                                    "-o %s", tu_tmp_path("deck.cir")), 0);
     char *deck;
     ck_assert_int_eq(fg_file_read(out, &deck, NULL), FG_OK);
     ck_assert_ptr_nonnull(strstr(deck, "VFG_3_4 wl3 g3_4 DC "));

@@ -3,6 +3,7 @@
 #include "suites.h"
 #include "fgcore.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -48,6 +49,22 @@ char *tu_tmp(char *buf, size_t n, const char *name)
 {
     snprintf(buf, n, "/tmp/fgcosim-test-%ld-%s", (long)getpid(), name);
     return buf;
+}
+
+const char *tu_tmp_path(const char *name)
+{
+    static char buf[160];
+    return tu_tmp(buf, sizeof buf, name);
+}
+
+int tu_run_fgcosimf(const char *fmt, ...)
+{
+    char args[1536]; /* room for it in tu_run_fgcosim's command line */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return tu_run_fgcosim(args);
 }
 
 int tu_run_fgcosim(const char *args)

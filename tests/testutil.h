@@ -18,6 +18,10 @@ const char *tu_err_file(void);
  * test process, so that two test runs (or suites run at once) never share
  * a file; returns buf. */
 char *tu_tmp(char *buf, size_t n, const char *name);
+/* The same path in a static buffer (valid until the next call). */
+const char *tu_tmp_path(const char *name);
+/* tu_run_fgcosim on a printf-formatted argument string. */
+int tu_run_fgcosimf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define TU_ERR_FILE tu_err_file()
 int tu_run_fgcosim(const char *args);
 /* The same with stdout captured into out (n bytes at most, NUL-terminated;
