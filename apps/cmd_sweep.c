@@ -182,11 +182,8 @@ int cmd_sweep(int argc, char **argv)
                 : "at least one --grid axis is required");
         bad = 2;
     }
-    if (!bad && !nn_net_known(a.net)) {
-        fprintf(stderr, "fgcosim sweep: --net: unknown net '%s' (%s)\n", a.net,
-                nn_net_names());
-        bad = 2;
-    }
+    if (!bad)
+        bad = nn_cli_net_check(CMD, a.net);
     if (bad)
         return 2;
     apply_defaults(&a);

@@ -124,11 +124,8 @@ int cmd_train(int argc, char **argv)
                 : !a.net ? "--net is required" : "-o CKPT is required");
         bad = 2;
     }
-    if (!bad && !nn_net_known(a.net)) {
-        fprintf(stderr, "fgcosim train: unknown net '%s' (%s)\n", a.net,
-                nn_net_names());
-        bad = 2;
-    }
+    if (!bad)
+        bad = nn_cli_net_check(CMD, a.net);
     if (bad)
         return 2;
     apply_defaults(&a);

@@ -167,6 +167,14 @@ fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a)
     return FG_OK;
 }
 
+int nn_cli_net_check(const char *cmd, const char *net)
+{
+    if (nn_net_known(net))
+        return 0;
+    fprintf(stderr, "fgcosim %s: --net: unknown net '%s' (%s)\n", cmd, net, nn_net_names());
+    return 2;
+}
+
 void nn_cli_json_str(FILE *f, const char *s)
 {
     fputc('"', f);

@@ -106,6 +106,10 @@ int nn_cli_train_opt(const char *cmd, nn_cli_train_args *t, int c, const char *a
 /* d = the defaults of net, overridden by what t set. */
 void nn_cli_train_opts(const nn_cli_train_args *t, const char *net, nn_train_opts *d);
 
+/* 0 if net is a built-in net, else prints "fgcosim CMD: unknown net ..."
+ * with the list and returns 2. */
+int nn_cli_net_check(const char *cmd, const char *net);
+
 /* Prints a JSON string value with escapes. */
 void nn_cli_json_str(FILE *f, const char *s);
 
