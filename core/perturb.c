@@ -182,6 +182,7 @@ void fg_perturb_describe(const fg_perturb *p, char *buf, size_t n)
 typedef struct {
     fg_backend *inner;
     fg_perturb p;
+    double drift_loss;/* mean retention loss of p (drift_loss())      */
     fg_rng rng;       /* fresh per read: read noise, backward noise */
     char name[48];
     float *buf;       /* scratch: cells (nt,16,16) + factors + pulses (B,16) */
@@ -226,9 +227,20 @@ static void quantise_all(float *v, const float *in, size_t n, int bits)
         v[i] = quantise(in[i], bits);
 }
 
-/* weff (16,16) = the programmed cells of targets w (16,16); dfac (16,16) =
- * d weff / d w with the quantiser straight through (NULL: not needed). */
-static void tile_program(const fg_perturb *p, const float *w, float *weff,
+/* The mean retention loss of p's drift keys (the corner's law): a
+ * constant of the wrapper, worked out once. */
+static double drift_loss(const fg_perturb *p)
+{
+    fg_corner c = fg_corner_nominal();
+    c.drift_s = p->drift_s, c.drift_rate = p->drift_rate;
+    c.drift_t0_s = p->drift_t0_s, c.drift_sigma = p->drift_sigma;
+    return fg_corner_drift_loss(&c);
+}
+
+/* weff (16,16) = the programmed cells of targets w (16,16), loss the mean
+ * retention loss; dfac (16,16) = d weff / d w with the quantiser straight
+ * through (NULL: not needed). */
+static void tile_program(const fg_perturb *p, double loss, const float *w, float *weff,
                          float *dfac)
 {
     float d[FG_CELLS], z[FG_CELLS];
@@ -239,7 +251,7 @@ static void tile_program(const fg_perturb *p, const float *w, float *weff,
     for (int k = 0; k < FG_CELLS; k++)
         d[k] = 1.0f;
     fg_rng r;
-    if (p->prog_sigma_v > 0 || p->drift_s > 0 || p->stuck_off > 0 || p->stuck_on > 0)
+    if (p->prog_sigma_v > 0 || loss > 0 || p->stuck_off > 0 || p->stuck_on > 0)
         fg_rng_seed(&r, tile_hash(w, p->seed));
     if (p->prog_sigma_v > 0) {
         const float s = (float)(p->prog_sigma_v / p->slope_v);
@@ -250,10 +262,6 @@ static void tile_program(const fg_perturb *p, const float *w, float *weff,
             weff[k] *= f, d[k] *= f;
         }
     }
-    fg_corner c = fg_corner_nominal();
-    c.drift_s = p->drift_s, c.drift_rate = p->drift_rate;
-    c.drift_t0_s = p->drift_t0_s, c.drift_sigma = p->drift_sigma;
-    const double loss = fg_corner_drift_loss(&c);
     if (loss > 0) {
         memset(z, 0, sizeof z);
         fg_rng_normal_add(&r, z, FG_CELLS, (float)p->drift_sigma);
@@ -284,8 +292,8 @@ static const float *tiles_program(perturb_ctx *c, const float *w, int nt,
     if (!fg_perturb_weights(&c->p))
         return w;
     for (int t = 0; t < nt; t++)
-        tile_program(&c->p, w + (size_t)t * FG_CELLS, weff + (size_t)t * FG_CELLS,
-                     dfac ? dfac + (size_t)t * FG_CELLS : NULL);
+        tile_program(&c->p, c->drift_loss, w + (size_t)t * FG_CELLS,
+                     weff + (size_t)t * FG_CELLS, dfac ? dfac + (size_t)t * FG_CELLS : NULL);
     return weff;
 }
 
@@ -392,6 +400,7 @@ fg_status fg_perturb_wrap(fg_backend *inner, const fg_perturb *p, fg_backend **o
         return fg_error(FG_ERR_NOMEM, "perturbations: out of memory");
     c->inner = inner;
     c->p = *p;
+    c->drift_loss = drift_loss(p);
     fg_rng_seed(&c->rng, p->seed ^ 0x5eedf00dULL);
     snprintf(c->name, sizeof c->name, "%s+perturb", fg_backend_name(inner));
     fg_backend_ops ops = {
