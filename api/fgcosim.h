@@ -78,5 +78,8 @@ fg_status fgc_backend_open(const char *spec, fg_backend **out);
  * perturbations (perturb(linear(base))). */
 fg_status fgc_backend_open_with(const char *spec, const fgc_open_opts *o,
                                 fg_backend **out);
+/* Whether kind `name` takes options o (the check fgc_backend_open_with
+ * makes before it opens anything): to refuse bad options up front. */
+fg_status fgc_backend_check(const char *name, const fgc_open_opts *o);
 
 #endif

@@ -48,8 +48,18 @@ static fg_status opts_check(const fgc_backend_kind *k, const fgc_open_opts *o)
                         "model instead)", k->name);
     if (!k->ir && o->perturb && o->perturb->ir_scale != 1.0)
         return fg_error(FG_ERR_RANGE, "perturbation ir_scale scales the fitted model: "
-                        "it needs the hwa backend (not %s)", k->name);
+                        "it needs --backend hwa (not %s)", k->name);
     return FG_OK;
+}
+
+fg_status fgc_backend_check(const char *name, const fgc_open_opts *o)
+{
+    for (int k = 0; k < NKINDS; k++)
+        if (!strcmp(kinds[k].name, name))
+            return opts_check(&kinds[k], o);
+    char names[256];
+    kind_names(names, sizeof names);
+    return fg_error(FG_ERR_RANGE, "unknown backend '%s' (known: %s)", name, names);
 }
 
 /* *out = perturb(linear(*base)) as o asks; frees *base on failure */

@@ -220,10 +220,8 @@ void app_array_free(app_array *a)
 
 fg_status app_perturb_check(const char *backend, const fg_perturb *p)
 {
-    if (p && p->ir_scale != 1.0 && strcmp(backend, "hwa"))
-        return fg_error(FG_ERR_RANGE, "perturbation ir_scale scales the fitted model: "
-                        "it needs --backend hwa (not %s)", backend);
-    return FG_OK;
+    fgc_open_opts o = {.perturb = p};
+    return fgc_backend_check(backend, &o);
 }
 
 /* The registry spec of the command-line options ("hwa:M.json", ...). */
