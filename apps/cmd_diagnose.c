@@ -105,11 +105,14 @@ typedef struct {
     double as_is, hat;       /* the perturbed operator: as is, after HAT */
 } diag_row;
 
-/* The reference operators' accuracies (index: the class's ir flag),
- * computed once: as is and after the same HAT epoch. */
+/* The reference operators (index: the class's ir flag; the reference
+ * depends on nothing else), each worked out once: the gradient g0 (n) on
+ * the fixed batch, its non-zero fraction, and the accuracy as is and after
+ * the same HAT epoch. */
 typedef struct {
     int done[2];
-    double as_is[2], hat[2];
+    float *g0[2];
+    double nonzero[2], as_is[2], hat[2];
 } diag_refs;
 
 static int parse_opt(diag_args *a, int c, const char *arg)
@@ -266,24 +269,38 @@ static fg_status accuracies(const diag_args *a, const nn_train_opts *to, nn_net 
     return st;
 }
 
+static fg_status reference(const diag_args *a, const nn_train_opts *to, diag_batch *b,
+                           const nn_dataset *te, int c, diag_refs *refs)
+{
+    const int ir = classes[c].ir;
+    if (refs->done[ir])
+        return FG_OK;
+    fg_backend *be = NULL;
+    fg_status st = make_operator(a, c, -1, 0, &be);
+    if (st == FG_OK)
+        st = batch_grad(b, be, refs->g0[ir]);
+    if (st == FG_OK) {
+        diag_row ref; /* the reference's own sensitivity */
+        diagnostics(refs->g0[ir], refs->g0[ir], 1, weight_count(b->net), &ref);
+        refs->nonzero[ir] = ref.nonzero;
+        st = accuracies(a, to, b->net, te, be, &refs->as_is[ir], &refs->hat[ir]);
+    }
+    refs->done[ir] = st == FG_OK;
+    fg_backend_free(be);
+    return st;
+}
+
 static fg_status diagnose_one(const diag_args *a, const nn_train_opts *to, diag_batch *b,
-                              const nn_dataset *te, int c, int s, float *g0, float *gk,
+                              const nn_dataset *te, int c, int s, float *gk,
                               diag_refs *refs, diag_row *r)
 {
     const size_t n = weight_count(b->net);
     const int ir = classes[c].ir;
     fg_backend *be = NULL;
     *r = (diag_row){.cls = c, .s = s};
-    fg_status st = make_operator(a, c, -1, 0, &be);
-    if (st == FG_OK)
-        st = batch_grad(b, be, g0);
-    if (st == FG_OK && !refs->done[ir]) {
-        st = accuracies(a, to, b->net, te, be, &refs->as_is[ir], &refs->hat[ir]);
-        refs->done[ir] = st == FG_OK;
-    }
+    fg_status st = reference(a, to, b, te, c, refs);
     r->ref_acc = refs->as_is[ir], r->ref_hat = refs->hat[ir];
-    fg_backend_free(be);
-    be = NULL;
+    r->ref_nonzero = refs->nonzero[ir];
     for (int k = 0; k < a->draws && st == FG_OK; k++) {
         if ((st = make_operator(a, c, s, k + 1, &be)) == FG_OK)
             st = batch_grad(b, be, gk + (size_t)k * n);
@@ -291,10 +308,8 @@ static fg_status diagnose_one(const diag_args *a, const nn_train_opts *to, diag_
         be = NULL;
     }
     if (st == FG_OK) {
-        diag_row ref;
-        diagnostics(g0, g0, 1, n, &ref); /* the reference's own sensitivity */
-        diagnostics(g0, gk, a->draws, n, r);
-        r->ref_nonzero = ref.nonzero;
+        diagnostics(refs->g0[ir], gk, a->draws, n, r);
+        r->ref_nonzero = refs->nonzero[ir];
         st = make_operator(a, c, s, 1, &be);
     }
     if (st == FG_OK)
@@ -491,7 +506,7 @@ static fg_status run(const diag_args *a)
     to.opt.lr = a->lr > 0 ? a->lr : to.opt.lr / 10;
     const size_t n = net ? weight_count(net) : 0, K = net ? (size_t)nn_net_classes(net) : 0;
     diag_batch b = {.net = net, .B = a->batch};
-    float *x = NULL, *g0 = NULL, *gk = NULL;
+    float *x = NULL, *gk = NULL;
     uint8_t *y = NULL;
     diag_row *rows = calloc(NCLASSES * NSTR, sizeof *rows);
     int nr = 0;
@@ -501,9 +516,11 @@ static fg_status run(const diag_args *a)
         y = malloc((size_t)a->batch);
         b.probs = malloc((size_t)a->batch * K * sizeof(float));
         b.dl = malloc((size_t)a->batch * K * sizeof(float));
-        g0 = malloc(n * sizeof *g0);
+        refs.g0[0] = malloc(n * sizeof(float));
+        refs.g0[1] = malloc(n * sizeof(float));
         gk = malloc((size_t)a->draws * n * sizeof *gk);
-        if (!x || !y || !b.probs || !b.dl || !g0 || !gk || !rows)
+        if (!x || !y || !b.probs || !b.dl || !refs.g0[0] || !refs.g0[1] || !gk ||
+            !rows)
             st = fg_error(FG_ERR_NOMEM, "diagnose: out of memory");
     }
     if (st == FG_OK) {
@@ -515,7 +532,7 @@ static fg_status run(const diag_args *a)
             continue;
         for (int s = 0; s < NSTR && st == FG_OK; s++) {
             double t0 = fg_now();
-            st = diagnose_one(a, &to, &b, &te, c, s, g0, gk, &refs, &rows[nr]);
+            st = diagnose_one(a, &to, &b, &te, c, s, gk, &refs, &rows[nr]);
             if (st == FG_OK)
                 fprintf(stderr, "[%s %d/3] %s: cos %.3f, rel. var %.3g, non-zero %.3f; "
                         "accuracy as is / after HAT: reference %.2f / %.2f%%, perturbed "
@@ -540,7 +557,8 @@ static fg_status run(const diag_args *a)
         st = write_json(a->dir, rows, nr);
     if (st == FG_OK)
         st = write_report(a, rows, nr);
-    free(x), free(y), free(b.probs), free(b.dl), free(g0), free(gk), free(rows);
+    free(x), free(y), free(b.probs), free(b.dl), free(refs.g0[0]), free(refs.g0[1]);
+    free(gk), free(rows);
     nn_net_free(net);
     nn_data_free(&tr);
     nn_data_free(&te);
