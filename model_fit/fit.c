@@ -19,8 +19,10 @@
 typedef struct {
     int col[FIT_NPHYS];
     double scale[FIT_NPHYS];
-    const double *tgt;      /* (16,16) targets: cells = gain_j tgt_ij^w_exp;
+    const double *tgt;      /* (A,16,16) targets: cells = gain_j tgt_ij^w_exp;
                                NULL: free cells                            */
+    int A;                  /* programmed arrays (1 with free cells)       */
+    const int *arr;         /* (P) array of each pattern, or NULL: all 0   */
     int ncell;              /* 256 free cells, or 16 gains                 */
     int exp_col;            /* theta column of w_exp, -1: held             */
     int np;                 /* total unknowns: ncell + fitted physics      */
@@ -29,6 +31,8 @@ typedef struct {
 
 typedef struct {
     fit_model m;
+    double *wa;             /* (A,16,16) tied cells of each array (free
+                               cells: m.w alone, A = 1)                  */
     const double *x, *y;    /* (P,16) */
     int P;
     theta_map map;
@@ -39,9 +43,13 @@ typedef struct {
 /* fit_param_fields order */
 enum { F_LAMBDA, F_KROW, F_KCOL, F_KEDGE, F_QROW, F_QCOL, F_BETA, F_VOFF, F_TEDGE };
 
-static void map_init(theta_map *mp, const double *tgt, int fix_off, int fit_exp)
+static void map_init(theta_map *mp, const fit_options *o, int fix_off)
 {
+    const double *tgt = o->w_target;
+    int fit_exp = o->fit_exp;
     mp->tgt = tgt;
+    mp->A = tgt && o->n_arrays > 1 ? o->n_arrays : 1;
+    mp->arr = mp->A > 1 ? o->array : NULL;
     mp->ncell = tgt ? L : FG_CELLS;
     mp->exp_col = tgt && fit_exp ? mp->ncell : -1;
     int n = 0, c = mp->ncell + (mp->exp_col >= 0);
@@ -57,7 +65,15 @@ static void map_init(theta_map *mp, const double *tgt, int fix_off, int fit_exp)
     mp->np = c;
 }
 
-static void theta_to_model(fit_model *m, const theta_map *mp, const gsl_vector *th)
+/* The array of pattern p, and its cells (16,16) and targets. */
+static int pat_array(const theta_map *mp, int p) { return mp->arr ? mp->arr[p] : 0; }
+static const double *pat_cells(const fit_ctx *c, int p)
+{
+    return c->map.tgt ? c->wa + (size_t)pat_array(&c->map, p) * FG_CELLS : c->m.w;
+}
+
+static void theta_to_model(fit_model *m, double *wa, const theta_map *mp,
+                           const gsl_vector *th)
 {
     double v[FIT_NPHYS];
     fit_params_to_vec(&m->p, v);
@@ -66,9 +82,11 @@ static void theta_to_model(fit_model *m, const theta_map *mp, const gsl_vector *
     if (mp->tgt)
         for (int j = 0; j < L; j++)
             m->w_gain[j] = gsl_vector_get(th, j);
-    if (mp->tgt)
-        fit_model_tie(m, mp->tgt, m->w);
-    else
+    if (mp->tgt) {
+        for (int a = 0; a < mp->A; a++)
+            fit_model_tie(m, mp->tgt + (size_t)a * FG_CELLS, wa + (size_t)a * FG_CELLS);
+        memcpy(m->w, wa, sizeof m->w); /* the first array's, as one-array fits */
+    } else
         for (int n = 0; n < FG_CELLS; n++)
             m->w[n] = gsl_vector_get(th, n);
     for (int n = 0; n < FIT_NPHYS; n++)
@@ -90,12 +108,17 @@ static void model_to_theta(gsl_vector *th, const theta_map *mp, const fit_model 
             gsl_vector_set(th, mp->col[n], v[n] / mp->scale[n]);
 }
 
-/* f (P*16) = model - measured */
+/* f (P*16) = model - measured, run by run of patterns on one array */
 static int cb_f(const gsl_vector *th, void *params, gsl_vector *f)
 {
     fit_ctx *c = params;
-    theta_to_model(&c->m, &c->map, th);
-    fit_model_forward(f->data, c->x, c->m.w, &c->m, c->P);
+    theta_to_model(&c->m, c->wa, &c->map, th);
+    for (int p0 = 0, p1; p0 < c->P; p0 = p1) {
+        for (p1 = p0 + 1; p1 < c->P && pat_array(&c->map, p1) == pat_array(&c->map, p0); p1++)
+            ;
+        fit_model_forward(f->data + (size_t)p0 * L, c->x + (size_t)p0 * FG_ROWS,
+                          pat_cells(c, p0), &c->m, p1 - p0);
+    }
     size_t n = (size_t)c->P * L;
     for (size_t k = 0; k < n; k++) {
         f->data[k] -= c->y[k];
@@ -110,17 +133,18 @@ static int tcol(const theta_map *mp, int f, int k) { return mp->col[mp->f_start[
 static double tscale(const theta_map *mp, int f) { return mp->scale[mp->f_start[f]]; }
 
 /* Tied cells: d w_ij / d gain_j (= t^e) and d w_ij / d e (= w_ij ln t). */
-static void tied_slopes(const theta_map *mp, const fit_model *m, int n, double *dg,
+static void tied_slopes(const double *tgt, const fit_model *m, int n, double *dg,
                         double *de)
 {
-    double t = mp->tgt[n];
+    double t = tgt[n];
     *dg = mf_target_pow(m, t);
     *de = t <= 0 ? 0 : m->w_gain[n % L] * *dg * log(t);
 }
 
-/* pre (16, np): d u_j / d theta for one pattern's lane gradients g. */
+/* pre (16, np): d u_j / d theta for one pattern's lane gradients g; tgt
+ * (16,16) its array's targets (NULL: free cells). */
 static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
-                     const mf_ip *ip, const fit_model *m)
+                     const double *tgt, const mf_ip *ip, const fit_model *m)
 {
     const int np = mp->np;
     double ks = ip->kscale * tscale(mp, F_KROW), qs = ip->qscale * tscale(mp, F_QROW);
@@ -130,8 +154,8 @@ static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
         double dgain = 0, dexp = 0;
         for (int i = 0; i < FG_ROWS; i++) {
             double dk = g->dk[i * L + j], dr = g->drho[i * L + j], sg, se;
-            if (mp->tgt) {
-                tied_slopes(mp, m, i * L + j, &sg, &se);
+            if (tgt) {
+                tied_slopes(tgt, m, i * L + j, &sg, &se);
                 dgain += g->dw[i * L + j] * sg;
                 dexp += g->dw[i * L + j] * se;
             } else
@@ -185,7 +209,7 @@ static void final_rows(double *J, const double *pre, const double *u,
 static int cb_df(const gsl_vector *th, void *params, gsl_matrix *J)
 {
     fit_ctx *c = params;
-    theta_to_model(&c->m, &c->map, th);
+    theta_to_model(&c->m, c->wa, &c->map, th);
     mf_ip ip;
     mf_ip_from_model(&ip, &c->m);
     const int np = c->map.np;
@@ -208,8 +232,10 @@ static int cb_df(const gsl_vector *th, void *params, gsl_matrix *J)
             static const double ones[L] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
             double u[L];
             memset(g, 0, sizeof *g);
-            mf_vec_backward(g, u, ones, c->x + (size_t)p * FG_ROWS, c->m.w, &ip);
-            pre_rows(pre, g, &c->map, &ip, &c->m);
+            const double *tgt = c->map.tgt ? c->map.tgt + (size_t)pat_array(&c->map, p) * FG_CELLS
+                                           : NULL;
+            mf_vec_backward(g, u, ones, c->x + (size_t)p * FG_ROWS, pat_cells(c, p), &ip);
+            pre_rows(pre, g, &c->map, tgt, &ip, &c->m);
             final_rows(J->data + (size_t)p * L * J->tda, pre, u, &c->map, &ip);
         }
         free(pre);
@@ -235,6 +261,8 @@ void fit_options_default(fit_options *o)
     o->max_iter = 60;
     o->verbose = 0;
     o->w_target = NULL;
+    o->n_arrays = 1;
+    o->array = NULL;
     o->fit_exp = 0;
 }
 
@@ -246,18 +274,46 @@ static int all_zero(const double *w, int n)
     return 1;
 }
 
+/* Column gains of tied cells for the ideal product, least squares over
+ * every pattern: y_pj ~ gain_j * sum_i x_pi t_ij^e (t: the pattern's
+ * array). The start when several arrays are tied and no model is given. */
+static void ideal_gains(fit_model *m, const double *x, const double *y, int P,
+                        const theta_map *mp)
+{
+    double num[L] = {0}, den[L] = {0};
+    for (int p = 0; p < P; p++) {
+        const double *t = mp->tgt + (size_t)pat_array(mp, p) * FG_CELLS;
+        for (int j = 0; j < L; j++) {
+            double s = 0;
+            for (int i = 0; i < FG_ROWS; i++)
+                s += x[(size_t)p * FG_ROWS + i] * mf_target_pow(m, t[i * L + j]);
+            num[j] += s * y[(size_t)p * L + j];
+            den[j] += s * s;
+        }
+    }
+    for (int j = 0; j < L; j++)
+        m->w_gain[j] = den[j] > 0 ? num[j] / den[j] : 1.0;
+}
+
 /* Start: m->w if set, else naive (or linear lacking one-hot patterns);
- * with targets, the gains that best map them onto that start. */
+ * with targets, the gains that best map them onto that start. Several
+ * arrays: m's gains if m->w is set (a model to start from), else the
+ * ideal product's. */
 static fg_status start_weights(fit_model *m, const double *x, const double *y,
-                               int P, const double *tgt)
+                               int P, const theta_map *mp)
 {
     fg_status st = FG_OK;
     int idx[FG_ROWS];
+    if (mp->A > 1) {
+        if (all_zero(m->w, FG_CELLS))
+            ideal_gains(m, x, y, P, mp);
+        return FG_OK;
+    }
     if (all_zero(m->w, FG_CELLS))
         st = fit_find_one_hot(x, P, idx) == FG_ROWS ? fit_extract_naive(x, y, P, m->w)
                                                     : fit_extract_linear(x, y, P, m->w);
-    if (st == FG_OK && tgt)
-        fit_model_set_gain(m, tgt);
+    if (st == FG_OK && mp->tgt)
+        fit_model_set_gain(m, mp->tgt);
     return st;
 }
 
@@ -284,15 +340,23 @@ static int measure_offsets(fit_model *m, const double *x, const double *y, int P
     return n;
 }
 
-static fg_status check_data(const double *x, const double *y, int P, int np)
+static fg_status check_data(const double *x, const double *y, int P,
+                            const theta_map *mp)
 {
-    if ((long)P * L < np)
+    if ((long)P * L < mp->np)
         return fg_error(FG_ERR_RANGE, "fit: %d patterns give %d residuals, fewer "
-                        "than the %d parameters", P, P * L, np);
+                        "than the %d parameters", P, P * L, mp->np);
+    if (mp->A > 1 && !mp->arr)
+        return fg_error(FG_ERR_RANGE, "fit: %d arrays of targets but no array "
+                        "index per pattern", mp->A);
     for (long k = 0; k < (long)P * L; k++)
         if (!isfinite(x[k]) || !isfinite(y[k]))
             return fg_error(FG_ERR_RANGE, "fit: pattern %ld has a non-finite %s",
                             k / L, isfinite(x[k]) ? "output" : "input");
+    for (int p = 0; mp->arr && p < P; p++)
+        if (mp->arr[p] < 0 || mp->arr[p] >= mp->A)
+            return fg_error(FG_ERR_RANGE, "fit: pattern %d is on array %d, not in "
+                            "0..%d", p, mp->arr[p], mp->A - 1);
     return FG_OK;
 }
 
@@ -358,7 +422,7 @@ fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
     if (st == FG_OK) {
         c->m = *m;
         rep->zero_patterns = measure_offsets(&c->m, x, y, P);
-        map_init(&c->map, o->w_target, rep->zero_patterns > 0, o->fit_exp);
+        map_init(&c->map, o, rep->zero_patterns > 0);
         c->x = x;
         c->y = y;
         c->P = P;
@@ -367,9 +431,11 @@ fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
         st = fit_model_check(m);
     }
     if (st == FG_OK)
-        st = check_data(x, y, P, c->map.np);
+        st = check_data(x, y, P, &c->map);
+    if (st == FG_OK && !(c->wa = malloc((size_t)c->map.A * FG_CELLS * sizeof *c->wa)))
+        st = fg_error(FG_ERR_NOMEM, "fit: out of memory");
     if (st == FG_OK)
-        st = start_weights(&c->m, x, y, P, o->w_target);
+        st = start_weights(&c->m, x, y, P, &c->map);
     if (st == FG_OK && !(th = gsl_vector_alloc(c->map.np)))
         st = fg_error(FG_ERR_NOMEM, "fit: out of memory");
     if (st == FG_OK) {
@@ -377,12 +443,14 @@ fg_status fit_model_fit(fit_model *m, const double *x, const double *y, int P,
         st = run_lm(c, th, o, rep);
     }
     if (st == FG_OK) {
-        theta_to_model(&c->m, &c->map, th);
+        theta_to_model(&c->m, c->wa, &c->map, th);
         *m = c->m;
         rep->n_params = c->map.np;
         rep->seconds = fg_now() - c->t0;
     }
     gsl_vector_free(th);
+    if (c)
+        free(c->wa);
     free(c);
     gsl_set_error_handler(old_handler);
     return st;

@@ -225,6 +225,11 @@ typedef struct {
                           one programmed matrix, y = x.(W + beta N(W)) is
                           linear in W), so only tied cells make beta, and
                           the model, carry over to new weights.          */
+    int n_arrays;      /* with w_target: several programmed arrays (a
+                          network's tiles), w_target (n_arrays,16,16); the
+                          cells of each are tied to its targets with the
+                          same gains and physics. <= 1: one array        */
+    const int *array;  /* (P) the array of each pattern when n_arrays > 1 */
     int fit_exp;       /* with w_target: also fit m->w_exp, the programming
                           exponent (else it is held at its value)      */
 } fit_options;

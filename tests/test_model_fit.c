@@ -623,6 +623,67 @@ START_TEST(test_fit_synthetic)
 }
 END_TEST
 
+/* A network's tiles as the calibration: NA arrays of sparse small
+ * targets (half the cells off, the rest up to 0.3, as a layer's w+/w-
+ * under one scale), patterns sorted by array, cells tied to each array's
+ * targets with common gains, exponent and physics. The fit from scratch
+ * (ideal gains) recovers them, and the model carries over to an array it
+ * has not seen. */
+static void tile_targets(double *t, fg_rng *r)
+{
+    for (int n = 0; n < FG_CELLS; n++)
+        t[n] = fg_rng_uniform(r) < 0.5 ? 0 : 0.3 * fg_rng_uniform(r);
+}
+
+START_TEST(test_fit_arrays)
+{
+    enum { NA = 5, PA = 80, P = NA * PA, PH = 200 };
+    fg_rng r;
+    fg_rng_seed(&r, 77);
+    fit_model truth, m;
+    random_model(&truth, &r);
+    truth.w_exp = 0.9;
+    for (int j = 0; j < FG_COLS; j++)
+        truth.w_gain[j] = 0.85 + 0.2 * fg_rng_uniform(&r);
+    double *tgt = malloc(sizeof(double) * (NA + 1) * FG_CELLS), w[FG_CELLS];
+    double *x = malloc(sizeof(double) * (P + PH) * FG_ROWS);
+    double *y = malloc(sizeof(double) * (P + PH) * FG_COLS), *yh = malloc(sizeof(double) * PH * FG_COLS);
+    int arr[P];
+    for (int a = 0; a <= NA; a++)
+        tile_targets(tgt + a * FG_CELLS, &r);
+    synth_patterns(x, P + PH, &r);
+    for (int p = 0; p < P + PH; p++) {
+        int a = p < P ? p / PA : NA; /* held out: the unseen array NA */
+        if (p < P)
+            arr[p] = a;
+        fit_model_tie(&truth, tgt + a * FG_CELLS, w);
+        fit_model_forward(y + (size_t)p * FG_COLS, x + (size_t)p * FG_ROWS, w, &truth, 1);
+    }
+    fit_model_init(&m, &truth.op);
+    fit_options o;
+    fit_options_default(&o);
+    o.w_target = tgt;
+    o.n_arrays = NA;
+    o.array = arr;
+    o.fit_exp = 1;
+    ck_assert_int_eq(fit_model_fit(&m, x, y, P, &o, NULL), FG_OK);
+    fit_model_tie(&m, tgt + NA * FG_CELLS, w);
+    fit_model_forward(yh, x + (size_t)P * FG_ROWS, w, &m, PH);
+    double ser = fit_ser_db(y + (size_t)P * FG_COLS, yh, PH * FG_COLS);
+    fprintf(stderr, "model_fit:fit arrays: %d arrays, unseen array SER %.1f dB, e %.4f\n",
+            NA, ser, m.w_exp);
+    ck_assert_msg(ser > 60, "SER on the unseen array %.1f dB", ser);
+    ck_assert_double_eq_tol(m.w_exp, truth.w_exp, 1e-3);
+    ck_assert_double_eq_tol(m.p.lambda, truth.p.lambda, 0.01 * truth.p.lambda);
+    for (int j = 0; j < FG_COLS; j++)
+        ck_assert_double_eq_tol(m.w_gain[j], truth.w_gain[j], 2e-3);
+    arr[P - 1] = NA; /* an index past the arrays: named, no fit */
+    ck_assert_int_eq(fit_model_fit(&m, x, y, P, &o, NULL), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "pattern 399 is on array 5"));
+    free(tgt), free(x), free(y), free(yh);
+}
+END_TEST
+
 /* The hwa backend with a programming exponent: the forward pass is the
  * model on the effective cells gain_j t^e, the weight gradient goes
  * through d(gain t^e)/dt = gain e t^(e-1). */
@@ -699,6 +760,7 @@ Suite *model_fit_suite(void)
     tc = tcase_create("model_fit:fit");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_fit_synthetic, 0, 3);
+    tcase_add_test(tc, test_fit_arrays);
     tcase_add_test(tc, test_fit_bad_input);
     suite_add_tcase(s, tc);
     return s;
