@@ -271,6 +271,15 @@ typedef struct {
     double *energy_delivered; /* (P,COSIM_NSRC) J the deck's sources deliver */
     double *latency_s;        /* (P) s                                       */
     nl_vmm_timing timing;     /* the phases of latency_s                     */
+    /* Several programmed arrays (a network's tiles, `simulate --ckpt`;
+     * file version 2): n_arrays > 1, pattern p ran on array array[p],
+     * whose targets and shifts are w_targets/dvts + 256 array[p]; w_target
+     * and dvt above hold array 0. One array (version 1 files): n_arrays
+     * 1 and the three pointers NULL. */
+    int n_arrays;
+    int *array;         /* (P)           */
+    double *w_targets;  /* (n_arrays,16,16) */
+    double *dvts;       /* (n_arrays,16,16) V */
 } cosim_dataset;
 
 /* Writes path atomically (temporary name, then rename). */
@@ -278,6 +287,8 @@ fg_status cosim_dataset_write(const char *path, const cosim_dataset *ds);
 /* Reads and validates shapes and values; errors name the file and field. */
 fg_status cosim_dataset_read(const char *path, cosim_dataset *ds);
 void cosim_dataset_free(cosim_dataset *ds);
+/* The programmed targets (16,16) of array a (0 for a one-array file). */
+const double *cosim_dataset_w_target(const cosim_dataset *ds, int a);
 
 #ifdef FGCOSIM_MPI
 /* ---- the MPI split (mpi.c; the MPI build only) -----------------------------

@@ -15,7 +15,10 @@
  *   Optional (files before them have none): /energy (P,2) J drawn from
  *   each supply and /energy_delivered (P,2) J, both with attributes
  *   sources = "precharge,wordline" and unit = "J"; /latency_s (P) with
- *   attributes precharge_s, integrate_s, read_s (see cosim.h). */
+ *   attributes precharge_s, integrate_s, read_s (see cosim.h).
+ *   Several programmed arrays (a network's tiles; version 2): /array (P)
+ *   the array each pattern ran on, /w_targets and /dvts (A,16,16); /dvt
+ *   and /w_target hold array 0 then. */
 #include "cosim.h"
 
 #include <hdf5.h>
@@ -26,7 +29,9 @@
 #include <unistd.h>
 
 #define DS_FORMAT "fgcosim-calibration"
-#define DS_VERSION 1
+#define DS_VERSION 1       /* one programmed array                     */
+#define DS_VERSION_ARRAYS 2 /* several: /array, /w_targets, /dvts       */
+#define DS_MAX_ARRAYS 65536
 #define DS_MAX_PATTERNS 10000000 /* simulate --patterns at most */
 
 /* Root attribute `name` as one element of class cls (H5T_FLOAT takes an
@@ -161,6 +166,18 @@ static int put_energy(hid_t f, const cosim_dataset *ds)
     return bad;
 }
 
+/* /array, /w_targets and /dvts of a data set of several arrays. */
+static int put_arrays(hid_t f, const cosim_dataset *ds)
+{
+    if (ds->n_arrays <= 1)
+        return 0;
+    hsize_t np = (hsize_t)ds->P, dims[3] = {(hsize_t)ds->n_arrays, FG_ROWS, FG_COLS};
+    int bad = H5LTmake_dataset_int(f, "/array", 1, &np, ds->array) < 0;
+    bad |= H5LTmake_dataset_double(f, "/w_targets", 3, dims, ds->w_targets) < 0;
+    bad |= H5LTmake_dataset_double(f, "/dvts", 3, dims, ds->dvts) < 0;
+    return bad;
+}
+
 static int put_attrs(hid_t f, const cosim_dataset *ds)
 {
     const struct { const char *name; double v; } num[] = {
@@ -168,7 +185,7 @@ static int put_attrs(hid_t f, const cosim_dataset *ds)
         {"op_t_max_s", ds->op.t_max}, {"op_c_bl_F", ds->op.c_bl},
         {"op_i_unit_A", ds->op.i_unit},
     };
-    int bad = 0, version = DS_VERSION;
+    int bad = 0, version = ds->n_arrays > 1 ? DS_VERSION_ARRAYS : DS_VERSION;
     long long seed = (long long)ds->seed;
     for (size_t k = 0; k < sizeof num / sizeof num[0]; k++)
         bad |= H5LTset_attribute_double(f, "/", num[k].name, &num[k].v, 1) < 0;
@@ -203,6 +220,7 @@ fg_status cosim_dataset_write(const char *path, const cosim_dataset *ds)
         bad |= put_matrix(f, "/dvt", ds->dvt, FG_ROWS, FG_COLS);
         bad |= put_matrix(f, "/w_target", ds->w_target, FG_ROWS, FG_COLS);
         bad |= put_attrs(f, ds);
+        bad |= put_arrays(f, ds);
         bad |= put_energy(f, ds);
         bad |= H5Fclose(f) < 0;
     }
@@ -313,9 +331,10 @@ static fg_status get_attrs(hid_t f, const char *path, cosim_dataset *ds)
     free(fmt);
     if (!ok || attr_int(f, "version", &version) != 1)
         return fg_error(FG_ERR_FORMAT, "%s: not an fgcosim calibration data set", path);
-    if (version != DS_VERSION)
-        return fg_error(FG_ERR_FORMAT, "%s: data set version %d, this build reads %d",
-                        path, version, DS_VERSION);
+    if (version != DS_VERSION && version != DS_VERSION_ARRAYS)
+        return fg_error(FG_ERR_FORMAT, "%s: data set version %d, this build reads %d "
+                        "and %d", path, version, DS_VERSION, DS_VERSION_ARRAYS);
+    ds->n_arrays = version; /* 2: several, counted by get_arrays */
     long long seed = 0;
     if (attr_llong(f, "seed", &seed) < 0)
         return fg_error(FG_ERR_FORMAT, "%s: attribute seed unreadable (one integer "
@@ -345,6 +364,15 @@ static fg_status check_values(const char *path, const cosim_dataset *ds)
         if (ds->ok[k / COSIM_NSRC] && !isfinite(ds->energy[k]))
             return fg_error(FG_ERR_RANGE, "%s: /energy[%zu][%zu] is not finite",
                             path, k / COSIM_NSRC, k % COSIM_NSRC);
+    for (int p = 0; ds->array && p < ds->P; p++)
+        if (ds->array[p] < 0 || ds->array[p] >= ds->n_arrays)
+            return fg_error(FG_ERR_RANGE, "%s: /array[%d] = %d is not an array in 0..%d",
+                            path, p, ds->array[p], ds->n_arrays - 1);
+    for (size_t k = 0; ds->w_targets && k < (size_t)ds->n_arrays * FG_CELLS; k++)
+        if (!isfinite(ds->w_targets[k]) || !isfinite(ds->dvts[k]))
+            return fg_error(FG_ERR_RANGE, "%s: /%s[%zu][%zu][%zu] is not finite", path,
+                            isfinite(ds->dvts[k]) ? "w_targets" : "dvts", k / FG_CELLS,
+                            k % FG_CELLS / FG_COLS, k % FG_COLS);
     for (int p = 0; ds->latency_s && p < ds->P; p++)
         if (!(ds->latency_s[p] > 0))
             return fg_error(FG_ERR_RANGE, "%s: /latency_s[%d] = %g is not positive",
@@ -415,6 +443,61 @@ static fg_status get_latency(hid_t f, const char *path, cosim_dataset *ds)
     return FG_OK;
 }
 
+/* An (A,16,16) data set of A <= DS_MAX_ARRAYS arrays (*A = -1: any, set). */
+static fg_status get_tiles(hid_t f, const char *path, const char *name, int *A,
+                           double **out)
+{
+    int rank = 0;
+    hsize_t dims[3] = {0, 0, 0};
+    H5T_class_t cls;
+    size_t sz;
+    if (!H5LTfind_dataset(f, name + 1) || H5LTget_dataset_ndims(f, name, &rank) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: data set %s is missing (version 2: several "
+                        "arrays)", path, name);
+    if (rank != 3 || H5LTget_dataset_info(f, name, dims, &cls, &sz) < 0 ||
+        dims[0] < 2 || dims[0] > DS_MAX_ARRAYS || dims[1] != FG_ROWS ||
+        dims[2] != FG_COLS || (*A >= 0 && dims[0] != (hsize_t)*A))
+        return fg_error(FG_ERR_FORMAT, "%s: data set %s is not (A,16,16) with 2 <= A "
+                        "<= %d%s", path, name, DS_MAX_ARRAYS, *A >= 0 ? " as /w_targets" : "");
+    if (!ds_written(f, name))
+        return fg_error(FG_ERR_FORMAT, "%s: data set %s has no data written", path, name);
+    *A = (int)dims[0];
+    if (!(*out = malloc(dims[0] * FG_CELLS * sizeof **out)))
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    if (H5LTread_dataset_double(f, name, *out) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: cannot read %s", path, name);
+    return FG_OK;
+}
+
+/* Version 2: /w_targets, /dvts and /array (P ints); version 1: one array. */
+static fg_status get_arrays(hid_t f, const char *path, cosim_dataset *ds)
+{
+    int A = -1, rank = 0;
+    hsize_t dims[2] = {0, 0};
+    H5T_class_t cls;
+    size_t sz;
+    if (ds->n_arrays != DS_VERSION_ARRAYS) {
+        ds->n_arrays = 1;
+        return FG_OK;
+    }
+    fg_status st = get_tiles(f, path, "/w_targets", &A, &ds->w_targets);
+    if (st == FG_OK)
+        st = get_tiles(f, path, "/dvts", &A, &ds->dvts);
+    if (st != FG_OK)
+        return st;
+    ds->n_arrays = A;
+    if (!H5LTfind_dataset(f, "array") || H5LTget_dataset_ndims(f, "/array", &rank) < 0 ||
+        rank != 1 || H5LTget_dataset_info(f, "/array", dims, &cls, &sz) < 0 ||
+        dims[0] != (hsize_t)ds->P || !ds_written(f, "/array"))
+        return fg_error(FG_ERR_FORMAT, "%s: data set /array missing or not (%d)", path,
+                        ds->P);
+    if (!(ds->array = malloc((size_t)ds->P * sizeof *ds->array)))
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    if (H5LTread_dataset_int(f, "/array", ds->array) < 0)
+        return fg_error(FG_ERR_FORMAT, "%s: cannot read /array", path);
+    return FG_OK;
+}
+
 /* The optional energy data sets: none, or all three of the right shapes
  * with the sources this build knows. */
 static fg_status get_energy(hid_t f, const char *path, cosim_dataset *ds)
@@ -460,6 +543,8 @@ static fg_status read_open(hid_t f, const char *path, cosim_dataset *ds)
     if (st == FG_OK)
         st = get_attrs(f, path, ds);
     if (st == FG_OK)
+        st = get_arrays(f, path, ds);
+    if (st == FG_OK)
         st = get_energy(f, path, ds);
     return st == FG_OK ? check_values(path, ds) : st;
 }
@@ -480,6 +565,11 @@ fg_status cosim_dataset_read(const char *path, cosim_dataset *ds)
     return st;
 }
 
+const double *cosim_dataset_w_target(const cosim_dataset *ds, int a)
+{
+    return ds->n_arrays > 1 ? ds->w_targets + (size_t)a * FG_CELLS : ds->w_target;
+}
+
 void cosim_dataset_free(cosim_dataset *ds)
 {
     free(ds->inputs);
@@ -489,6 +579,9 @@ void cosim_dataset_free(cosim_dataset *ds)
     free(ds->energy);
     free(ds->energy_delivered);
     free(ds->latency_s);
+    free(ds->array);
+    free(ds->w_targets);
+    free(ds->dvts);
     free(ds->layout_name);
     free(ds->layout_json);
     free(ds->ngspice_version);

@@ -271,6 +271,47 @@ static void dataset_energy_check(cosim_dataset *a, const char *path)
     a->energy = a->energy_delivered = a->latency_s = NULL;
 }
 
+/* Several programmed arrays (version 2): /array, /w_targets, /dvts read
+ * back; an index past the arrays and a /w_targets of the wrong shape are
+ * refused naming the data set. a is left with one array. */
+static void dataset_arrays_check(cosim_dataset *a, const char *path)
+{
+    cosim_dataset b;
+    enum { A = 3 };
+    a->n_arrays = A;
+    a->array = calloc((size_t)a->P, sizeof(int));
+    a->w_targets = calloc(A * FG_CELLS, sizeof(double));
+    a->dvts = calloc(A * FG_CELLS, sizeof(double));
+    for (int p = 0; p < a->P; p++)
+        a->array[p] = p * A / a->P;
+    for (int k = 0; k < A * FG_CELLS; k++) {
+        a->w_targets[k] = (k % 11) / 10.0;
+        a->dvts[k] = 0.01 * k;
+    }
+    ck_assert_int_eq(cosim_dataset_write(path, a), FG_OK);
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_OK);
+    ck_assert_int_eq(b.n_arrays, A);
+    ck_assert_int_eq(b.array[a->P - 1], A - 1);
+    ck_assert_double_eq(cosim_dataset_w_target(&b, 2)[5], a->w_targets[2 * FG_CELLS + 5]);
+    ck_assert_double_eq(b.dvts[FG_CELLS + 7], a->dvts[FG_CELLS + 7]);
+    cosim_dataset_free(&b);
+    a->array[1] = A; /* written as is, refused on reading */
+    ck_assert_int_eq(cosim_dataset_write(path, a), FG_OK);
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "/array[1] = 3"));
+    a->array[1] = 0;
+    ck_assert_int_eq(cosim_dataset_write(path, a), FG_OK);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hsize_t dims[3] = {2, FG_ROWS, FG_COLS}; /* 2 arrays where /dvts has 3 */
+    ck_assert(H5Ldelete(f, "/w_targets", H5P_DEFAULT) >= 0);
+    ck_assert(H5LTmake_dataset_double(f, "/w_targets", 3, dims, a->w_targets) >= 0);
+    H5Fclose(f);
+    ck_assert_int_eq(cosim_dataset_read(path, &b), FG_ERR_FORMAT);
+    ck_assert_msg(strstr(fg_errmsg(), "/dvts is not (A,16,16)"), "%s", fg_errmsg());
+    free(a->array), free(a->w_targets), free(a->dvts);
+    a->array = NULL, a->w_targets = a->dvts = NULL, a->n_arrays = 0;
+}
+
 START_TEST(test_dataset_roundtrip)
 {
     cosim_dataset a, b;
@@ -290,8 +331,11 @@ START_TEST(test_dataset_roundtrip)
     ck_assert_str_eq(b.program_method, "model"); /* "" is written as model */
     /* a file without the energy data sets (older files) reads without */
     ck_assert(!b.energy && !b.energy_delivered && !b.latency_s);
+    ck_assert_int_eq(b.n_arrays, 1);
+    ck_assert_ptr_eq(cosim_dataset_w_target(&b, 0), b.w_target);
     cosim_dataset_free(&b);
     dataset_energy_check(&a, path);
+    dataset_arrays_check(&a, path);
     /* how the cells were programmed; a file without it reads as model */
     snprintf(a.program_method, sizeof a.program_method, "verify");
     a.program_tol = 0.01;
