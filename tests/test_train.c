@@ -395,6 +395,49 @@ START_TEST(tiles_budget)
 }
 END_TEST
 
+/* The tile operations of a network: every tile it programs is seen (16
+ * distinct for mlp-lowres), operations come sorted by tile with cells in
+ * [0,1] and non-zero rows, the cap holds, the draw is seeded, and the
+ * net's backend is given back. */
+static nn_dataset synth(int n, int H, int W);
+START_TEST(tiles_record)
+{
+    nn_dataset ds = synth(40, 7, 7);
+    nn_net *n;
+    nn_tile_ops a, b;
+    ck_assert_int_eq(nn_net_new(&n, "mlp-lowres", 7, 7, 1, 10, 100), FG_OK);
+    nn_net_init(n, 3);
+    ck_assert_int_eq(nn_tile_ops_record(n, &ds, 40, 100000, 1, &a), FG_OK);
+    ck_assert_ptr_null(nn_net_backend(n));
+    ck_assert_int_eq(a.n_tiles, nn_net_tiles(n));
+    int seen[64] = {0};
+    for (int s = 0; s < a.S; s++) {
+        float sum = 0;
+        ck_assert(s == 0 || a.tile[s] >= a.tile[s - 1]);
+        seen[a.tile[s]] = 1;
+        for (int i = 0; i < FG_ROWS; i++)
+            sum += a.x[s * FG_ROWS + i];
+        ck_assert(sum > 0);
+    }
+    for (int t = 0; t < a.n_tiles; t++) {
+        ck_assert_msg(seen[t], "tile %d has no operation", t);
+        for (int k = 0; k < FG_CELLS; k++)
+            ck_assert(a.w[t * FG_CELLS + k] >= 0 && a.w[t * FG_CELLS + k] <= 1);
+    }
+    ck_assert_int_eq(nn_tile_ops_record(n, &ds, 40, 30, 5, &b), FG_OK);
+    ck_assert(b.S > 0 && b.S <= 30);
+    nn_tile_ops_free(&a);
+    ck_assert_int_eq(nn_tile_ops_record(n, &ds, 40, 30, 5, &a), FG_OK);
+    ck_assert_int_eq(a.S, b.S);
+    ck_assert(!memcmp(a.x, b.x, (size_t)a.S * FG_ROWS * sizeof *a.x));
+    nn_tile_ops_free(&a);
+    nn_tile_ops_free(&b);
+    ck_assert_int_eq(nn_tile_ops_record(n, &ds, 40, 0, 5, &a), FG_ERR_RANGE);
+    nn_net_free(n);
+    nn_data_free(&ds);
+}
+END_TEST
+
 /* ---- whole-net gradient and optimisers --------------------------------------------- */
 typedef struct { nn_net *n; const float *x; int B; } net_ctx;
 static void net_fwd(fd_case *c, float *out)
@@ -1148,6 +1191,7 @@ Suite *train_suite(void)
     tcase_add_test(tc, tiles_ideal_equals_dense);
     tcase_add_test(tc, tiles_net_identity);
     tcase_add_test(tc, tiles_budget);
+    tcase_add_test(tc, tiles_record);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     tc = tcase_create("train:optim");

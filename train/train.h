@@ -280,6 +280,26 @@ fg_status nn_net_backward(nn_net *net, const float *dlogits, int B);
 void nn_net_step(nn_net *net, const nn_optim *opt, long t);
 void nn_net_zero_grad(nn_net *net);
 
+/* ---- tile operations (record.c) ------------------------------------------- */
+/* The tile operations a network runs: distinct programmed tiles and a
+ * seeded sample of the non-zero input rows they get (a calibration drawn
+ * from the network itself, or a check of a model on its operations). */
+typedef struct {
+    int n_tiles;   /* distinct tiles                               */
+    float *w;      /* (n_tiles,16,16) their normalised cells       */
+    int S;         /* operations recorded                          */
+    int *tile;     /* (S) tile of each, sorted (ascending)         */
+    float *x;      /* (S,16) its input row (pulse fractions)       */
+} nn_tile_ops;
+/* Runs net (its weights, an ideal product) on the first n_images of ds
+ * and keeps each non-zero tile input row with a probability set so that
+ * about cap rows are kept, at most cap, spread over the images. The net's
+ * backend is restored after. FG_ERR_RANGE (cap or n_images < 1),
+ * FG_ERR_NOMEM; *out is empty then. */
+fg_status nn_tile_ops_record(nn_net *net, const nn_dataset *ds, int n_images, int cap,
+                             uint64_t seed, nn_tile_ops *out);
+void nn_tile_ops_free(nn_tile_ops *o);
+
 /* ---- checkpoints (format in train/CHECKPOINT.md) ---------------------------- */
 /* The array a checkpoint was trained for (format version 2 "array" record;
  * version 1 files read as on_array = 0, backend ""). */
