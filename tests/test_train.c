@@ -402,12 +402,12 @@ END_TEST
 static nn_dataset synth(int n, int H, int W);
 START_TEST(tiles_record)
 {
-    nn_dataset ds = synth(40, 7, 7);
+    nn_dataset ds = synth(250, 7, 7); /* 3 batches: tiles come back */
     nn_net *n;
     nn_tile_ops a, b;
     ck_assert_int_eq(nn_net_new(&n, "mlp-lowres", 7, 7, 1, 10, 100), FG_OK);
     nn_net_init(n, 3);
-    ck_assert_int_eq(nn_tile_ops_record(n, &ds, 40, 100000, 1, &a), FG_OK);
+    ck_assert_int_eq(nn_tile_ops_record(n, &ds, 250, 100000, 1, &a), FG_OK);
     ck_assert_ptr_null(nn_net_backend(n));
     ck_assert_int_eq(a.n_tiles, nn_net_tiles(n));
     int seen[64] = {0};
