@@ -176,22 +176,31 @@ static fg_status weights_load(const app_array_opts *o, double *w /*(16,16)*/)
     return st;
 }
 
+fg_status app_array_program(const app_array_opts *o, const app_array *a, const double *w,
+                            double *dvt, cosim_verify_report *rep)
+{
+    cosim_pool_config at = {.layout = a->layout, .array_netlist = o->array_netlist,
+                            .op = a->op};
+    cosim_program_opts po = {.method = o->program, .sigma_v = o->sigma_vt,
+                             .seed = o->weights_seed, .verify = o->verify};
+    fg_status st = cosim_program(&at, &po, w, dvt, rep);
+    if (st == FG_OK && rep->cells_missed > 0)
+        fprintf(stderr, "fgcosim %s: warning: program-verify left %d cells outside "
+                "+-%g after %d passes (worst %.3g)\n", o->cmd, rep->cells_missed,
+                o->verify.tol, rep->iterations, rep->worst_rel_err);
+    return st;
+}
+
 /* Programs a->w at the nominal point (the factory; the pool then runs at
  * the corner). */
 static fg_status array_program(const app_array_opts *o, app_array *a)
 {
     cosim_pool_config at = {.layout = a->layout, .array_netlist = o->array_netlist,
                             .op = a->op};
-    cosim_program_opts po = {.method = o->program, .sigma_v = o->sigma_vt,
-                             .seed = o->weights_seed, .verify = o->verify};
     a->program = cosim_program_method_resolve(o->program, &at);
     a->program_tol = a->program == COSIM_PROGRAM_VERIFY ? o->verify.tol : 0.0;
-    fg_status st = cosim_program(&at, &po, a->w, a->dvt, &a->verify);
+    fg_status st = app_array_program(o, a, a->w, a->dvt, &a->verify);
     a->ngspice_version = cosim_ngspice_version();
-    if (st == FG_OK && a->verify.cells_missed > 0)
-        fprintf(stderr, "fgcosim %s: warning: program-verify left %d cells outside "
-                "+-%g after %d passes (worst %.3g)\n", o->cmd, a->verify.cells_missed,
-                o->verify.tol, a->verify.iterations, a->verify.worst_rel_err);
     return st;
 }
 

@@ -151,6 +151,11 @@ fg_status app_subcommand_json(const char *const *args, struct cJSON **out);
  * o->program (cosim_program); a verify that leaves cells outside its
  * tolerance is reported on stderr, not an error. */
 fg_status app_array_load(const app_array_opts *o, app_array *a);
+/* Programs another matrix w (16,16) into dvt (16,16) on a's array, as
+ * app_array_load programmed a->w (o's method, nominal point); a warning
+ * on stderr when verify left cells outside its tolerance. */
+fg_status app_array_program(const app_array_opts *o, const app_array *a, const double *w,
+                            double *dvt, cosim_verify_report *rep);
 void app_array_free(app_array *a);
 
 #endif

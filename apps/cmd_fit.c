@@ -37,11 +37,17 @@ typedef struct {
 typedef struct {
     int P;
     double *x, *y; /* (P,16) */
+    int *arr;      /* (P) programmed array of each pattern */
     int dropped;   /* patterns dropped by --min-width (held-out set only) */
 } pat_set;
 
+/* The two references beside the fitted model: one array, the naive and
+ * the least-squares weights of it; several arrays (a network's tiles),
+ * the ideal product of each array's targets and the same with the fitted
+ * gains and exponent (the fitted model without its physics). */
 enum { M_NAIVE, M_LINEAR, M_FITTED, M_N };
-static const char *model_names[M_N] = {"naive", "linear", "fitted"};
+static const char *const model_names[2][M_N] = {{"naive", "linear", "fitted"},
+                                                {"ideal", "gains", "fitted"}};
 
 typedef struct {
     double ser[M_N], rel[M_N], col[M_N][FG_COLS];
@@ -140,10 +146,11 @@ static fg_status check_pattern(const char *path, const double *x, const double *
     return FG_OK;
 }
 
-static void pat_push(pat_set *s, const double *x, const double *y)
+static void pat_push(pat_set *s, const double *x, const double *y, int arr)
 {
     memcpy(s->x + (size_t)s->P * FG_ROWS, x, FG_ROWS * sizeof *x);
     memcpy(s->y + (size_t)s->P * FG_COLS, y, FG_COLS * sizeof *y);
+    s->arr[s->P] = arr;
     s->P++;
 }
 
@@ -157,23 +164,40 @@ static int too_narrow(const double *x, double min_w)
     return 0;
 }
 
-static fg_status split(const char *path, int P, const double *x, const double *y,
-                       const int *ok, double frac, double min_w, pat_set *tr,
-                       pat_set *ho, int *n_narrow)
+static int pat_alloc(pat_set *s, int P)
+{
+    size_t nx = (size_t)(P > 0 ? P : 1);
+    s->x = malloc(nx * FG_ROWS * sizeof(double));
+    s->y = malloc(nx * FG_COLS * sizeof(double));
+    s->arr = malloc(nx * sizeof(int));
+    s->P = 0;
+    return s->x && s->y && s->arr;
+}
+
+/* Whether pattern p is held out: the last frac of the patterns, or with
+ * several arrays the last frac of each array's (every tile is fitted and
+ * checked on other inputs). */
+static int held_out(const cosim_dataset *ds, int p, double frac)
+{
+    int first = 0, end = ds->P;
+    if (ds->array) { /* the array's patterns: first..end-1 (sorted) */
+        for (first = p; first > 0 && ds->array[first - 1] == ds->array[p]; first--)
+            ;
+        for (end = p + 1; end < ds->P && ds->array[end] == ds->array[p]; end++)
+            ;
+    }
+    return p - first >= (end - first) - (int)floor(frac * (end - first));
+}
+
+static fg_status split(const char *path, const cosim_dataset *ds, double frac,
+                       double min_w, pat_set *tr, pat_set *ho, int *n_narrow)
 {
     *n_narrow = 0;
-    size_t nx = (size_t)(P > 0 ? P : 1);
-    tr->x = malloc(nx * FG_ROWS * sizeof(double));
-    tr->y = malloc(nx * FG_COLS * sizeof(double));
-    ho->x = malloc(nx * FG_ROWS * sizeof(double));
-    ho->y = malloc(nx * FG_COLS * sizeof(double));
-    tr->P = ho->P = 0;
-    if (!tr->x || !tr->y || !ho->x || !ho->y)
+    if (!pat_alloc(tr, ds->P) || !pat_alloc(ho, ds->P))
         return fg_error(FG_ERR_NOMEM, "out of memory");
-    int first_hold = P - (int)floor(frac * P);
-    for (int p = 0; p < P; p++) {
-        const double *xp = x + (size_t)p * FG_ROWS, *yp = y + (size_t)p * FG_COLS;
-        if (ok && !ok[p])
+    for (int p = 0; p < ds->P; p++) {
+        const double *xp = ds->inputs + (size_t)p * FG_ROWS, *yp = ds->y + (size_t)p * FG_COLS;
+        if (!ds->ok[p])
             continue;
         if (too_narrow(xp, min_w)) {
             ++*n_narrow;
@@ -182,7 +206,8 @@ static fg_status split(const char *path, int P, const double *x, const double *y
         fg_status st = check_pattern(path, xp, yp, p);
         if (st)
             return st;
-        pat_push(p >= first_hold && !is_one_hot(xp) ? ho : tr, xp, yp);
+        pat_push(held_out(ds, p, frac) && !is_one_hot(xp) ? ho : tr, xp, yp,
+                 ds->array ? ds->array[p] : 0);
     }
     return FG_OK;
 }
@@ -191,18 +216,42 @@ static void pat_free(pat_set *s)
 {
     free(s->x);
     free(s->y);
+    free(s->arr);
 }
 
 /* ---- evaluation --------------------------------------------------------- */
+/* Several arrays: per held-out pattern, the ideal product of its array's
+ * targets, the same through the fitted gains and exponent, and the model. */
+static fg_status predict_arrays(fit_eval *ev, const pat_set *ho, const cosim_dataset *ds,
+                                const fit_model *m)
+{
+    fg_status st = FG_OK;
+    for (int p = 0; p < ho->P && st == FG_OK; p++) {
+        const double *t = cosim_dataset_w_target(ds, ho->arr[p]), *x = ho->x + (size_t)p * FG_ROWS;
+        double w[FG_CELLS];
+        size_t o = (size_t)p * FG_COLS;
+        fit_ideal_vmm(ev->yhat[M_NAIVE] + o, x, t, 1);
+        fit_model_tie(m, t, w);
+        fit_ideal_vmm(ev->yhat[M_LINEAR] + o, x, w, 1);
+        st = fit_model_forward(ev->yhat[M_FITTED] + o, x, w, m, 1);
+    }
+    return st;
+}
+
 static fg_status evaluate(fit_eval *ev, const pat_set *ho, const double *wn,
-                          const double *wl, const fit_model *m)
+                          const double *wl, const fit_model *m, const cosim_dataset *ds)
 {
     for (int k = 0; k < M_N; k++)
         if (!(ev->yhat[k] = malloc((size_t)(ho->P ? ho->P : 1) * FG_COLS * sizeof(double))))
             return fg_error(FG_ERR_NOMEM, "out of memory");
-    fit_ideal_vmm(ev->yhat[M_NAIVE], ho->x, wn, ho->P);
-    fit_ideal_vmm(ev->yhat[M_LINEAR], ho->x, wl, ho->P);
-    fg_status st = fit_model_forward(ev->yhat[M_FITTED], ho->x, m->w, m, ho->P);
+    fg_status st;
+    if (ds->n_arrays > 1)
+        st = predict_arrays(ev, ho, ds, m);
+    else {
+        fit_ideal_vmm(ev->yhat[M_NAIVE], ho->x, wn, ho->P);
+        fit_ideal_vmm(ev->yhat[M_LINEAR], ho->x, wl, ho->P);
+        st = fit_model_forward(ev->yhat[M_FITTED], ho->x, m->w, m, ho->P);
+    }
     for (int k = 0; k < M_N && st == FG_OK; k++) {
         ev->ser[k] = fit_ser_db(ho->y, ev->yhat[k], ho->P * FG_COLS);
         ev->rel[k] = fit_rel_rms(ho->y, ev->yhat[k], ho->P * FG_COLS);
@@ -213,15 +262,16 @@ static fg_status evaluate(fit_eval *ev, const pat_set *ho, const double *wn,
 }
 
 static void print_text(const fit_eval *ev, const fit_report *rep, int ntr, int nho,
-                       int ndrop, const fit_model *m, const char *out)
+                       int ndrop, const fit_model *m, const char *out, int multi)
 {
+    const char *const *names = model_names[multi];
     printf("fit: %d training / %d held-out patterns (%d dropped by --min-width), "
            "%d unknowns, %d LM iterations, %.2f s\n", ntr, nho, ndrop, rep->n_params,
            rep->iterations, rep->seconds);
     printf("held-out        SER dB   rel RMS\n");
     for (int k = 0; k < M_N; k++)
-        printf("  %-8s  %9.2f  %9.4f\n", model_names[k], ev->ser[k], ev->rel[k]);
-    printf("per-column SER dB (naive / linear / fitted):\n");
+        printf("  %-8s  %9.2f  %9.4f\n", names[k], ev->ser[k], ev->rel[k]);
+    printf("per-column SER dB (%s / %s / fitted):\n", names[0], names[1]);
     for (int j = 0; j < FG_COLS; j++)
         printf("  BL%-2d %7.2f %7.2f %7.2f\n", j, ev->col[M_NAIVE][j],
                ev->col[M_LINEAR][j], ev->col[M_FITTED][j]);
@@ -232,14 +282,19 @@ static void print_text(const fit_eval *ev, const fit_report *rep, int ntr, int n
 static double jnum(double v) { return isfinite(v) ? v : (v > 0 ? 999 : -999); }
 
 static void print_json(const fit_eval *ev, const fit_report *rep, int ntr, int nho,
-                       int ndrop, const fit_model *m, const char *out)
+                       int ndrop, const fit_model *m, const char *out, int arrays)
 {
     cJSON *j = cJSON_CreateObject();
+    const char *const *names = model_names[arrays > 1];
+    for (int k = 0; k < M_N; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "ser_%s_db", names[k]);
+        cJSON_AddNumberToObject(j, key, jnum(ev->ser[k]));
+        snprintf(key, sizeof key, "rel_rms_%s", names[k]);
+        cJSON_AddNumberToObject(j, key, jnum(ev->rel[k]));
+    }
     const struct { const char *k; double v; } f[] = {
-        {"ser_naive_db", ev->ser[0]}, {"ser_linear_db", ev->ser[1]},
-        {"ser_fitted_db", ev->ser[2]}, {"rel_rms_naive", ev->rel[0]},
-        {"rel_rms_linear", ev->rel[1]}, {"rel_rms_fitted", ev->rel[2]},
-        {"fit_seconds", rep->seconds}, {"lm_iterations", rep->iterations},
+        {"arrays", arrays}, {"fit_seconds", rep->seconds}, {"lm_iterations", rep->iterations},
         {"n_params", rep->n_params}, {"n_train", ntr}, {"n_holdout", nho},
         {"n_dropped_narrow", ndrop}, {"zero_input_patterns", rep->zero_patterns},
         {"lambda_per_V", m->p.lambda},
@@ -252,7 +307,7 @@ static void print_json(const fit_eval *ev, const fit_report *rep, int ntr, int n
         double col[FG_COLS];
         for (int c = 0; c < FG_COLS; c++)
             col[c] = jnum(ev->col[k][c]);
-        snprintf(key, sizeof key, "ser_col_%s_db", model_names[k]);
+        snprintf(key, sizeof key, "ser_col_%s_db", names[k]);
         cJSON_AddItemToObject(j, key, cJSON_CreateDoubleArray(col, FG_COLS));
     }
     app_json_print(j);
@@ -273,9 +328,16 @@ static fg_status write_matrix(const char *dir, const char *name, const double *a
 }
 
 static fg_status write_plot_data(const char *dir, const fit_eval *ev, const pat_set *ho,
-                                 const fit_model *m)
+                                 const fit_model *m, int multi)
 {
     char path[4096];
+    snprintf(path, sizeof path, "%s/fit_labels.gp", dir);
+    FILE *lf = fopen(path, "w");
+    if (!lf)
+        return fg_error(FG_ERR_IO, "%s: %s", path, strerror(errno));
+    fprintf(lf, "n0 = '%s'\nn1 = '%s'\n", model_names[multi][0], model_names[multi][1]);
+    if (fclose(lf))
+        return fg_error(FG_ERR_IO, "%s: write error", path);
     snprintf(path, sizeof path, "%s/fit_heldout.dat", dir);
     FILE *f = fopen(path, "w");
     if (!f)
@@ -303,22 +365,23 @@ static fg_status write_plot_data(const char *dir, const fit_eval *ev, const pat_
 static const char *gp_script =
     "set terminal pngcairo size 900,700 noenhanced\n"
     "cd '%s'\n"
+    "load 'fit_labels.gp'\n"
     "set output 'fit_scatter.png'\n"
     "set title 'held-out: predicted vs SPICE'\nset xlabel 'SPICE y'\nset ylabel 'predicted y'\n"
     "set key left top\n"
-    "plot x w l lc rgb 'black' t 'y = x', 'fit_heldout.dat' u 1:2 w p pt 7 ps 0.3 t 'naive',"
-    " '' u 1:3 w p pt 7 ps 0.3 t 'linear', '' u 1:4 w p pt 7 ps 0.3 t 'fitted'\n"
+    "plot x w l lc rgb 'black' t 'y = x', 'fit_heldout.dat' u 1:2 w p pt 7 ps 0.3 t n0,"
+    " '' u 1:3 w p pt 7 ps 0.3 t n1, '' u 1:4 w p pt 7 ps 0.3 t 'fitted'\n"
     "set output 'fit_residual.png'\n"
     "set title 'held-out error (predicted - SPICE), y-units'\nset ylabel 'error'\n"
     "set logscale y\nset format y '%%.0e'\nset ylabel '|predicted - SPICE| (y-units)'\n"
-    "plot 'fit_heldout.dat' u 1:(abs($2-$1)) w p pt 7 ps 0.3 t 'naive',"
-    " '' u 1:(abs($3-$1)) w p pt 7 ps 0.3 t 'linear', '' u 1:(abs($4-$1)) w p pt 7 ps 0.3 t 'fitted'\n"
+    "plot 'fit_heldout.dat' u 1:(abs($2-$1)) w p pt 7 ps 0.3 t n0,"
+    " '' u 1:(abs($3-$1)) w p pt 7 ps 0.3 t n1, '' u 1:(abs($4-$1)) w p pt 7 ps 0.3 t 'fitted'\n"
     "unset logscale y\nset format y '%%g'\n"
     "set output 'fit_ser_columns.png'\n"
     "set title 'held-out SER per bit line'\nset xlabel 'column'\nset ylabel 'SER (dB)'\n"
     "set style data histograms\nset style fill solid 0.8\nset boxwidth 0.9\nset key outside right top\n"
     "set yrange [0:*]\n"
-    "plot 'fit_ser_columns.dat' u 2:xtic(1) t 'naive', '' u 3 t 'linear', '' u 4 t 'fitted'\n"
+    "plot 'fit_ser_columns.dat' u 2:xtic(1) t n0, '' u 3 t n1, '' u 4 t 'fitted'\n"
     "unset style\nset style data lines\nunset xtics\nset xtics\nset key inside\n"
     "set xlabel 'column (bit line)'\nset ylabel 'row (word line)'\nset yrange [15.5:-0.5]\n"
     "set xrange [-0.5:15.5]\n"
@@ -331,26 +394,41 @@ typedef struct {
     const fit_eval *ev;
     const pat_set *ho;
     const fit_model *m;
+    int multi;
 } plot_ctx;
 
 static fg_status plot_data(const plot_stage *ps, const void *ctx)
 {
     const plot_ctx *c = ctx;
-    return write_plot_data(ps->stage, c->ev, c->ho, c->m);
+    return write_plot_data(ps->stage, c->ev, c->ho, c->m, c->multi);
 }
 
 static fg_status make_plots(const char *dir, const fit_eval *ev, const pat_set *ho,
-                            const fit_model *m)
+                            const fit_model *m, int multi)
 {
-    plot_ctx c = {ev, ho, m};
+    plot_ctx c = {ev, ho, m, multi};
     return plot_make(dir, plot_data, &c, gp_script);
 }
 
 /* ---- the command -------------------------------------------------------- */
-static fg_status fit_and_report(const fit_args *a, const fg_op_point *op,
-                                const fg_corner *corner,
-                                const double *w_target, const pat_set *tr,
-                                const pat_set *ho)
+/* The start and the references: one array, the naive and least-squares
+ * weights (the references); a model to start from (--init) with the
+ * data set's op point. */
+static fg_status fit_start(const fit_args *a, const cosim_dataset *ds, const pat_set *tr,
+                           fit_model *m, double *wn, double *wl)
+{
+    fg_status st = FG_OK;
+    fit_model_init(m, &ds->op);
+    if (ds->n_arrays <= 1 && (st = fit_extract_naive(tr->x, tr->y, tr->P, wn)) == FG_OK)
+        st = fit_extract_linear(tr->x, tr->y, tr->P, wl);
+    if (st == FG_OK && a->init && (st = fit_model_load(m, a->init)) == FG_OK)
+        m->op = ds->op; /* the data set's op point rules */
+    m->corner = ds->corner; /* the model describes where its data was measured */
+    return st;
+}
+
+static fg_status fit_and_report(const fit_args *a, const cosim_dataset *ds,
+                                const pat_set *tr, const pat_set *ho)
 {
     fit_model m;
     fit_eval ev = {0};
@@ -359,29 +437,25 @@ static fg_status fit_and_report(const fit_args *a, const fg_op_point *op,
     double wn[FG_CELLS], wl[FG_CELLS];
     fit_options_default(&o);
     o.verbose = a->verbose;
-    o.w_target = a->free_cells ? NULL : w_target;
-    fit_model_init(&m, op);
-    fg_status st = fit_extract_naive(tr->x, tr->y, tr->P, wn);
-    if (st == FG_OK)
-        st = fit_extract_linear(tr->x, tr->y, tr->P, wl);
-    if (st == FG_OK && a->init && (st = fit_model_load(&m, a->init)) == FG_OK)
-        m.op = *op; /* the data set's op point rules */
-    m.corner = *corner; /* the model describes where its data was measured */
+    o.w_target = a->free_cells ? NULL : ds->n_arrays > 1 ? ds->w_targets : ds->w_target;
+    o.n_arrays = ds->n_arrays;
+    o.array = tr->arr;
+    fg_status st = fit_start(a, ds, tr, &m, wn, wl);
     if (st == FG_OK)
         st = fit_model_fit(&m, tr->x, tr->y, tr->P, &o, &rep);
     if (st == FG_OK && a->free_cells) /* the gain from target to fitted cell */
-        fit_model_set_gain(&m, w_target);
+        fit_model_set_gain(&m, ds->w_target);
     if (st == FG_OK)
-        st = evaluate(&ev, ho, wn, wl, &m);
+        st = evaluate(&ev, ho, wn, wl, &m, ds);
     if (st == FG_OK)
         st = fit_model_save(&m, a->out);
     if (st == FG_OK && a->plots)
-        st = make_plots(a->plots, &ev, ho, &m);
+        st = make_plots(a->plots, &ev, ho, &m, ds->n_arrays > 1);
     if (st == FG_OK) {
         if (a->json)
-            print_json(&ev, &rep, tr->P, ho->P, ho->dropped, &m, a->out);
+            print_json(&ev, &rep, tr->P, ho->P, ho->dropped, &m, a->out, ds->n_arrays);
         else
-            print_text(&ev, &rep, tr->P, ho->P, ho->dropped, &m, a->out);
+            print_text(&ev, &rep, tr->P, ho->P, ho->dropped, &m, a->out, ds->n_arrays > 1);
     }
     for (int k = 0; k < M_N; k++)
         free(ev.yhat[k]);
@@ -394,17 +468,22 @@ static fg_status run(const fit_args *a)
     pat_set tr = {0}, ho = {0};
     memset(&ds, 0, sizeof ds);
     fg_status st = cosim_dataset_read(a->data, &ds);
+    /* free cells: the 256 cells and the physics; tied: 16 gains instead */
+    int need = a->free_cells ? FIT_NFITTED : FIT_NFITTED - FG_CELLS + FG_COLS;
+    if (st == FG_OK && a->free_cells && ds.n_arrays > 1)
+        st = fg_error(FG_ERR_RANGE, "%s: --cells free fits one programmed array; this "
+                      "data set has %d (use --cells tied)", a->data, ds.n_arrays);
     if (st == FG_OK)
-        st = split(a->data, ds.P, ds.inputs, ds.y, ds.ok, a->holdout,
-                   a->min_width / ds.op.t_max, &tr, &ho, &ho.dropped);
-    if (st == FG_OK && tr.P < FIT_NFITTED)
+        st = split(a->data, &ds, a->holdout, a->min_width / ds.op.t_max, &tr, &ho,
+                   &ho.dropped);
+    if (st == FG_OK && tr.P < need)
         st = fg_error(FG_ERR_RANGE, "%s: %d training patterns, fewer than the %d "
-                      "fitted parameters", a->data, tr.P, FIT_NFITTED);
+                      "fitted parameters", a->data, tr.P, need);
     if (st == FG_OK && ho.P == 0)
         st = fg_error(FG_ERR_RANGE, "%s: no held-out patterns (P = %d, --holdout %g)",
                       a->data, ds.P, a->holdout);
     if (st == FG_OK)
-        st = fit_and_report(a, &ds.op, &ds.corner, ds.w_target, &tr, &ho);
+        st = fit_and_report(a, &ds, &tr, &ho);
     pat_free(&tr);
     pat_free(&ho);
     cosim_dataset_free(&ds);

@@ -2,6 +2,7 @@
 #include "cmds.h"
 #include "app_common.h"
 #include "cosim.h"
+#include "train.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -12,8 +13,8 @@
 
 typedef struct {
     app_array_opts arr;
-    const char *inputs, *out;
-    int patterns, jobs, json;
+    const char *inputs, *out, *ckpt;
+    int patterns, jobs, json, images, test_split;
     uint64_t seed;
     double timeout_s;
 } sim_opts;
@@ -25,6 +26,7 @@ static void sim_usage(FILE *f)
         "         [--weights FILE | --weights-seed S] [--sigma-vt V]\n"
         "         [--program model|verify] [--verify-tol F] [--verify-iter N]\n"
         "         [--inputs FILE | --patterns N --seed S] [--jobs J]\n"
+        "         [--ckpt NET.ckpt [--images N] [--split train|test]]\n"
         "         [--timeout SECONDS] [corner options] -o DATA.h5 [--json]\n"
         "Runs each input pattern through the array in ngspice (one worker per\n"
         "core) and writes /inputs, /v_read, /y, /ok, /dvt, /w_target to DATA.h5,\n"
@@ -32,6 +34,12 @@ static void sim_usage(FILE *f)
         "latency (/latency_s); --json reports their means.\n"
         "Defaults: layout regular, weights seed 1, 200 patterns, seed 1.\n"
         "An interrupted run resumes from DATA.h5.partial when re-run.\n"
+        "--ckpt: the calibration is drawn from a network: its tiles are programmed\n"
+        "one after another and driven with --patterns input rows sampled (--seed)\n"
+        "from its tile operations on the first --images images (default 1000) of\n"
+        "the training set (--split test: the test set, to check a model on\n"
+        "inputs it was not fitted on); the data set holds every tile (/array,\n"
+        "/w_targets, /dvts).\n"
         "Cells are programmed at the nominal point (program_* attributes):\n"
         APP_PROGRAM_HELP
         "then run at the corner:\n"
@@ -48,9 +56,12 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
         {"jobs", required_argument, 0, 'j'},
         {"timeout", required_argument, 0, 't'},
         {"json", no_argument, 0, 'J'},
+        {"ckpt", required_argument, 0, 'c'},
+        {"images", required_argument, 0, 'I'},
+        {"split", required_argument, 0, 'S'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    *o = (sim_opts){.patterns = 200, .seed = 1};
+    *o = (sim_opts){.patterns = 200, .seed = 1, .images = 1000};
     app_array_opts_init(&o->arr, "simulate");
     int c;
     optind = 1;
@@ -64,6 +75,15 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
         case 'j': if (app_parse_int("simulate", "--jobs", optarg, 1, 1024, &o->jobs)) return 2; break;
         case 't': if (app_parse_double("simulate", "--timeout", optarg, 0.1, 1e6, &o->timeout_s)) return 2; break;
         case 'J': o->json = 1; break;
+        case 'c': o->ckpt = optarg; break;
+        case 'I': if (app_parse_int("simulate", "--images", optarg, 1, 1000000, &o->images)) return 2; break;
+        case 'S':
+            if (strcmp(optarg, "train") && strcmp(optarg, "test")) {
+                fprintf(stderr, "fgcosim simulate: --split: '%s' is not train or test\n", optarg);
+                return 2;
+            }
+            o->test_split = !strcmp(optarg, "test");
+            break;
         case 'o': o->out = optarg; break;
         case 'h': sim_usage(stdout); return -1;
         default: sim_usage(stderr); return 2;
@@ -72,6 +92,11 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
     if (optind < argc || !o->out) {
         fprintf(stderr, "fgcosim simulate: %s\n",
                 optind < argc ? "unexpected argument" : "-o DATA.h5 is required");
+        return 2;
+    }
+    if (o->ckpt && (o->inputs || o->arr.weights)) {
+        fprintf(stderr, "fgcosim simulate: --ckpt programs the network's tiles and "
+                "draws its inputs: not with %s\n", o->inputs ? "--inputs" : "--weights");
         return 2;
     }
     return o->arr.bad;
@@ -85,8 +110,12 @@ static int sim_resume(const char *partial, cosim_dataset *ds)
     if (access(partial, F_OK) != 0 || cosim_dataset_read(partial, &old) != FG_OK)
         return 0;
     int done = 0;
+    int same_arrays = old.n_arrays == ds->n_arrays &&
+        (ds->n_arrays <= 1 ||
+         (!memcmp(old.w_targets, ds->w_targets, (size_t)ds->n_arrays * FG_CELLS * sizeof(double)) &&
+          !memcmp(old.array, ds->array, (size_t)old.P * sizeof(int))));
     if (!strcmp(old.deck_sha256, ds->deck_sha256) && old.seed == ds->seed &&
-        old.P <= ds->P &&
+        old.P <= ds->P && same_arrays &&
         !memcmp(old.inputs, ds->inputs, (size_t)old.P * FG_ROWS * sizeof(double))) {
         done = old.P;
         memcpy(ds->v_bl, old.v_bl, (size_t)done * FG_COLS * sizeof(double));
@@ -124,9 +153,18 @@ static fg_status sim_run(cosim_pool *pool, cosim_dataset *ds, int done,
     int chunk = 50 * cosim_pool_jobs(pool);
     cosim_energy *e = malloc((size_t)chunk * sizeof *e);
     fg_status st = e ? FG_OK : fg_error(FG_ERR_NOMEM, "out of memory");
-    int P = ds->P;
+    int P = ds->P, cur = -1; /* the array the workers hold (-1: none of ds's) */
     while (done < P && st == FG_OK) {
         int n = P - done < chunk ? P - done : chunk;
+        if (ds->n_arrays > 1) { /* a chunk on one array, programmed first */
+            int a = ds->array[done], end = done;
+            while (end < done + n && ds->array[end] == a)
+                end++;
+            n = end - done;
+            if (a != cur && (st = cosim_pool_set_dvt(pool, ds->dvts + (size_t)a * FG_CELLS)) != FG_OK)
+                break;
+            cur = a;
+        }
         st = cosim_pool_run_energy(pool, ds->inputs + (size_t)done * FG_ROWS, n,
                                    ds->v_bl + (size_t)done * FG_COLS, ds->ok + done, e,
                                    NULL);
@@ -241,8 +279,75 @@ static void sim_report(const sim_opts *o, const cosim_dataset *ds, double secs,
     }
 }
 
-static fg_status sim_inputs(const sim_opts *o, cosim_dataset *ds)
+/* The network's tiles as ds's arrays (several; one tile: ds's one array),
+ * each programmed like the array of the options, and r's rows as inputs. */
+static fg_status sim_tiles_program(const sim_opts *o, const app_array *a,
+                                   const nn_tile_ops *r, cosim_dataset *ds)
 {
+    int A = r->n_tiles;
+    ds->n_arrays = A > 1 ? A : 1;
+    ds->w_targets = malloc((size_t)A * FG_CELLS * sizeof(double));
+    ds->dvts = malloc((size_t)A * FG_CELLS * sizeof(double));
+    ds->array = malloc((size_t)r->S * sizeof(int));
+    ds->inputs = malloc((size_t)r->S * FG_ROWS * sizeof(double));
+    if (!ds->w_targets || !ds->dvts || !ds->array || !ds->inputs)
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    ds->P = r->S;
+    for (size_t k = 0; k < (size_t)r->S * FG_ROWS; k++)
+        ds->inputs[k] = r->x[k];
+    memcpy(ds->array, r->tile, (size_t)r->S * sizeof(int));
+    fg_progress prog;
+    fg_progress_init(&prog, "program tiles", (uint64_t)A);
+    fg_status st = FG_OK;
+    ds->program_iterations = 0;
+    ds->program_worst_rel_err = NAN; /* the worst over the tiles */
+    for (int t = 0; t < A && st == FG_OK; t++) {
+        double *w = ds->w_targets + (size_t)t * FG_CELLS;
+        cosim_verify_report vr;
+        for (int k = 0; k < FG_CELLS; k++)
+            w[k] = r->w[(size_t)t * FG_CELLS + k];
+        st = app_array_program(&o->arr, a, w, ds->dvts + (size_t)t * FG_CELLS, &vr);
+        if (vr.iterations > ds->program_iterations)
+            ds->program_iterations = vr.iterations;
+        if (isfinite(vr.worst_rel_err) && !(vr.worst_rel_err <= ds->program_worst_rel_err))
+            ds->program_worst_rel_err = vr.worst_rel_err;
+        fg_progress_update(&prog, (uint64_t)t + 1);
+    }
+    fg_progress_done(&prog, (uint64_t)A);
+    memcpy(ds->w_target, ds->w_targets, sizeof ds->w_target);
+    memcpy(ds->dvt, ds->dvts, sizeof ds->dvt);
+    return st;
+}
+
+/* --ckpt: tile operations of the network on its first training images. */
+static fg_status sim_tile_inputs(const sim_opts *o, const app_array *a, cosim_dataset *ds)
+{
+    nn_net *net = NULL;
+    nn_ckpt_meta meta;
+    nn_dataset data = {0};
+    nn_tile_ops r = {0};
+    fg_status st = nn_ckpt_load(o->ckpt, 100, &net, &meta);
+    if (st == FG_OK)
+        st = nn_data_load(meta.data, !o->test_split, o->images, &data);
+    if (st == FG_OK)
+        st = nn_tile_ops_record(net, &data, o->images, o->patterns, o->seed, &r);
+    if (st == FG_OK) {
+        fprintf(stderr, "fgcosim simulate: %d tile operations of %s (%s) from %d "
+                "%s images on %d tiles\n", r.S, o->ckpt, meta.net,
+                o->images < data.n ? o->images : data.n, o->test_split ? "test" : "training",
+                r.n_tiles);
+        st = sim_tiles_program(o, a, &r, ds);
+    }
+    nn_tile_ops_free(&r);
+    nn_data_free(&data);
+    nn_net_free(net);
+    return st;
+}
+
+static fg_status sim_inputs(const sim_opts *o, const app_array *a, cosim_dataset *ds)
+{
+    if (o->ckpt)
+        return sim_tile_inputs(o, a, ds);
     if (o->inputs)
         return fg_csv_read(o->inputs, FG_ROWS, 0.0, 1.0, &ds->inputs, &ds->P);
     ds->P = o->patterns;
@@ -306,7 +411,7 @@ static fg_status sim_finish(const sim_opts *o, const cosim_pool *pool, cosim_dat
 
 static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
 {
-    fg_status st = sim_inputs(o, ds);
+    fg_status st = sim_inputs(o, a, ds);
     if (st == FG_OK)
         st = sim_alloc(ds);
     cosim_pool *pool;
@@ -423,7 +528,7 @@ static fg_status sim_mpi_probe(const char *out)
  * More ranks than patterns is bad input. */
 static fg_status sim_mpi_inputs(const sim_opts *o, cosim_dataset *ds, int rank, int size)
 {
-    fg_status st = rank == 0 ? sim_inputs(o, ds) : FG_OK;
+    fg_status st = rank == 0 ? sim_inputs(o, NULL, ds) : FG_OK;
     if (rank == 0 && st == FG_OK)
         st = sim_mpi_probe(o->out);
     if ((st = cosim_mpi_agree(st, NULL)) != FG_OK ||
@@ -539,6 +644,12 @@ int cmd_simulate_mpi(int argc, char **argv)
         sim_mpi_quiet(0, saved);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if (o.ckpt) {
+        if (rank == 0)
+            fprintf(stderr, "fgcosim-mpi simulate: --ckpt is not split over ranks; run "
+                    "it with fgcosim simulate\n");
+        return 2;
+    }
     app_array a;
     fg_status st = app_array_load(&o.arr, &a);
     int who = 0, abort_now = 0;

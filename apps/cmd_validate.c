@@ -33,6 +33,8 @@ typedef struct {
     int P, skipped;        /* converged patterns used / not converged       */
     double *x, *y;         /* (P,16) inputs and SPICE outputs               */
     double *yhat, *yideal; /* (P,16) model and ideal predictions            */
+    int *arr;              /* (P) the programmed array of each pattern      */
+    int arrays;            /* programmed arrays in the data set             */
     double ser, ser_ideal, rel_rms;
     double col[FG_COLS], col_ideal[FG_COLS];
     int worst, best;       /* columns of lowest / highest model SER         */
@@ -121,7 +123,9 @@ static fg_status collect(const char *path, const cosim_dataset *ds, val_eval *ev
     ev->y = malloc(n * FG_COLS * sizeof(double));
     ev->yhat = malloc(n * FG_COLS * sizeof(double));
     ev->yideal = malloc(n * FG_COLS * sizeof(double));
-    if (!ev->x || !ev->y || !ev->yhat || !ev->yideal)
+    ev->arr = malloc(n * sizeof(int));
+    ev->arrays = ds->n_arrays;
+    if (!ev->x || !ev->y || !ev->yhat || !ev->yideal || !ev->arr)
         return fg_error(FG_ERR_NOMEM, "out of memory");
     for (int p = 0; p < ds->P; p++) {
         if (!ds->ok[p]) {
@@ -132,6 +136,7 @@ static fg_status collect(const char *path, const cosim_dataset *ds, val_eval *ev
                FG_ROWS * sizeof(double));
         memcpy(ev->y + (size_t)ev->P * FG_COLS, ds->y + (size_t)p * FG_COLS,
                FG_COLS * sizeof(double));
+        ev->arr[ev->P] = ds->array ? ds->array[p] : 0;
         ev->P++;
     }
     ev->nominal = fg_corner_is_nominal(&ds->corner);
@@ -145,18 +150,35 @@ static void eval_free(val_eval *ev)
     free(ev->y);
     free(ev->yhat);
     free(ev->yideal);
+    free(ev->arr);
 }
 
 /* ---- evaluation ------------------------------------------------------------ */
-static fg_status evaluate(val_eval *ev, const fit_model *m, const double *w_target)
+/* The model and the ideal product of each pattern's programmed array,
+ * run by run of patterns on one array. */
+static fg_status predict(val_eval *ev, const fit_model *m, const cosim_dataset *ds)
 {
-    double w[FG_CELLS]; /* the cells the hwa backend makes of the targets */
-    fit_model_tie(m, w_target, w);
+    fg_status st = FG_OK;
+    for (int p0 = 0, p1; p0 < ev->P && st == FG_OK; p0 = p1) {
+        for (p1 = p0 + 1; p1 < ev->P && ev->arr[p1] == ev->arr[p0]; p1++)
+            ;
+        const double *t = cosim_dataset_w_target(ds, ev->arr[p0]);
+        double w[FG_CELLS]; /* the cells the hwa backend makes of the targets */
+        fit_model_tie(m, t, w);
+        st = fit_model_forward(ev->yhat + (size_t)p0 * FG_COLS, ev->x + (size_t)p0 * FG_ROWS,
+                               w, m, p1 - p0);
+        fit_ideal_vmm(ev->yideal + (size_t)p0 * FG_COLS, ev->x + (size_t)p0 * FG_ROWS, t,
+                      p1 - p0);
+    }
+    return st;
+}
+
+static fg_status evaluate(val_eval *ev, const fit_model *m, const cosim_dataset *ds)
+{
     ev->w_exp = m->w_exp;
-    fg_status st = fit_model_forward(ev->yhat, ev->x, w, m, ev->P);
+    fg_status st = predict(ev, m, ds);
     if (st)
         return st;
-    fit_ideal_vmm(ev->yideal, ev->x, w_target, ev->P);
     ev->ser = fit_ser_db(ev->y, ev->yhat, ev->P * FG_COLS);
     ev->ser_ideal = fit_ser_db(ev->y, ev->yideal, ev->P * FG_COLS);
     ev->rel_rms = fit_rel_rms(ev->y, ev->yhat, ev->P * FG_COLS);
@@ -178,9 +200,9 @@ static double jnum(double v) { return isfinite(v) ? v : (v > 0 ? 999 : -999); }
 
 static void print_text(const val_args *a, const val_eval *ev)
 {
-    printf("validate: model %s on %s (%s corner): %d patterns (%d not converged, "
-           "skipped)\n", a->model, a->data, ev->nominal ? "nominal" : "non-nominal", ev->P,
-           ev->skipped);
+    printf("validate: model %s on %s (%s corner): %d patterns on %d programmed "
+           "arrays (%d not converged, skipped)\n", a->model, a->data,
+           ev->nominal ? "nominal" : "non-nominal", ev->P, ev->arrays, ev->skipped);
     printf("  SER %.2f dB (ideal model %.2f dB), rel RMS error %.4g; cells gain x "
            "target^%.4g\n", ev->ser, ev->ser_ideal, ev->rel_rms, ev->w_exp);
     printf("  worst column BL%d %.2f dB, best column BL%d %.2f dB\n", ev->worst,
@@ -212,6 +234,7 @@ static cJSON *json_report(const val_args *a, const val_eval *ev)
     cJSON_AddNumberToObject(o, "best_column", ev->best);
     cJSON_AddNumberToObject(o, "programming_exponent", ev->w_exp);
     cJSON_AddNumberToObject(o, "patterns", ev->P);
+    cJSON_AddNumberToObject(o, "arrays", ev->arrays);
     cJSON_AddNumberToObject(o, "patterns_skipped", ev->skipped);
     cJSON_AddStringToObject(o, "model", a->model);
     cJSON_AddStringToObject(o, "data", a->data);
@@ -294,7 +317,7 @@ static fg_status run(const val_args *a)
     if (st == FG_OK)
         st = collect(a->data, &ds, &ev);
     if (st == FG_OK)
-        st = evaluate(&ev, &m, ds.w_target);
+        st = evaluate(&ev, &m, &ds);
     if (st == FG_OK && a->plots)
         st = make_plots(a->plots, &ev);
     if (st == FG_OK && a->json)
