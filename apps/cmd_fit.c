@@ -31,7 +31,7 @@
 typedef struct {
     const char *data, *out, *plots, *init;
     double holdout, min_width;
-    int json, verbose, free_cells;
+    int json, verbose, free_cells, fit_exp;
 } fit_args;
 
 typedef struct {
@@ -65,6 +65,8 @@ static void usage(FILE *f)
                "             to new weights. free: all 256 cell currents fitted (weight\n"
                "             extraction of this one programmed array)\n"
                "  --init     start the fit from this model's cells and physics\n"
+               "  --fit-exp  tied cells: also fit the programming exponent e of\n"
+               "             gain_j x target^e (held at the start's, 1, otherwise)\n"
                "  --min-width  drop patterns with a pulse 0 < x*T_max <= SECONDS (default 0:\n"
                "             keep all). Built-in decks: pulses <= 0.5 ns stay on to the\n"
                "             read (ngspice PULSE PW = 0), so use --min-width 5e-10\n");
@@ -77,7 +79,7 @@ static int parse_args(int argc, char **argv, fit_args *a)
         {"output", required_argument, 0, 'o'}, {"plots", required_argument, 0, 'p'},
         {"json", no_argument, 0, 'j'}, {"init", required_argument, 0, 'i'},
         {"verbose", no_argument, 0, 'v'}, {"min-width", required_argument, 0, 'm'},
-        {"cells", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"cells", required_argument, 0, 'c'}, {"fit-exp", no_argument, 0, 'e'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     *a = (fit_args){.holdout = 0.25};
     int c;
@@ -91,6 +93,7 @@ static int parse_args(int argc, char **argv, fit_args *a)
         case 'j': a->json = 1; break;
         case 'i': a->init = optarg; break;
         case 'v': a->verbose = 1; break;
+        case 'e': a->fit_exp = 1; break;
         case 'h': usage(stdout); return -1;
         case 'c':
             if (strcmp(optarg, "tied") && strcmp(optarg, "free")) {
@@ -439,6 +442,7 @@ static fg_status fit_and_report(const fit_args *a, const cosim_dataset *ds,
     o.verbose = a->verbose;
     o.w_target = a->free_cells ? NULL : ds->n_arrays > 1 ? ds->w_targets : ds->w_target;
     o.n_arrays = ds->n_arrays;
+    o.fit_exp = a->fit_exp && !a->free_cells;
     o.array = tr->arr;
     fg_status st = fit_start(a, ds, tr, &m, wn, wl);
     if (st == FG_OK)

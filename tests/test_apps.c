@@ -207,6 +207,87 @@ START_TEST(validate_known_error)
 }
 END_TEST
 
+/* A data set of NA programmed arrays (a network's tiles: sparse small
+ * targets), PA patterns each, sorted by array, outputs made by the model
+ * with cells gain x target^exp of each pattern's own array. */
+enum { NA = 3, PA = 150 };
+static void val_data_arrays(cosim_dataset *ds, const fit_model *m)
+{
+    fg_rng r;
+    fg_rng_seed(&r, 8);
+    val_data(ds, m, 1.0); /* attributes; the patterns are made again */
+    free(ds->inputs), free(ds->v_bl), free(ds->y), free(ds->ok);
+    int P = ds->P = NA * PA;
+    ds->n_arrays = NA;
+    ds->inputs = malloc(sizeof(double) * P * FG_ROWS);
+    ds->v_bl = malloc(sizeof(double) * P * FG_COLS);
+    ds->y = malloc(sizeof(double) * P * FG_COLS);
+    ds->ok = malloc(sizeof(int) * P);
+    ds->array = malloc(sizeof(int) * P);
+    ds->w_targets = malloc(sizeof(double) * NA * FG_CELLS);
+    ds->dvts = calloc(NA * FG_CELLS, sizeof(double));
+    for (int k = 0; k < NA * FG_CELLS; k++)
+        ds->w_targets[k] = fg_rng_uniform(&r) < 0.5 ? 0 : 0.05 + 0.3 * fg_rng_uniform(&r);
+    for (int k = 0; k < P * FG_ROWS; k++)
+        ds->inputs[k] = fg_rng_uniform(&r) < 0.5 ? 0 : fg_rng_uniform(&r);
+    for (int p = 0; p < P; p++) {
+        double w[FG_CELLS];
+        ds->array[p] = p / PA;
+        ds->ok[p] = 1;
+        fit_model_tie(m, ds->w_targets + ds->array[p] * FG_CELLS, w);
+        ck_assert_int_eq(fit_model_forward(ds->y + p * FG_COLS, ds->inputs + p * FG_ROWS, w,
+                                           m, 1), FG_OK);
+    }
+    for (int k = 0; k < P * FG_COLS; k++)
+        ds->v_bl[k] = fg_op_v_from_y(&m->op, ds->y[k]);
+    memcpy(ds->w_target, ds->w_targets, sizeof ds->w_target);
+}
+
+static void fix_write_arrays(const val_fix *f)
+{
+    fit_model m;
+    cosim_dataset ds;
+    val_model(&m);
+    val_data_arrays(&ds, &m);
+    ck_assert_int_eq(fit_model_save(&m, f->model), FG_OK);
+    ck_assert_msg(cosim_dataset_write(f->data, &ds) == FG_OK, "%s", fg_errmsg());
+    cosim_dataset_free(&ds);
+}
+
+/* Several programmed arrays: validate ties each pattern's cells to its
+ * own array (exact), and fit recovers the model from them (tied cells,
+ * held out per array) far above the ideal product. */
+START_TEST(validate_fit_arrays)
+{
+    val_fix f;
+    fix_open(&f);
+    fix_write_arrays(&f);
+    cJSON *j = validate_json(&f, "");
+    ck_assert_msg(jget(j, "ser_db") > 100, "SER %g dB", jget(j, "ser_db"));
+    ck_assert_int_eq((int)jget(j, "arrays"), NA);
+    ck_assert_int_eq((int)jget(j, "patterns"), NA * PA);
+    cJSON_Delete(j);
+    char args[512], out[16384], fitted[128];
+    snprintf(fitted, sizeof fitted, "%s/fitted.json", f.dir);
+    snprintf(args, sizeof args, "fit --data %s --holdout 0.2 --fit-exp -o %s --json", f.data,
+             fitted);
+    ck_assert_int_eq(tu_run_fgcosim_out(args, out, sizeof out), 0);
+    j = cJSON_Parse(out);
+    ck_assert_msg(cJSON_IsObject(j), "%s", out);
+    ck_assert_int_eq((int)jget(j, "arrays"), NA);
+    ck_assert_int_eq((int)jget(j, "n_holdout"), NA * (PA / 5));
+    ck_assert_msg(jget(j, "ser_fitted_db") > 60 && jget(j, "ser_ideal_db") < 40,
+                  "fitted %g dB, ideal %g dB", jget(j, "ser_fitted_db"), jget(j, "ser_ideal_db"));
+    cJSON_Delete(j);
+    fit_model m;
+    ck_assert_int_eq(fit_model_load(&m, fitted), FG_OK);
+    ck_assert_double_eq_tol(m.w_exp, 0.9, 1e-4);
+    snprintf(args, sizeof args, "fit --data %s --cells free -o %s", f.data, fitted);
+    ck_assert_int_eq(tu_run_fgcosim_out(args, out, sizeof out), 2);
+    fix_close(&f);
+}
+END_TEST
+
 /* 1 if dir holds a non-empty file name. */
 static int has_file(const char *dir, const char *name)
 {
@@ -602,6 +683,7 @@ Suite *apps_suite(void)
     tcase_add_test(tc, validate_op_mismatch);
     tcase_add_test(tc, validate_bad_input);
     tcase_add_test(tc, validate_text);
+    tcase_add_test(tc, validate_fit_arrays);
     suite_add_tcase(s, tc);
     tc = tcase_create("apps:recalibrate");
     tcase_set_timeout(tc, 240);
