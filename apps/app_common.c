@@ -1,11 +1,13 @@
 /* Option helpers shared by the fgcosim subcommands. */
 #include "app_common.h"
+#include "train.h"
 #include "fgcosim.h"
 #include "cosim.h"
 #include "model_fit.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
@@ -295,3 +297,80 @@ void app_json_print(cJSON *obj)
     cJSON_Delete(obj);
 }
 
+/* ---- a network's tiles as calibration arrays ------------------------------ */
+/* The network's tiles as ds's arrays (several; one tile: ds's one array),
+ * each programmed like the array of the options, and r's rows as inputs. */
+static fg_status tiles_program(const app_array_opts *o, const app_array *a,
+                                   const nn_tile_ops *r, cosim_dataset *ds)
+{
+    int A = r->n_tiles;
+    ds->n_arrays = A > 1 ? A : 1;
+    ds->w_targets = malloc((size_t)A * FG_CELLS * sizeof(double));
+    ds->dvts = malloc((size_t)A * FG_CELLS * sizeof(double));
+    ds->array = malloc((size_t)r->S * sizeof(int));
+    ds->inputs = malloc((size_t)r->S * FG_ROWS * sizeof(double));
+    if (!ds->w_targets || !ds->dvts || !ds->array || !ds->inputs)
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    ds->P = r->S;
+    for (size_t k = 0; k < (size_t)r->S * FG_ROWS; k++)
+        ds->inputs[k] = r->x[k];
+    memcpy(ds->array, r->tile, (size_t)r->S * sizeof(int));
+    fg_progress prog;
+    fg_progress_init(&prog, "program tiles", (uint64_t)A);
+    fg_status st = FG_OK;
+    ds->program_iterations = 0;
+    ds->program_worst_rel_err = NAN; /* the worst over the tiles */
+    for (int t = 0; t < A && st == FG_OK; t++) {
+        double *w = ds->w_targets + (size_t)t * FG_CELLS;
+        cosim_verify_report vr;
+        for (int k = 0; k < FG_CELLS; k++)
+            w[k] = r->w[(size_t)t * FG_CELLS + k];
+        st = app_array_program(o, a, w, ds->dvts + (size_t)t * FG_CELLS, &vr);
+        if (vr.iterations > ds->program_iterations)
+            ds->program_iterations = vr.iterations;
+        if (isfinite(vr.worst_rel_err) && !(vr.worst_rel_err <= ds->program_worst_rel_err))
+            ds->program_worst_rel_err = vr.worst_rel_err;
+        fg_progress_update(&prog, (uint64_t)t + 1);
+    }
+    fg_progress_done(&prog, (uint64_t)A);
+    memcpy(ds->w_target, ds->w_targets, sizeof ds->w_target);
+    memcpy(ds->dvt, ds->dvts, sizeof ds->dvt);
+    return st;
+}
+
+fg_status app_tiles_dataset(const app_array_opts *o, const app_array *a,
+                            const app_tiles_opts *t, cosim_dataset *ds)
+{
+    nn_net *net = NULL;
+    nn_ckpt_meta meta;
+    nn_dataset data = {0};
+    nn_tile_ops r = {0};
+    fg_status st = nn_ckpt_load(t->ckpt, 100, &net, &meta);
+    if (st == FG_OK)
+        st = nn_data_load(meta.data, !t->test_split, t->images, &data);
+    if (st == FG_OK)
+        st = nn_tile_ops_record(net, &data, t->images, t->ops, t->seed, &r);
+    if (st == FG_OK) {
+        fprintf(stderr, "fgcosim %s: %d tile operations of %s (%s) from %d %s images "
+                "on %d tiles\n", o->cmd, r.S, t->ckpt, meta.net,
+                t->images < data.n ? t->images : data.n, t->test_split ? "test" : "training",
+                r.n_tiles);
+        st = tiles_program(o, a, &r, ds);
+    }
+    nn_tile_ops_free(&r);
+    nn_data_free(&data);
+    nn_net_free(net);
+    return st;
+}
+
+int app_held_out(const int *array, int P, int p, double frac)
+{
+    int first = 0, end = P;
+    if (array) { /* the array's patterns: first..end-1 */
+        for (first = p; first > 0 && array[first - 1] == array[p]; first--)
+            ;
+        for (end = p + 1; end < P && array[end] == array[p]; end++)
+            ;
+    }
+    return p - first >= (end - first) - (int)floor(frac * (end - first));
+}

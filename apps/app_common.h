@@ -156,6 +156,26 @@ fg_status app_array_load(const app_array_opts *o, app_array *a);
  * on stderr when verify left cells outside its tolerance. */
 fg_status app_array_program(const app_array_opts *o, const app_array *a, const double *w,
                             double *dvt, cosim_verify_report *rep);
+
+/* A calibration drawn from a network (simulate/recalibrate --ckpt): its
+ * tile operations on the first `images` images of the training (or
+ * test) split, about `ops` input rows sampled with `seed`, every tile
+ * programmed on a's array like a->w. */
+typedef struct {
+    const char *ckpt;
+    int images, test_split, ops;
+    uint64_t seed;
+} app_tiles_opts;
+/* Fills ds's P, inputs, n_arrays, array, w_targets, dvts (w_target and
+ * dvt: tile 0) and program_iterations / program_worst_rel_err (the worst
+ * over the tiles); the other fields are the caller's. */
+fg_status app_tiles_dataset(const app_array_opts *o, const app_array *a,
+                            const app_tiles_opts *t, cosim_dataset *ds);
+/* Whether pattern p of P is held out from a fit: the last frac of the
+ * patterns, or with array (P) indices the last frac of the run of
+ * patterns on p's array (every array is fitted and checked on inputs
+ * it was not fitted on). */
+int app_held_out(const int *array, int P, int p, double frac);
 void app_array_free(app_array *a);
 
 #endif

@@ -177,21 +177,6 @@ static int pat_alloc(pat_set *s, int P)
     return s->x && s->y && s->arr;
 }
 
-/* Whether pattern p is held out: the last frac of the patterns, or with
- * several arrays the last frac of each array's (every tile is fitted and
- * checked on other inputs). */
-static int held_out(const cosim_dataset *ds, int p, double frac)
-{
-    int first = 0, end = ds->P;
-    if (ds->array) { /* the array's patterns: first..end-1 (sorted) */
-        for (first = p; first > 0 && ds->array[first - 1] == ds->array[p]; first--)
-            ;
-        for (end = p + 1; end < ds->P && ds->array[end] == ds->array[p]; end++)
-            ;
-    }
-    return p - first >= (end - first) - (int)floor(frac * (end - first));
-}
-
 static fg_status split(const char *path, const cosim_dataset *ds, double frac,
                        double min_w, pat_set *tr, pat_set *ho, int *n_narrow)
 {
@@ -209,7 +194,7 @@ static fg_status split(const char *path, const cosim_dataset *ds, double frac,
         fg_status st = check_pattern(path, xp, yp, p);
         if (st)
             return st;
-        pat_push(held_out(ds, p, frac) && !is_one_hot(xp) ? ho : tr, xp, yp,
+        pat_push(app_held_out(ds->array, ds->P, p, frac) && !is_one_hot(xp) ? ho : tr, xp, yp,
                  ds->array ? ds->array[p] : 0);
     }
     return FG_OK;

@@ -3,7 +3,8 @@
  *   1. trim: the pulse time base T_max, chosen from a few probe patterns
  *      so that the outputs swing as far as the nominal model predicts;
  *   2. calibration: N patterns on a calibration array (programmed like
- *      the network's tiles, at the nominal point), at the corner and trim;
+ *      the network's tiles, at the nominal point), at the corner and trim,
+ *      or (--ckpt) N of the network's own tile operations on its tiles;
  *   3. refit, started from the nominal model: tied cells with their
  *      programming exponent (started at T0/T from the temperature sensor),
  *      column gains and the physics.
@@ -28,8 +29,8 @@
 
 typedef struct {
     app_array_opts arr;
-    const char *model, *out;
-    int patterns, jobs, json, trim;
+    const char *model, *out, *ckpt;
+    int patterns, jobs, json, trim, images;
     uint64_t seed;
     double holdout;
 } recal_opts;
@@ -37,8 +38,20 @@ typedef struct {
 typedef struct {
     fit_model nominal, m;
     double trim, gain, spice_s, fit_s, ser_nominal, ser_recal;
-    int probe_vmm, fit_patterns, held_patterns, iterations;
+    int probe_vmm, fit_patterns, held_patterns, iterations, arrays;
 } recal_result;
+
+/* Calibration measurements: P patterns on A programmed arrays. */
+typedef struct {
+    int P, A;
+    double *x, *y;      /* (P,16) */
+    int *arr;           /* (P) array of each pattern; NULL when A = 1 */
+    const double *tgt;  /* (A,16,16) programmed targets */
+    const double *dvt;  /* (A,16,16) their shifts */
+    cosim_dataset tiles; /* holds x, y, arr and the targets of a whole
+                            calibration (--ckpt: the network's tiles)  */
+    int part;           /* a part of one (calib_split): x, y, arr its own */
+} calib;
 
 static void usage(FILE *f)
 {
@@ -46,14 +59,17 @@ static void usage(FILE *f)
         "usage: fgcosim recalibrate --model MODEL.json [--layout NAME|FILE]\n"
         "         [--array-netlist FILE] [--weights-seed S] [corner options]\n"
         "         [--patterns N] [--seed S] [--holdout F] [--no-trim] [--jobs J]\n"
-        "         -o MODEL_CORNER.json [--json]\n"
+        "         [--ckpt NET.ckpt [--images N]] -o MODEL_CORNER.json [--json]\n"
         "At the corner: trims T_max (0.05..4) from %d probe patterns per step\n"
         "(so that the outputs swing as the nominal model predicts; a digital\n"
         "output gain makes up what T_max cannot), runs N calibration\n"
         "patterns (default 300, the last --holdout 0.2 held out) on a calibration\n"
         "array (weights seed, default 1) and refits the model from MODEL.json:\n"
         "column gains, the programming exponent (started at T0/T from the\n"
-        "temperature) and the physics. The output model keeps the nominal\n"
+        "temperature) and the physics. --ckpt: the calibration is N of the\n"
+        "network's own tile operations (its first --images training images,\n"
+        "default 1000) on its tiles, the last --holdout of each tile's held out.\n"
+        "The output model keeps the nominal\n"
         "operating point (so networks trained for it still load) and records\n"
         "the corner and trims; deploy with the same corner options,\n"
         "--t-max-trim and --out-gain.\n" APP_CORNER_HELP, PROBES);
@@ -68,11 +84,13 @@ static int parse(int argc, char **argv, recal_opts *o)
         {"seed", required_argument, 0, 's'},
         {"holdout", required_argument, 0, 'H'},
         {"no-trim", no_argument, 0, 'T'},
+        {"ckpt", required_argument, 0, 'c'},
+        {"images", required_argument, 0, 'I'},
         {"jobs", required_argument, 0, 'j'},
         {"json", no_argument, 0, 'J'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    *o = (recal_opts){.patterns = 300, .seed = 7, .holdout = 0.2, .trim = 1};
+    *o = (recal_opts){.patterns = 300, .seed = 7, .holdout = 0.2, .trim = 1, .images = 1000};
     app_array_opts_init(&o->arr, CMD);
     int c;
     optind = 1;
@@ -85,6 +103,8 @@ static int parse(int argc, char **argv, recal_opts *o)
         case 's': if (app_parse_u64(CMD, "--seed", optarg, &o->seed)) return 2; break;
         case 'H': if (app_parse_double(CMD, "--holdout", optarg, 0.05, 0.5, &o->holdout)) return 2; break;
         case 'T': o->trim = 0; break;
+        case 'c': o->ckpt = optarg; break;
+        case 'I': if (app_parse_int(CMD, "--images", optarg, 1, 1000000, &o->images)) return 2; break;
         case 'j': if (app_parse_int(CMD, "--jobs", optarg, 1, 1024, &o->jobs)) return 2; break;
         case 'J': o->json = 1; break;
         case 'o': o->out = optarg; break;
@@ -116,18 +136,25 @@ static fg_status check_op(const char *model, const fg_op_point *m, const char *a
                     fg_op_field_name[k], mv[k], array, av[k]);
 }
 
-/* y (P,16) of the programmed targets through model m */
+/* y (P,16) through model m of the programmed targets tgt (A,16,16),
+ * pattern p on array arr[p] (arr NULL: all on array 0) */
 static void model_predict(double *y, const double *x, int P, const fit_model *m,
-                          const double *tgt)
+                          const double *tgt, const int *arr)
 {
-    double w[FG_CELLS];
-    fit_model_tie(m, tgt, w);
-    fit_model_forward(y, x, w, m, P);
+    for (int p0 = 0, p1; p0 < P; p0 = p1) {
+        int a = arr ? arr[p0] : 0;
+        for (p1 = p0 + 1; p1 < P && (arr ? arr[p1] : 0) == a; p1++)
+            ;
+        double w[FG_CELLS];
+        fit_model_tie(m, tgt + (size_t)a * FG_CELLS, w);
+        fit_model_forward(y + (size_t)p0 * FG_COLS, x + (size_t)p0 * FG_ROWS, w, m, p1 - p0);
+    }
 }
 
-/* Runs P patterns at corner c on array a; y (P,16) normalised outputs. */
+/* Runs P patterns at corner c on array a (cal: on its arrays instead);
+ * y (P,16) normalised outputs. */
 static fg_status chip_run(const recal_opts *o, const app_array *a, const fg_corner *c,
-                          const double *x, int P, double *y, double *secs)
+                          const calib *cal, const double *x, int P, double *y, double *secs)
 {
     cosim_pool *pool;
     cosim_pool_config cfg = {.layout = a->layout, .array_netlist = o->arr.array_netlist,
@@ -135,12 +162,14 @@ static fg_status chip_run(const recal_opts *o, const app_array *a, const fg_corn
     double *v = malloc((size_t)P * FG_COLS * sizeof *v);
     int *ok = malloc((size_t)P * sizeof *ok);
     double t0 = fg_now();
-    fg_status st = v && ok ? cosim_pool_new(&cfg, a->dvt, &pool)
+    fg_status st = v && ok ? cosim_pool_new(&cfg, cal ? cal->dvt : a->dvt, &pool)
                            : fg_error(FG_ERR_NOMEM, "out of memory");
     if (st == FG_OK) {
         fg_progress prog;
         fg_progress_init(&prog, "recalibrate: SPICE", (uint64_t)P);
-        st = cosim_pool_run(pool, x, P, v, ok, &prog);
+        st = cal && cal->arr ? cosim_pool_run_arrays(pool, x, P, cal->arr, cal->dvt, v, ok,
+                                                     NULL, &prog)
+                             : cosim_pool_run(pool, x, P, v, ok, &prog);
         fg_progress_done(&prog, (uint64_t)P);
         for (int p = 0; st == FG_OK && p < P; p++)
             if (!ok[p])
@@ -172,7 +201,7 @@ static fg_status probe_swing(const recal_opts *o, const app_array *a, const fg_c
                              const double *x, recal_result *r, double *sum)
 {
     double ym[PROBES * FG_COLS];
-    fg_status st = chip_run(o, a, c, x, PROBES, ym, &r->spice_s);
+    fg_status st = chip_run(o, a, c, NULL, x, PROBES, ym, &r->spice_s);
     r->probe_vmm += PROBES;
     *sum = 0;
     for (int k = 0; k < PROBES * FG_COLS; k++)
@@ -192,7 +221,7 @@ static fg_status choose_trims(const recal_opts *o, const app_array *a, recal_res
 {
     double x[PROBES * FG_ROWS], yp[PROBES * FG_COLS];
     probe_patterns(x, o->seed);
-    model_predict(yp, x, PROBES, &r->nominal, a->w);
+    model_predict(yp, x, PROBES, &r->nominal, a->w, NULL);
     double sp = 0, sm = 0, slope = 1, lr_prev = 0, ls_prev = 0;
     for (int k = 0; k < PROBES * FG_COLS; k++)
         sp += yp[k];
@@ -234,65 +263,122 @@ static fg_status choose_trims(const recal_opts *o, const app_array *a, recal_res
     return st;
 }
 
-static double ser_on(const fit_model *m, const double *tgt, const double *x,
-                     const double *y, int P)
+static double ser_on(const fit_model *m, const calib *c, const double *x,
+                     const double *y, const int *arr, int P)
 {
     double *yh = malloc((size_t)P * FG_COLS * sizeof *yh);
     if (!yh)
         return NAN;
-    model_predict(yh, x, P, m, tgt);
+    model_predict(yh, x, P, m, c->tgt, arr);
     double s = fit_ser_db(y, yh, P * FG_COLS);
     free(yh);
     return s;
 }
 
-/* Refit from the nominal model: exponent from the temperature reading. */
-static fg_status refit(const recal_opts *o, const app_array *a, const double *x,
-                       const double *y, recal_result *r)
+/* Refit from the nominal model on the fit part f: exponent from the
+ * temperature reading. */
+static fg_status refit(const recal_opts *o, const calib *f, recal_result *r)
 {
     const double t0 = FG_TEMP_NOMINAL_C + 273.15, t = o->arr.corner.temp_c + 273.15;
     r->m = r->nominal;
     r->m.w_exp = r->nominal.w_exp * t0 / t;
-    fit_model_tie(&r->m, a->w, r->m.w);
+    fit_model_tie(&r->m, f->tgt, r->m.w);
     fit_options fo;
     fit_options_default(&fo);
-    fo.w_target = a->w;
+    fo.w_target = f->tgt;
+    fo.n_arrays = f->A;
+    fo.array = f->arr;
     fo.fit_exp = 1;
     fit_report rep;
     r->m.corner = o->arr.corner; /* and the trims, where it was measured */
     r->m.corner.t_max_trim = r->trim;
     r->m.corner.out_gain = r->gain;
-    fg_status st = fit_model_fit(&r->m, x, y, r->fit_patterns, &fo, &rep);
+    fg_status st = fit_model_fit(&r->m, f->x, f->y, f->P, &fo, &rep);
     r->fit_s = rep.seconds;
     r->iterations = rep.iterations;
     return st;
 }
 
+/* The calibration patterns and their arrays: --ckpt, the network's tile
+ * operations on its tiles; else N generated patterns on array a. */
+static fg_status calib_make(const recal_opts *o, const app_array *a, calib *c)
+{
+    memset(c, 0, sizeof *c);
+    if (o->ckpt) {
+        app_tiles_opts t = {.ckpt = o->ckpt, .images = o->images, .ops = o->patterns,
+                            .seed = o->seed};
+        fg_status st = app_tiles_dataset(&o->arr, a, &t, &c->tiles);
+        if (st != FG_OK)
+            return st;
+        c->P = c->tiles.P, c->A = c->tiles.n_arrays, c->x = c->tiles.inputs;
+        c->arr = c->tiles.array;
+        c->tgt = c->A > 1 ? c->tiles.w_targets : c->tiles.w_target;
+        c->dvt = c->A > 1 ? c->tiles.dvts : c->tiles.dvt;
+    } else {
+        c->P = o->patterns, c->A = 1, c->tgt = a->w, c->dvt = a->dvt;
+        if (!(c->x = c->tiles.inputs = malloc((size_t)c->P * FG_ROWS * sizeof *c->x)))
+            return fg_error(FG_ERR_NOMEM, "out of memory");
+        cosim_patterns_generate(c->x, c->P, o->seed);
+    }
+    c->y = c->tiles.y = malloc((size_t)c->P * FG_COLS * sizeof *c->y);
+    return c->y ? FG_OK : fg_error(FG_ERR_NOMEM, "out of memory");
+}
+
+/* Splits c into the fit part f and the held-out part h (their own
+ * copies; targets shared with c). */
+static fg_status calib_split(const calib *c, double frac, calib *f, calib *h)
+{
+    calib *part[2] = {f, h};
+    for (int k = 0; k < 2; k++) {
+        *part[k] = (calib){.A = c->A, .tgt = c->tgt, .dvt = c->dvt, .part = 1};
+        part[k]->x = malloc((size_t)c->P * FG_ROWS * sizeof(double));
+        part[k]->y = malloc((size_t)c->P * FG_COLS * sizeof(double));
+        part[k]->arr = calloc((size_t)c->P, sizeof(int));
+        if (!part[k]->x || !part[k]->y || !part[k]->arr)
+            return fg_error(FG_ERR_NOMEM, "out of memory");
+    }
+    for (int p = 0; p < c->P; p++) {
+        calib *d = part[app_held_out(c->arr, c->P, p, frac)];
+        memcpy(d->x + (size_t)d->P * FG_ROWS, c->x + (size_t)p * FG_ROWS, FG_ROWS * sizeof(double));
+        memcpy(d->y + (size_t)d->P * FG_COLS, c->y + (size_t)p * FG_COLS, FG_COLS * sizeof(double));
+        d->arr[d->P++] = c->arr ? c->arr[p] : 0;
+    }
+    return FG_OK;
+}
+
+static void calib_free(calib *c)
+{
+    if (c->part) {
+        free(c->x), free(c->y), free(c->arr);
+    } else
+        cosim_dataset_free(&c->tiles);
+    memset(c, 0, sizeof *c);
+}
+
 static fg_status calibrate(const recal_opts *o, const app_array *a, recal_result *r)
 {
-    int P = o->patterns;
-    double *x = malloc((size_t)P * FG_ROWS * sizeof *x);
-    double *y = malloc((size_t)P * FG_COLS * sizeof *y);
-    fg_status st = x && y ? FG_OK : fg_error(FG_ERR_NOMEM, "out of memory");
+    calib c, f = {0}, h = {0};
+    fg_status st = calib_make(o, a, &c);
     if (st == FG_OK) {
-        cosim_patterns_generate(x, P, o->seed);
-        fg_corner c = o->arr.corner;
-        c.t_max_trim = r->trim;
-        c.out_gain = r->gain;
-        st = chip_run(o, a, &c, x, P, y, &r->spice_s);
-    }
-    r->held_patterns = (int)lround(P * o->holdout);
-    r->fit_patterns = P - r->held_patterns;
-    const double *xh = x + (size_t)r->fit_patterns * FG_ROWS;
-    const double *yh = y + (size_t)r->fit_patterns * FG_COLS;
-    if (st == FG_OK) {
-        r->ser_nominal = ser_on(&r->nominal, a->w, xh, yh, r->held_patterns);
-        st = refit(o, a, x, y, r);
+        fg_corner k = o->arr.corner;
+        k.t_max_trim = r->trim;
+        k.out_gain = r->gain;
+        st = chip_run(o, a, &k, &c, c.x, c.P, c.y, &r->spice_s);
     }
     if (st == FG_OK)
-        r->ser_recal = ser_on(&r->m, a->w, xh, yh, r->held_patterns);
-    free(x);
-    free(y);
+        st = calib_split(&c, o->holdout, &f, &h);
+    r->fit_patterns = f.P, r->held_patterns = h.P, r->arrays = c.A;
+    if (st == FG_OK && (f.P < 1 || h.P < 1))
+        st = fg_error(FG_ERR_RANGE, "--patterns %d: %d to fit and %d held out", c.P, f.P, h.P);
+    if (st == FG_OK) {
+        r->ser_nominal = ser_on(&r->nominal, &c, h.x, h.y, h.arr, h.P);
+        st = refit(o, &f, r);
+    }
+    if (st == FG_OK)
+        r->ser_recal = ser_on(&r->m, &c, h.x, h.y, h.arr, h.P);
+    calib_free(&f);
+    calib_free(&h);
+    calib_free(&c);
     return st;
 }
 
@@ -312,7 +398,10 @@ static cJSON *result_json(const recal_opts *o, const recal_result *r)
     cJSON_AddNumberToObject(j, "ser_recal_db", r->ser_recal);
     cJSON_AddNumberToObject(j, "w_exp", r->m.w_exp);
     cJSON_AddNumberToObject(j, "lambda", r->m.p.lambda);
-    cJSON_AddNumberToObject(j, "patterns", o->patterns);
+    cJSON_AddNumberToObject(j, "patterns", r->fit_patterns + r->held_patterns);
+    cJSON_AddNumberToObject(j, "arrays", r->arrays);
+    if (o->ckpt)
+        cJSON_AddStringToObject(j, "calibration_ckpt", o->ckpt);
     cJSON_AddNumberToObject(j, "fit_patterns", r->fit_patterns);
     cJSON_AddNumberToObject(j, "held_out_patterns", r->held_patterns);
     cJSON_AddNumberToObject(j, "probe_vmm", r->probe_vmm);
@@ -352,7 +441,7 @@ static void report(const recal_opts *o, const recal_result *r)
             "nominal model %.1f dB, recalibrated %.1f dB (exponent %.3f), %d + %d patterns, "
             "%.1f s SPICE -> %s\n", CMD, corner, r->trim, r->gain, r->ser_nominal,
             r->ser_recal, r->m.w_exp,
-            r->probe_vmm, o->patterns, r->spice_s, o->out);
+            r->probe_vmm, r->fit_patterns + r->held_patterns, r->spice_s, o->out);
 }
 
 int cmd_recalibrate(int argc, char **argv)

@@ -2,7 +2,6 @@
 #include "cmds.h"
 #include "app_common.h"
 #include "cosim.h"
-#include "train.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -153,21 +152,15 @@ static fg_status sim_run(cosim_pool *pool, cosim_dataset *ds, int done,
     int chunk = 50 * cosim_pool_jobs(pool);
     cosim_energy *e = malloc((size_t)chunk * sizeof *e);
     fg_status st = e ? FG_OK : fg_error(FG_ERR_NOMEM, "out of memory");
-    int P = ds->P, cur = -1; /* the array the workers hold (-1: none of ds's) */
+    int P = ds->P;
     while (done < P && st == FG_OK) {
         int n = P - done < chunk ? P - done : chunk;
-        if (ds->n_arrays > 1) { /* a chunk on one array, programmed first */
-            int a = ds->array[done], end = done;
-            while (end < done + n && ds->array[end] == a)
-                end++;
-            n = end - done;
-            if (a != cur && (st = cosim_pool_set_dvt(pool, ds->dvts + (size_t)a * FG_CELLS)) != FG_OK)
-                break;
-            cur = a;
-        }
-        st = cosim_pool_run_energy(pool, ds->inputs + (size_t)done * FG_ROWS, n,
-                                   ds->v_bl + (size_t)done * FG_COLS, ds->ok + done, e,
-                                   NULL);
+        const double *x = ds->inputs + (size_t)done * FG_ROWS;
+        double *v = ds->v_bl + (size_t)done * FG_COLS;
+        st = ds->n_arrays > 1
+                 ? cosim_pool_run_arrays(pool, x, n, ds->array + done, ds->dvts, v,
+                                         ds->ok + done, e, NULL)
+                 : cosim_pool_run_energy(pool, x, n, v, ds->ok + done, e, NULL);
         if (st == FG_OK)
             sim_store_energy(ds, e, done, done + n);
         done += n;
@@ -279,75 +272,12 @@ static void sim_report(const sim_opts *o, const cosim_dataset *ds, double secs,
     }
 }
 
-/* The network's tiles as ds's arrays (several; one tile: ds's one array),
- * each programmed like the array of the options, and r's rows as inputs. */
-static fg_status sim_tiles_program(const sim_opts *o, const app_array *a,
-                                   const nn_tile_ops *r, cosim_dataset *ds)
-{
-    int A = r->n_tiles;
-    ds->n_arrays = A > 1 ? A : 1;
-    ds->w_targets = malloc((size_t)A * FG_CELLS * sizeof(double));
-    ds->dvts = malloc((size_t)A * FG_CELLS * sizeof(double));
-    ds->array = malloc((size_t)r->S * sizeof(int));
-    ds->inputs = malloc((size_t)r->S * FG_ROWS * sizeof(double));
-    if (!ds->w_targets || !ds->dvts || !ds->array || !ds->inputs)
-        return fg_error(FG_ERR_NOMEM, "out of memory");
-    ds->P = r->S;
-    for (size_t k = 0; k < (size_t)r->S * FG_ROWS; k++)
-        ds->inputs[k] = r->x[k];
-    memcpy(ds->array, r->tile, (size_t)r->S * sizeof(int));
-    fg_progress prog;
-    fg_progress_init(&prog, "program tiles", (uint64_t)A);
-    fg_status st = FG_OK;
-    ds->program_iterations = 0;
-    ds->program_worst_rel_err = NAN; /* the worst over the tiles */
-    for (int t = 0; t < A && st == FG_OK; t++) {
-        double *w = ds->w_targets + (size_t)t * FG_CELLS;
-        cosim_verify_report vr;
-        for (int k = 0; k < FG_CELLS; k++)
-            w[k] = r->w[(size_t)t * FG_CELLS + k];
-        st = app_array_program(&o->arr, a, w, ds->dvts + (size_t)t * FG_CELLS, &vr);
-        if (vr.iterations > ds->program_iterations)
-            ds->program_iterations = vr.iterations;
-        if (isfinite(vr.worst_rel_err) && !(vr.worst_rel_err <= ds->program_worst_rel_err))
-            ds->program_worst_rel_err = vr.worst_rel_err;
-        fg_progress_update(&prog, (uint64_t)t + 1);
-    }
-    fg_progress_done(&prog, (uint64_t)A);
-    memcpy(ds->w_target, ds->w_targets, sizeof ds->w_target);
-    memcpy(ds->dvt, ds->dvts, sizeof ds->dvt);
-    return st;
-}
-
-/* --ckpt: tile operations of the network on its first training images. */
-static fg_status sim_tile_inputs(const sim_opts *o, const app_array *a, cosim_dataset *ds)
-{
-    nn_net *net = NULL;
-    nn_ckpt_meta meta;
-    nn_dataset data = {0};
-    nn_tile_ops r = {0};
-    fg_status st = nn_ckpt_load(o->ckpt, 100, &net, &meta);
-    if (st == FG_OK)
-        st = nn_data_load(meta.data, !o->test_split, o->images, &data);
-    if (st == FG_OK)
-        st = nn_tile_ops_record(net, &data, o->images, o->patterns, o->seed, &r);
-    if (st == FG_OK) {
-        fprintf(stderr, "fgcosim simulate: %d tile operations of %s (%s) from %d "
-                "%s images on %d tiles\n", r.S, o->ckpt, meta.net,
-                o->images < data.n ? o->images : data.n, o->test_split ? "test" : "training",
-                r.n_tiles);
-        st = sim_tiles_program(o, a, &r, ds);
-    }
-    nn_tile_ops_free(&r);
-    nn_data_free(&data);
-    nn_net_free(net);
-    return st;
-}
-
 static fg_status sim_inputs(const sim_opts *o, const app_array *a, cosim_dataset *ds)
 {
     if (o->ckpt)
-        return sim_tile_inputs(o, a, ds);
+        return app_tiles_dataset(&o->arr, a, &(app_tiles_opts){.ckpt = o->ckpt,
+                                 .images = o->images, .test_split = o->test_split,
+                                 .ops = o->patterns, .seed = o->seed}, ds);
     if (o->inputs)
         return fg_csv_read(o->inputs, FG_ROWS, 0.0, 1.0, &ds->inputs, &ds->P);
     ds->P = o->patterns;

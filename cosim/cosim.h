@@ -113,6 +113,15 @@ fg_status cosim_pool_run(cosim_pool *p, const double *x /*(P,16)*/, int P,
 fg_status cosim_pool_run_energy(cosim_pool *p, const double *x /*(P,16)*/, int P,
                                 double *v /*(P,16)*/, int *ok /*(P)*/,
                                 cosim_energy *e /*(P)*/, fg_progress *progress);
+/* Patterns on several programmed arrays: pattern p runs on array
+ * array[p] (dvts (A,16,16)), run by run of equal indices, the workers
+ * reprogrammed (cosim_pool_set_dvt) at the start of each run, so that
+ * the pool holds the last run's array after. v, ok, e (may be NULL) as
+ * cosim_pool_run_energy; progress counts patterns. */
+fg_status cosim_pool_run_arrays(cosim_pool *p, const double *x /*(P,16)*/, int P,
+                                const int *array /*(P)*/, const double *dvts,
+                                double *v /*(P,16)*/, int *ok /*(P)*/,
+                                cosim_energy *e /*(P)*/, fg_progress *progress);
 /* The deck's phases at the operating point the workers apply (latency). */
 nl_vmm_timing cosim_pool_timing(const cosim_pool *p);
 int cosim_pool_jobs(const cosim_pool *p);

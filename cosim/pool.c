@@ -432,3 +432,22 @@ fg_status cosim_pool_run_energy(cosim_pool *p, const double *x, int P, double *v
     free(s.retry);
     return st;
 }
+
+fg_status cosim_pool_run_arrays(cosim_pool *p, const double *x, int P, const int *array,
+                                const double *dvts, double *v, int *ok, cosim_energy *e,
+                                fg_progress *progress)
+{
+    fg_status st = FG_OK;
+    for (int p0 = 0, p1; p0 < P && st == FG_OK; p0 = p1) {
+        for (p1 = p0 + 1; p1 < P && array[p1] == array[p0]; p1++)
+            ;
+        st = cosim_pool_set_dvt(p, dvts + (size_t)array[p0] * FG_CELLS);
+        if (st == FG_OK)
+            st = cosim_pool_run_energy(p, x + (size_t)p0 * FG_ROWS, p1 - p0,
+                                       v + (size_t)p0 * FG_COLS, ok + p0, e ? e + p0 : NULL,
+                                       NULL);
+        if (progress)
+            fg_progress_update(progress, (uint64_t)p1);
+    }
+    return st;
+}
