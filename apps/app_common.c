@@ -147,6 +147,12 @@ int app_array_opt(app_array_opts *o, int c, const char *arg)
     case APP_OPT_VERIFY_TOL:
         o->bad |= app_parse_double(o->cmd, "--verify-tol", arg, 1e-6, 0.5, &o->verify.tol);
         return 1;
+    case APP_OPT_RELTOL:
+        o->bad |= app_parse_double(o->cmd, "--spice-reltol", arg, 1e-7, 0.1, &o->reltol);
+        return 1;
+    case APP_OPT_MAX_STEP:
+        o->bad |= app_parse_double(o->cmd, "--spice-max-step", arg, 1e-3, 10, &o->max_step_scale);
+        return 1;
     case APP_OPT_VERIFY_ITER:
         o->bad |= app_parse_int(o->cmd, "--verify-iter", arg, 1, COSIM_VERIFY_ITER_MAX,
                                 &o->verify.max_iter);

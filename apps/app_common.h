@@ -20,7 +20,7 @@ int app_parse_double(const char *cmd, const char *name, const char *s, double lo
  * how they are programmed. */
 enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
        APP_OPT_WEIGHTS_SEED, APP_OPT_SIGMA_VT, APP_OPT_PROGRAM,
-       APP_OPT_VERIFY_TOL, APP_OPT_VERIFY_ITER };
+       APP_OPT_VERIFY_TOL, APP_OPT_VERIFY_ITER, APP_OPT_RELTOL, APP_OPT_MAX_STEP };
 #define APP_ARRAY_LONGOPTS                                                 \
     {"layout", required_argument, 0, APP_OPT_LAYOUT},                      \
     {"array-netlist", required_argument, 0, APP_OPT_ARRAY_NETLIST},        \
@@ -30,6 +30,8 @@ enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
     {"program", required_argument, 0, APP_OPT_PROGRAM},                    \
     {"verify-tol", required_argument, 0, APP_OPT_VERIFY_TOL},              \
     {"verify-iter", required_argument, 0, APP_OPT_VERIFY_ITER},            \
+    {"spice-reltol", required_argument, 0, APP_OPT_RELTOL},                \
+    {"spice-max-step", required_argument, 0, APP_OPT_MAX_STEP},            \
     APP_CORNER_LONGOPTS
 /* Why the default: the built-in card is exactly what the I-V inversion
  * uses, so `model` programs a generated array to its targets up to the
@@ -43,7 +45,10 @@ enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
     "                      array's own DC verify deck (default: verify\n"    \
     "                      with --array-netlist, model otherwise)\n"          \
     "  --verify-tol F      verify: relative cell-current error (0.01)\n"     \
-    "  --verify-iter N     verify: correction passes at most (10)\n"
+    "  --verify-iter N     verify: correction passes at most (10)\n"          \
+    "  --spice-reltol R    transient relative tolerance (1e-3, ngspice's;\n"  \
+    "                      1e-4 for outputs of a few mV, a network's tiles)\n" \
+    "  --spice-max-step F  max time step x F (1: 5 ns)\n"
 
 /* The operating corner (core's fg_corner): --temp C, --supply S,
  * --supply-rails read,pre|read|pre|none, --drift-time S, --drift-rate R,
@@ -99,6 +104,8 @@ typedef struct {
     double sigma_vt;           /* programming error, V (default 0)      */
     cosim_program_method program; /* auto: verify with array_netlist  */
     cosim_verify_opts verify;  /* tol 0.01, 10 passes                   */
+    double reltol;             /* transient relative tolerance (0: 1e-3) */
+    double max_step_scale;     /* max step x this (0: 1)                 */
     fg_corner corner;          /* where the array runs (nominal)        */
     int bad;                   /* 2 after a bad option value            */
 } app_array_opts;

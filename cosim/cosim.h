@@ -95,6 +95,7 @@ typedef struct {
     int jobs;                   /* worker processes; 0 = all cores          */
     double timeout_s;           /* per-run limit; 0 = 60 s                  */
     double max_step_scale;      /* 1.0 (0 means 1.0)                        */
+    double reltol;              /* transient relative tolerance (0: 1e-3)   */
 } cosim_pool_config;
 
 fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,

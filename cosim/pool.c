@@ -224,6 +224,7 @@ fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,
         .layout = cfg->layout, .array_netlist = cfg->array_netlist,
         .op = cfg->op, .corner = &p->corner, .dvt = dvt, .x = x0,
         .max_step_scale = cfg->max_step_scale > 0 ? cfg->max_step_scale : 1.0,
+        .reltol = cfg->reltol,
     };
     st = nl_deck_build(&spec, &p->deck);
     snprintf(p->home, sizeof p->home, "/tmp/fgcosim-home-XXXXXX");

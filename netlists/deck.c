@@ -100,15 +100,17 @@ void nl_sb_printf(nl_sb *b, const char *fmt, ...)
 
 /* ---- parts of the array ------------------------------------------------------- */
 /* Solver options, stated so that a user's spinit cannot change them. */
-static void write_options(nl_sb *b, int verify)
+static void write_options(nl_sb *b, int verify, double reltol)
 {
     nl_sb_printf(b,
         "* solver: ngspice 39 as packaged by Debian carries no KLU (.options klu\n"
         "* is silently ignored), so the default sparse solver runs; the cost is\n"
-        "* ~80%% BSIM4 evaluation. Tolerances are ngspice's defaults; the max\n"
-        "* step (.tran) keeps bit-line voltages within 0.1 mV of a 10x smaller\n"
-        "* one. One thread: workers run in parallel processes instead.\n"
-        ".options num_threads=1 reltol=1e-3 abstol=1e-12 vntol=1e-6 chgtol=1e-14\n");
+        "* ~80%% BSIM4 evaluation. Tolerances are ngspice's defaults unless\n"
+        "* reltol is set; the max step (.tran) keeps bit-line voltages within\n"
+        "* 0.1 mV of a 10x smaller one. One thread: workers run in parallel\n"
+        "* processes instead.\n"
+        ".options num_threads=1 reltol=%.3g abstol=1e-12 vntol=1e-6 chgtol=1e-14\n",
+        reltol > 0 ? reltol : NL_RELTOL_DEFAULT);
     /* Verify reads currents down to ~25 pA (w = 0.001) against a 1 %
      * tolerance, below the default abstol of 1 pA; the .op Newton converges
      * quadratically, so on the built-in decks the currents agree to the 7
@@ -135,7 +137,7 @@ static void write_header(nl_sb *b, const nl_deck_spec *s, const char *what)
             nl_sb_printf(b, " %.6g", s->x[i]);
         nl_sb_printf(b, "\n");
     }
-    write_options(b, s->verify);
+    write_options(b, s->verify, s->reltol);
     nl_sb_printf(b, ".temp %.6g\n", s->corner ? s->corner->temp_c : FG_TEMP_NOMINAL_C);
 }
 

@@ -127,6 +127,8 @@ void nl_parasitics_print(const nl_parasitics *p, FILE *f);
 const char *nl_model_card(void);           /* `.model nfg ...` text       */
 const char *nl_cell_instance_params(void); /* "W=0.2u L=0.1u"              */
 
+#define NL_RELTOL_DEFAULT 1e-3 /* ngspice's own default */
+
 /* ---- decks -------------------------------------------------------------------- */
 typedef struct {
     const nl_layout *layout;     /* geometry of the generated array       */
@@ -138,6 +140,8 @@ typedef struct {
     const double *dvt;           /* (16,16) programmed threshold shifts, V */
     const double *x;             /* (16) pulse fractions in [0,1]         */
     double max_step_scale;       /* 1.0; 0.1 for the accuracy check       */
+    double reltol;               /* the transient's relative tolerance;
+                                    0 = NL_RELTOL_DEFAULT                  */
     int verify;                  /* 0: the VMM transient deck; 1: the DC
                                     verify deck (below); x is then unused */
     int verify_row;              /* verify deck: the row driven at V_read,
