@@ -6,14 +6,15 @@
  *
  * The fit reads only inputs, measured outputs and the operating point. The
  * one-hot full-width patterns are always training data (they give the naive
- * weights); the held-out part is the last FRACTION of the patterns. Reports
- * SER (naive / linear / fitted; overall and per column) and relative RMS
- * error on the held-out part. --min-width drops every pattern with a pulse
- * the stimulus cannot make (0 < x T_max <= SECONDS) from both parts: in the
- * built-in decks a pulse of at most one edge time (0.5 ns) gets PW = 0,
- * which ngspice reads as PW = TSTOP, so the word line stays on to the read
- * (x < 0.005 measures like a full-width pulse). Bad input: one line on stderr, exit 2, nothing
- * written. */
+ * weights); the held-out part is the last FRACTION of the patterns (of
+ * each array's, for a data set of several programmed arrays, where the
+ * references are the ideal product of the targets and that product
+ * through the fitted gains). Reports SER (overall and per column) and
+ * relative RMS error on the held-out part. --min-width drops every pattern
+ * with a pulse 0 < x T_max <= SECONDS from both parts (data sets from
+ * decks older than the trapezoid pulses, where a pulse of at most one edge
+ * time got PW = 0 and stayed on to the read). Bad input: one line on
+ * stderr, exit 2, nothing written. */
 #include "cmds.h"
 #include "app_common.h"
 #include "cosim.h"
@@ -68,8 +69,8 @@ static void usage(FILE *f)
                "  --fit-exp  tied cells: also fit the programming exponent e of\n"
                "             gain_j x target^e (held at the start's, 1, otherwise)\n"
                "  --min-width  drop patterns with a pulse 0 < x*T_max <= SECONDS (default 0:\n"
-               "             keep all). Built-in decks: pulses <= 0.5 ns stay on to the\n"
-               "             read (ngspice PULSE PW = 0), so use --min-width 5e-10\n");
+               "             keep all; 5e-10 for data sets written before the decks made\n"
+               "             pulses under two edges trapezoids)\n");
 }
 
 static int parse_args(int argc, char **argv, fit_args *a)
