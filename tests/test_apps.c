@@ -613,6 +613,59 @@ static double mtime_of(const char *path)
 /* One corner on a tiny network: every column of corners.json filled; a
  * re-run redoes nothing; a changed option redoes only the steps it
  * touches. */
+/* Writes n rows of 16 values as CSV. */
+static void csv_rows(const char *path, const double *v, int n)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int k = 0; k < n * 16; k++)
+        fprintf(f, "%.17g%s", v[k], k % 16 == 15 ? "\n" : ",");
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* simulate --ckpt: the network's tiles, each pattern run on its own tile
+ * (the patterns of one tile, re-run by `simulate --weights --inputs` on
+ * that tile alone, give the same outputs bit for bit); bad combinations
+ * and a missing checkpoint: exit 2, no file. */
+START_TEST(simulate_ckpt)
+{
+    val_fix f;
+    fix_open(&f);
+    char args[1024], ck[128], w[128], x[128], one[128];
+    snprintf(ck, sizeof ck, "%s/m.ckpt", f.dir);
+    snprintf(w, sizeof w, "%s/w.csv", f.dir);
+    snprintf(x, sizeof x, "%s/x.csv", f.dir);
+    snprintf(one, sizeof one, "%s/one.h5", f.dir);
+    snprintf(args, sizeof args, "train --net mlp-lowres --data mnist-lowres:" FG_FIXTURES
+             "/nn_mnist --epochs 1 -o %s --quiet", ck);
+    ck_assert_int_eq(tu_run_fgcosim(args), 0);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --ckpt %s --patterns 40 --images 30 "
+                                     "--layout regular --jobs 2 -o %s", ck, f.data), 0);
+    cosim_dataset ds, d1;
+    ck_assert_int_eq(cosim_dataset_read(f.data, &ds), FG_OK);
+    ck_assert_msg(ds.n_arrays > 2 && ds.P > 10 && ds.P <= 40, "%d arrays, %d patterns",
+                  ds.n_arrays, ds.P);
+    int a = ds.array[ds.P - 1], p0 = ds.P - 1; /* the last tile's patterns */
+    while (p0 > 0 && ds.array[p0 - 1] == a)
+        p0--;
+    csv_rows(w, cosim_dataset_w_target(&ds, a), FG_ROWS);
+    csv_rows(x, ds.inputs + p0 * FG_ROWS, ds.P - p0);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --weights %s --inputs %s --layout regular "
+                                     "--jobs 1 -o %s", w, x, one), 0);
+    ck_assert_int_eq(cosim_dataset_read(one, &d1), FG_OK);
+    ck_assert_int_eq(d1.P, ds.P - p0);
+    for (int k = 0; k < d1.P * FG_COLS; k++)
+        ck_assert_double_eq(d1.y[k], ds.y[p0 * FG_COLS + k]);
+    cosim_dataset_free(&d1);
+    cosim_dataset_free(&ds);
+    unlink(f.data);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --ckpt %s --inputs %s -o %s", ck, x, f.data), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --ckpt %s/none.ckpt -o %s", f.dir, f.data), 2);
+    ck_assert_int_eq(access(f.data, F_OK), -1);
+    fix_close(&f);
+}
+END_TEST
+
 START_TEST(corners_resume)
 {
     val_fix f;
@@ -690,6 +743,7 @@ Suite *apps_suite(void)
     tcase_add_test(tc, recalibrate_hot);
     tcase_add_test(tc, recalibrate_bad_input);
     tcase_add_test(tc, corners_resume);
+    tcase_add_test(tc, simulate_ckpt);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("apps:sweep");
