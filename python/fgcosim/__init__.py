@@ -207,7 +207,9 @@ def read_model(path):
 def read_dataset(path):
     """A calibration data set of `fgcosim simulate` (HDF5) as a dict of
     numpy arrays (inputs, v_read, y, ok, dvt, w_target, ...) plus its
-    attributes under "attrs"."""
+    attributes under "attrs". A data set of several programmed arrays
+    (`simulate --ckpt`, attrs["version"] == 2) also has array (P,), the
+    array each pattern ran on, and w_targets, dvts (A, 16, 16)."""
     import h5py
     with h5py.File(path, "r") as f:
         d = {k: f[k][()] for k in f.keys() if isinstance(f[k], h5py.Dataset)}
