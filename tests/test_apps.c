@@ -743,6 +743,9 @@ Suite *apps_suite(void)
     tcase_add_test(tc, recalibrate_hot);
     tcase_add_test(tc, recalibrate_bad_input);
     tcase_add_test(tc, corners_resume);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("apps:tiles");
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, simulate_ckpt);
     suite_add_tcase(s, tc);
 
