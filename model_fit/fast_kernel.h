@@ -12,9 +12,10 @@
  * up to MF_GROUP tiles run as one wide array of 16 rows and 16 lanes per
  * tile: one sort per vector, and slots whose lanes are independent chains
  * (one tile's 16 lanes wait on each slot's division). Batches run on
- * fg_threads() threads. A slot, its reverse, its clamps and a row's end are
- * slot.h's float instantiation, the same definitions model.c instantiates
- * in double, so the two paths define the same function; tests compare them.
+ * fg_threads() threads. A slot, its reverse, its clamps, a row's end and the
+ * bit-line coupling are slot.h's float instantiation, the same definitions
+ * model.c instantiates in double, so the two paths define the same
+ * function; tests compare them.
  * No FMA contraction (model_fit/meson.build) and per-lane partial sums make
  * the two builds give the same bits. */
 #ifndef MF_FAST_KERNEL_H
