@@ -1,23 +1,30 @@
 /* The backend registry: one table of array backends, opened by a spec
- * string NAME[:ARG]. Adding a backend: its own file defining
- * `fg_status fgc_open_NAME(const char *arg, fg_backend **out)`, its
- * prototype and one line in the table below (and the file in meson.build). */
+ * string NAME[:ARG]. The table is api/backends.def, one line per kind;
+ * adding a backend: its file api/open_NAME.c defining
+ * `fg_status fgc_open_NAME(const char *arg, const fgc_open_opts *o,
+ * fg_backend **out)` and its line there (meson.build compiles the files the
+ * table names). FGC_BACKENDS_DEF names another table (tests/meson.build:
+ * the shipped one plus examples/open_toy.c's line). */
 #include "fgcosim.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-fg_status fgc_open_ideal(const char *arg, const fgc_open_opts *o, fg_backend **out);
-fg_status fgc_open_hwa(const char *arg, const fgc_open_opts *o, fg_backend **out);
-fg_status fgc_open_spice(const char *arg, const fgc_open_opts *o, fg_backend **out);
+#ifndef FGC_BACKENDS_DEF
+#define FGC_BACKENDS_DEF "backends.def"
+#endif
+
+/* the constructors' prototypes */
+#define FGC_BACKEND(name, open, usage, help, corner, ir)                      \
+    fg_status open(const char *arg, const fgc_open_opts *o, fg_backend **out);
+#include FGC_BACKENDS_DEF
+#undef FGC_BACKEND
 
 static const fgc_backend_kind kinds[] = {
-    {"ideal", "ideal", "y = x.W, the ideal array (OpenBLAS sgemm)", fgc_open_ideal, 0, 0},
-    {"hwa", "hwa:MODEL.json", "the fitted compact model of `fgcosim fit`", fgc_open_hwa,
-     0, 1},
-    {"spice", "spice:LAYOUT|netlist=FILE[,jobs=N]",
-     "ngspice on a layout (built-in name or JSON file) or an array netlist", fgc_open_spice,
-     1, 0},
+#define FGC_BACKEND(name, open, usage, help, corner, ir)                      \
+    {name, usage, help, open, corner, ir},
+#include FGC_BACKENDS_DEF
+#undef FGC_BACKEND
 };
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
 

@@ -3,7 +3,10 @@
  * on 1,500 synthetic patterns, and the SPICE rate measured in the same run
  * (a cosim pool on the default layout, all cores, BENCH_SPICE_P random-mix
  * calibration patterns, one-hot rows skipped, after one warm-up pattern per
- * worker), then the ratio model / SPICE. Prints measured rates, not pass/fail. */
+ * worker), then the ratio model / SPICE. Also the float32 training kernel
+ * (fit_model_*_f32_tiles: 4 tiles, half the rows off as in an image patch),
+ * forward and backward, on the kernel fit_kernel_name() says (FGCOSIM_KERNEL=
+ * base: the baseline build). Prints measured rates, not pass/fail. */
 #include "cosim.h"
 #include "model_fit.h"
 
@@ -53,6 +56,65 @@ static double rate(const fit_model *m, const double *x, double *y, double *dx,
             best = (double)reps * B / t;
     }
     return best;
+}
+
+/* Tile-VMM/s of the float32 kernel (or its backward) on nt tiles, B
+ * vectors: the best of 5 windows of >= 0.3 s each. */
+static double rate_f32(const fit_model *m, const float *x, const float *w,
+                       float *y, float *dx, float *dw, int nt, int B,
+                       int backward)
+{
+    double best = 0;
+    for (int win = 0; win < 5; win++) {
+        int reps = 0;
+        double t0 = fg_now(), t;
+        do {
+            fg_status st = backward
+                ? fit_model_backward_f32_tiles(dx, dw, y, x, w, nt, m, B)
+                : fit_model_forward_f32_tiles(y, x, w, nt, m, B);
+            if (st != FG_OK) {
+                fprintf(stderr, "f32 kernel: %s\n", fg_errmsg());
+                return 0;
+            }
+            reps++;
+            t = fg_now() - t0;
+        } while (t < 0.3);
+        if ((double)reps * B * nt / t > best)
+            best = (double)reps * B * nt / t;
+    }
+    return best;
+}
+
+/* The float32 kernel's rates on NT tiles of m's cells (slightly varied),
+ * BF vectors with half their rows off; one thread (the per-core speed of
+ * the kernel: steadier on a shared machine than all cores). */
+static int bench_f32(const fit_model *m, fg_rng *r)
+{
+    enum { NT = 4, BF = 1 << 13 };
+    float *x = malloc(sizeof(float) * BF * FG_ROWS);
+    float *y = malloc(sizeof(float) * BF * FG_COLS * NT);
+    float *dx = calloc((size_t)BF * FG_ROWS, sizeof(float));
+    float *w = malloc(sizeof(float) * FG_CELLS * NT);
+    float *dw = calloc((size_t)FG_CELLS * NT, sizeof(float));
+    if (!x || !y || !dx || !w || !dw)
+        return 1;
+    for (size_t k = 0; k < (size_t)BF * FG_ROWS; k++)
+        x[k] = fg_rng_uniform(r) < 0.5 ? 0.0f : (float)fg_rng_uniform(r);
+    for (int n = 0; n < FG_CELLS * NT; n++)
+        w[n] = (float)(m->w[n % FG_CELLS] * (0.9 + 0.2 * fg_rng_uniform(r)));
+    fg_set_threads(1);
+    double fwd = rate_f32(m, x, w, y, dx, dw, NT, BF, 0);
+    double bwd = rate_f32(m, x, w, y, dx, dw, NT, BF, 1);
+    fg_set_threads(0);
+    printf("hwa float32 kernel (%s, %d tiles, batch %d, 1 thread): forward "
+           "%.3g, backward %.3g tile-VMM/s\n", fit_kernel_name(), NT, BF,
+           fwd, bwd);
+    free(x);
+    free(y);
+    free(dx);
+    free(w);
+    free(dw);
+    return 0;
 }
 
 /* SPICE VMM/s of a pool (all cores) on the default layout: weights uniform
@@ -130,6 +192,8 @@ int main(int argc, char **argv)
     printf("hwa model forward : %.3g VMM/s (batch %d, best of 5 windows, target >= 1e6)\n",
            fwd, B);
     printf("hwa model backward: %.3g VMM/s (dx, dw)\n", bwd);
+    if (bench_f32(&m, &r))
+        return 1;
     /* fit: P synthetic patterns (one-hot rows first), noise 1e-3 */
     for (int p = 0; p < P; p++)
         for (int i = 0; i < FG_ROWS; i++)

@@ -46,21 +46,24 @@ void mf_vec_couple(double *y, const double *u, const mf_ip *ip);
  * dp (+=) in SI units. */
 void mf_lane_to_params(fit_params *dp, const mf_lane_grad *g, const mf_ip *ip);
 
-/* The float32 kernel (fast.c) as built for an instruction set: _base
- * (x86-64 baseline, every machine) and _v3 (x86-64-v3: AVX2) where
- * MF_HAVE_V3; fit_model_*_f32* pick one (fast_dispatch.c). */
-fg_status mf_forward_f32_tiles_base(float *y, const float *x, const float *w,
-                                    int nt, const fit_model *m, int B);
-fg_status mf_backward_f32_tiles_base(float *dx, float *dw, const float *dy,
-                                     const float *x, const float *w, int nt,
-                                     const fit_model *m, int B);
-fg_status mf_forward_f32_tiles_v3(float *y, const float *x, const float *w,
-                                  int nt, const fit_model *m, int B);
-fg_status mf_backward_f32_tiles_v3(float *dx, float *dw, const float *dy,
-                                   const float *x, const float *w, int nt,
-                                   const fit_model *m, int B);
-/* 1 when fit_model_*_f32* run the _v3 build (AVX2 and FMA on this CPU,
- * and FGCOSIM_KERNEL is not "base"). */
-int mf_kernel_v3(void);
+/* The float32 kernel (fast_kernel.h) as built for an instruction set:
+ * mf_fast_base (fast_base.c: x86-64 baseline, every machine) and, where
+ * MF_HAVE_V3, mf_fast_v3 (fast_v3.c: x86-64-v3, AVX2). Both give the same
+ * bits; fit_model_*_f32* run the one mf_fast() picks (fast_dispatch.c). */
+typedef struct {
+    const char *name; /* fit_kernel_name() */
+    fg_status (*forward)(float *y, const float *x, const float *w, int nt,
+                         const fit_model *m, int B);
+    fg_status (*backward)(float *dx, float *dw, const float *dy, const float *x,
+                          const float *w, int nt, const fit_model *m, int B);
+} mf_fast_kernel;
+
+extern const mf_fast_kernel mf_fast_base;
+#ifdef MF_HAVE_V3
+extern const mf_fast_kernel mf_fast_v3;
+#endif
+/* mf_fast_v3 where this CPU has AVX2 and FMA and FGCOSIM_KERNEL is not
+ * "base", else mf_fast_base. */
+const mf_fast_kernel *mf_fast(void);
 
 #endif

@@ -3,6 +3,7 @@
  * Z = u/(1 - a u) a slot is Z += S dt), every edge a shift; the backward pass
  * walks the same events in reverse (see model_fit.h for the equations). */
 #include "mf_internal.h"
+#include "slot.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -12,10 +13,6 @@
 #endif
 
 #define L FG_COLS /* lanes: one per bit line */
-
-/* The slot denominator 1 + a D s is kept above this (a < 0 could
- * otherwise blow up). */
-#define MF_MIN_1PU 1e-12
 
 /* ---- parameters ----------------------------------------------------------- */
 void mf_ip_from_model(mf_ip *ip, const fit_model *m)
@@ -98,9 +95,7 @@ static void sort_rows(mf_traj *t, const double *x, const mf_ip *ip)
         t->r[i] = -expm1(-v / FIT_XR);
         t->gate[i] = x[i] >= 0;
         t->rp[i] = t->gate[i] ? exp(-v / FIT_XR) / FIT_XR : 0;
-        double e = v - ip->delta[i] * t->r[i];
-        t->egate[i] = e > 0 || (e == 0 && ip->delta[i] <= FIT_XR);
-        t->e[i] = e > 0 ? e : 0;
+        t->e[i] = row_end(v, ip->delta[i], t->r[i], &t->egate[i]);
         int q = i;
         while (q > 0 && t->e[t->ord[q - 1]] > t->e[i]) { /* stable: ties by index */
             t->ord[q] = t->ord[q - 1];
@@ -108,21 +103,6 @@ static void sort_rows(mf_traj *t, const double *x, const mf_ip *ip)
         }
         t->ord[q] = i;
     }
-}
-
-/* Slot map u' = F(u, D) = (u + D s)/(1 + a D s), s = 1 - a u: the exact
- * solution of du/dD = (1 - a u)^2 (D = charge in y-units). s is kept >= 0
- * (the bit line cannot pass the pinch voltage) and the denominator > 0. */
-static inline double slot_s(double a, double u)
-{
-    double s = 1 - a * u;
-    return s > 0 ? s : 0;
-}
-
-static inline double slot_m(double a, double D, double s)
-{
-    double m = 1 + a * D * s;
-    return m > MF_MIN_1PU ? m : MF_MIN_1PU;
 }
 
 static void run_traj(mf_traj *t, const double *x, const double *w,
@@ -148,12 +128,11 @@ static void run_traj(mf_traj *t, const double *x, const double *w,
         tprev = t->e[i];
         t->dt[q] = dt;
         for (int j = 0; j < L; j++) {
-            double D = S[j] * dt, s = slot_s(a, U[j]);
+            double D = S[j] * dt;
             t->sb[q][j] = S[j];
             t->ub[q][j] = U[j];
             t->D[q][j] = D;
-            double u = (U[j] + D * s) / slot_m(a, D, s);
-            U[j] = u + k[j] + rho[j] * wi[j] * r;
+            U[j] = slot_u(a, U[j], D) + k[j] + rho[j] * wi[j] * r;
             t->ua[q][j] = U[j];
             S[j] -= wi[j];
         }
@@ -167,13 +146,12 @@ void mf_vec_forward(double *u, const double *x, const double *w,
                     const mf_ip *ip)
 {
     const double a = ip->a;
-    int ord[FG_ROWS];
+    int ord[FG_ROWS], egate;
     double e[FG_ROWS], r[FG_ROWS], S[L];
     for (int i = 0; i < FG_ROWS; i++) {
         double v = x[i] > 0 ? x[i] : 0;
         r[i] = v > 40 * FIT_XR ? 1 : -expm1(-v / FIT_XR);
-        double ei = v - ip->delta[i] * r[i];
-        e[i] = ei > 0 ? ei : 0;
+        e[i] = row_end(v, ip->delta[i], r[i], &egate);
         int q = i;
         while (q > 0 && e[ord[q - 1]] > e[i]) {
             ord[q] = ord[q - 1];
@@ -197,17 +175,10 @@ void mf_vec_forward(double *u, const double *x, const double *w,
         const double *k = ip->k + i * L, *rho = ip->rho + i * L, *wi = w + i * L;
         tprev = e[i];
         for (int j = 0; j < L; j++) {
-            double D = S[j] * dt, s = slot_s(a, u[j]);
-            u[j] = (u[j] + D * s) / slot_m(a, D, s) + k[j] + rho[j] * wi[j] * ri;
+            u[j] = slot_u(a, u[j], S[j] * dt) + k[j] + rho[j] * wi[j] * ri;
             S[j] -= wi[j];
         }
     }
-}
-
-static inline double gsq(double a, double u)
-{
-    double s = slot_s(a, u);
-    return s * s;
 }
 
 /* Right derivative of the lanes w.r.t. the end e of row i in a group of
@@ -219,7 +190,8 @@ static void end_grad(double *de, const double *lam, const double *uG,
 {
     for (int j = 0; j < L; j++) {
         double ubf = uG[j] - k[j] - rho[j] * wi[j] * r; /* before row i's fall */
-        de[j] = lam[j] * (gsq(a, ubf) * (sp[j] + wi[j]) - gsq(a, uG[j]) * sp[j]);
+        de[j] = lam[j] * (slot_gsq(a, ubf) * (sp[j] + wi[j]) -
+                          slot_gsq(a, uG[j]) * sp[j]);
     }
 }
 
@@ -259,11 +231,9 @@ static void back_group(mf_lane_grad *g, double *lam, double dD[][L],
             g->dw[i * L + j] += lam[j] * rho[j] * r;
             dxr += lam[j] * rho[j] * wi[j];
             /* slot: u = F(ub, D) */
-            double ub = t->ub[q][j], D = t->D[q][j], s = slot_s(a, ub);
-            double m = slot_m(a, D, s), im2 = 1 / (m * m);
-            dD[q][j] = lam[j] * s * s * im2;
-            g->da[j] -= lam[j] * D * s * (2 * ub + D * s) * im2;
-            lam[j] *= im2;
+            double da;
+            lam[j] = slot_back(a, t->ub[q][j], t->D[q][j], lam[j], &dD[q][j], &da);
+            g->da[j] -= da;
         }
         if (t->gate[i]) /* r's effect on the end is in de above */
             g->dx[i] += dxr * t->rp[i];
@@ -300,14 +270,9 @@ void mf_vec_backward(mf_lane_grad *g, double *u, const double *du,
 
 void mf_vec_couple(double *y, const double *u, const mf_ip *ip)
 {
-    for (int j = 0; j < L; j++) {
-        double v = u[j] + ip->off[j];
-        if (j > 0)
-            v += ip->beta[j - 1] * u[j - 1];
-        if (j < L - 1)
-            v += ip->beta[j] * u[j + 1];
-        y[j] = v;
-    }
+    for (int j = 0; j < L; j++)
+        y[j] = u[j] + ip->off[j];
+    lines_couple(y, u, ip->beta);
 }
 
 /* ---- batched forward / backward ------------------------------------------- */
@@ -330,19 +295,6 @@ fg_status fit_model_forward(double *y, const double *x, const double *w,
     return FG_OK;
 }
 
-/* du (16) from dy (16) through the coupling. */
-static void couple_back(double *du, const double *dy, const mf_ip *ip)
-{
-    for (int j = 0; j < L; j++) {
-        double v = dy[j];
-        if (j > 0)
-            v += ip->beta[j - 1] * dy[j - 1];
-        if (j < L - 1)
-            v += ip->beta[j] * dy[j + 1];
-        du[j] = v;
-    }
-}
-
 static void add_lane(mf_lane_grad *acc, const mf_lane_grad *g)
 {
     const double *s = (const double *)g;
@@ -359,7 +311,8 @@ static void backward_range(mf_lane_grad *g, double *dbeta, double *doff,
     for (int b = b0; b < b1; b++) {
         const double *dyb = dy + (size_t)b * L;
         double du[L], u[L];
-        couple_back(du, dyb, ip);
+        memcpy(du, dyb, sizeof du); /* the coupling is symmetric */
+        lines_couple(du, dyb, ip->beta);
         memset(g->dx, 0, sizeof g->dx);
         mf_vec_backward(g, u, du, x + (size_t)b * FG_ROWS, w, ip);
         if (dx)

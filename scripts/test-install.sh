@@ -2,9 +2,11 @@
 # Installs a build into a temporary DESTDIR (meson install --destdir) and
 # builds examples/vmm.c against the installed fgcosim.pc, as a user would:
 #   cc vmm.c $(pkg-config --cflags --libs fgcosim)
-# Checks: fgcosim.pc carries the project version, the installed headers
-# compile, the program runs on the installed libfgcosim.so (not the build
-# tree's) and prints the ideal product of its tile.
+# Checks: fgcosim.pc carries the project version and a static link list
+# without libgslcblas, the library exports only the public prefixes, the
+# installed headers compile, the program runs on the installed
+# libfgcosim.so (not the build tree's) and prints the ideal product of its
+# tile.
 # Usage: scripts/test-install.sh BUILD_DIR   (meson test runs it: `install`)
 set -eu
 src="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,6 +22,22 @@ want="$(sed -n "s/^ *version : '\([^']*\)'.*/\1/p" "$src/meson.build" | head -1)
 export PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$dest"
 got="$(pkg-config --modversion fgcosim)"
 [ "$got" = "$want" ] || fail "fgcosim.pc version '$got', meson.build '$want'"
+
+# Static linking's list: OpenBLAS and libgsl, never libgslcblas (its
+# cblas_* would clash with OpenBLAS's).
+static_libs="$(pkg-config --static --libs fgcosim)" || fail "pkg-config --static: $static_libs"
+case " $static_libs " in
+  *" -lgslcblas "*) fail "pkg-config --static --libs fgcosim has -lgslcblas: $static_libs" ;;
+  *" -lopenblas "*" -lgsl "* | *" -lgsl "*" -lopenblas "*) ;;
+  *) fail "pkg-config --static --libs fgcosim lacks -lopenblas or -lgsl: $static_libs" ;;
+esac
+# Exported: the public headers' prefixes only (api/fgcosim.map).
+so="$(find "$dest" -name 'libfgcosim.so.*.*' -print -quit)"
+[ -n "$so" ] || fail "no libfgcosim.so under $dest"
+extra="$(nm -D --defined-only "$so" | awk '{print $3}' |
+  grep -v -E '^(fg_|fgc_|nl_|cosim_|fit_|nn_)' | head -5)"
+[ -z "$extra" ] || fail "$so exports symbols outside the public prefixes: $extra"
+nm -D --defined-only "$so" | grep -q ' T fgc_backend_open$' || fail "$so lacks fgc_backend_open"
 
 # A sanitized build's library needs the same runtime in the program.
 san="$(meson introspect "$build" --buildoptions |

@@ -518,8 +518,8 @@ START_TEST(test_f32_isa_same)
     }
     for (size_t k = 0; k < ny; k++)
         dy[k] = (float)fg_rng_normal(&r);
-    ck_assert_int_eq(mf_forward_f32_tiles_base(yb, x, w, NT, &m, B), FG_OK);
-    ck_assert_int_eq(mf_backward_f32_tiles_base(dxb, dwb, dy, x, w, NT, &m, B), FG_OK);
+    ck_assert_int_eq(mf_fast_base.forward(yb, x, w, NT, &m, B), FG_OK);
+    ck_assert_int_eq(mf_fast_base.backward(dxb, dwb, dy, x, w, NT, &m, B), FG_OK);
     ck_assert_int_eq(fit_model_forward_f32_tiles(yv, x, w, NT, &m, B), FG_OK);
     ck_assert_int_eq(fit_model_backward_f32_tiles(dxv, dwv, dy, x, w, NT, &m, B), FG_OK);
     ck_assert(memcmp(yb, yv, ny * sizeof *yb) == 0);

@@ -1,4 +1,10 @@
-/* The compact model in float32 for training: the same events as model.c
+/* The float32 kernel of the compact model: static functions, included once
+ * per instruction set by fast_base.c (mf_fast_base, x86-64 baseline) and
+ * fast_v3.c (mf_fast_v3, built with -march=x86-64-v3: AVX2); the entry
+ * points are fast_forward() and fast_backward() at the end of each section.
+ * fast_dispatch.c picks one build at run time.
+ *
+ * The compact model in float32 for training: the same events as model.c
  * (sort the row ends, one exact slot per row, a kick at each fall), without
  * the parameter gradients, with the rows that are off (zero inputs: most of
  * an MNIST image) taken together at t = 0, and every lane loop in a form the
@@ -6,15 +12,17 @@
  * up to MF_GROUP tiles run as one wide array of 16 rows and 16 lanes per
  * tile: one sort per vector, and slots whose lanes are independent chains
  * (one tile's 16 lanes wait on each slot's division). Batches run on
- * fg_threads() threads. The clamps are model.c's (s = 1 - a u >= 0: the bit
- * line stops at the pinch voltage; slot denominator >= 1e-12), so the two
- * paths define the same function; tests compare them.
- *
- * Built twice (model_fit/meson.build): for the baseline x86-64 and, where
- * the compiler can, for x86-64-v3 (AVX2); fast_dispatch.c picks one at run
- * time. MF_ISA names the build. No FMA contraction and per-lane partial
- * sums make the two give the same bits. */
+ * fg_threads() threads. A slot, its reverse, its clamps, a row's end and the
+ * bit-line coupling are slot.h's float instantiation, the same definitions
+ * model.c instantiates in double, so the two paths define the same
+ * function; tests compare them.
+ * No FMA contraction (model_fit/meson.build) and per-lane partial sums make
+ * the two builds give the same bits. */
+#ifndef MF_FAST_KERNEL_H
+#define MF_FAST_KERNEL_H
+
 #include "mf_internal.h"
+#include "slot.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -23,16 +31,8 @@
 #include <omp.h>
 #endif
 
-#ifndef MF_ISA
-#define MF_ISA base
-#endif
-#define MF_CAT_(a, b) a##_##b
-#define MF_CAT(a, b) MF_CAT_(a, b)
-#define MF_ISA_NAME(fn) MF_CAT(fn, MF_ISA)
-
 #define L FG_COLS
 #define R FG_ROWS
-#define MF_MIN_1PU_F 1e-12f /* as MF_MIN_1PU in model.c */
 #define MF_CHUNK 32         /* vectors per task of the threads            */
 #define MF_GROUP 4          /* tiles per pass                             */
 #define LMAX (MF_GROUP * L) /* lanes of a pass                            */
@@ -133,9 +133,7 @@ static void rows_ends(mf_rows *t, const float *x, const mf_ipf *f)
         t->r[i] = 1.0f - ex[i];
         t->gate[i] = x[i] >= 0;
         t->rp[i] = t->gate[i] ? ex[i] / (float)FIT_XR : 0.0f;
-        float e = v - f->delta[i] * t->r[i];
-        t->egate[i] = e > 0 || (e == 0 && f->delta[i] <= (float)FIT_XR);
-        t->e[i] = e > 0 ? e : 0;
+        t->e[i] = row_end_f(v, f->delta[i], t->r[i], &t->egate[i]);
     }
 }
 
@@ -193,26 +191,12 @@ static void rows_start(float *restrict u, float *restrict S, const mf_rows *t,
     }
 }
 
-static inline float slot_s_f(float a, float u)
-{
-    float s = 1.0f - a * u;
-    return s > 0.0f ? s : 0.0f;
-}
-
-static inline float slot_m_f(float a, float D, float s)
-{
-    float m = 1.0f + a * D * s;
-    return m > MF_MIN_1PU_F ? m : MF_MIN_1PU_F;
-}
-
 /* One slot of length dt on n lanes (u, S): u = F(u, S dt). */
-static inline void slot_f(float *restrict u, const float *restrict S, float dt,
-                          float a, int n)
+static inline void slot_lanes_f(float *restrict u, const float *restrict S,
+                                float dt, float a, int n)
 {
-    for (int j = 0; j < n; j++) {
-        float D = S[j] * dt, s = slot_s_f(a, u[j]);
-        u[j] = (u[j] + D * s) / slot_m_f(a, D, s);
-    }
+    for (int j = 0; j < n; j++)
+        u[j] = slot_u_f(a, u[j], S[j] * dt);
 }
 
 /* Kick of row i's fall and its cells leaving S. */
@@ -227,17 +211,12 @@ static inline void fall_f(float *restrict u, float *restrict S, int i, float r,
     }
 }
 
-/* y (16) of one tile from its lanes u (16): bit-line coupling and offset */
+/* y (16) of one tile from its lanes u (16): offset and bit-line coupling */
 static void couple_f(float *restrict y, const float *restrict u, const mf_ipf *f)
 {
-    for (int j = 0; j < L; j++) {
-        float v = u[j] + f->off[j];
-        if (j > 0)
-            v += f->beta[j - 1] * u[j - 1];
-        if (j < L - 1)
-            v += f->beta[j] * u[j + 1];
-        y[j] = v;
-    }
+    for (int j = 0; j < L; j++)
+        y[j] = u[j] + f->off[j];
+    lines_couple_f(y, u, f->beta);
 }
 
 /* ---- forward --------------------------------------------------------------- */
@@ -251,7 +230,7 @@ static void grp_fwd(float *u, const mf_rows *t, const mf_ipf *f, const mf_grp *g
         float dt = t->e[i] - tprev;
         tprev = t->e[i];
         if (dt > 0) /* ties: empty slots */
-            slot_f(u, S, dt, f->a, g->n);
+            slot_lanes_f(u, S, dt, f->a, g->n);
         fall_f(u, S, i, t->r[i], g);
     }
 }
@@ -270,9 +249,9 @@ static void vec_fwd(float *y, size_t ys, const float *x, const mf_ipf *f)
     }
 }
 
-fg_status MF_ISA_NAME(mf_forward_f32_tiles)(float *y, const float *x,
-                                            const float *w, int nt,
-                                            const fit_model *m, int B)
+/* The forward entry point (mf_fast_kernel.forward). */
+static fg_status fast_forward(float *y, const float *x, const float *w, int nt,
+                              const fit_model *m, int B)
 {
     mf_ipf *f;
     fg_status st = ipf_new(&f, m, w, nt, B, "fit_model_forward_f32");
@@ -322,7 +301,7 @@ static void traj_f(mf_traj_f *tr, const mf_rows *t, const mf_ipf *f,
         tr->dt[q] = dt;
         memcpy(tr->sb[q], S, n * sizeof *S);
         if (dt > 0)
-            slot_f(u, S, dt, f->a, n);
+            slot_lanes_f(u, S, dt, f->a, n);
         fall_f(u, S, i, t->r[i], g);
         memcpy(tr->ua[q], u, n * sizeof *u);
     }
@@ -342,12 +321,6 @@ static inline float lanes_sum(const float *part)
     return h[0];
 }
 
-static inline float gsq_f(float a, float u)
-{
-    float s = slot_s_f(a, u);
-    return s * s;
-}
-
 /* d/de of the rows rows[0..cnt) that fall together into the state uG, sp
  * (u and S after all of them), each made the last of its group (the right
  * derivative); dx += through e(x). lam: adjoint after the group. */
@@ -358,7 +331,7 @@ static void ends_f(float *dx, const float *lam, const float *uG, const float *sp
     const int n = g->n;
     float base[LMAX];
     for (int j = 0; j < n; j++)
-        base[j] = gsq_f(f->a, uG[j]) * sp[j];
+        base[j] = slot_gsq_f(f->a, uG[j]) * sp[j];
     for (int q = 0; q < cnt; q++) {
         int i = rows[q];
         if (!t->egate[i] || !t->gate[i])
@@ -369,7 +342,7 @@ static void ends_f(float *dx, const float *lam, const float *uG, const float *sp
         for (int c = 0; c < n; c += L)
             for (int j = c; j < c + L; j++) {
                 float ubf = uG[j] - k[j] - rw[j] * r; /* before row i's fall */
-                part[j - c] += lam[j] * (gsq_f(f->a, ubf) * (sp[j] + w[j]) - base[j]);
+                part[j - c] += lam[j] * (slot_gsq_f(f->a, ubf) * (sp[j] + w[j]) - base[j]);
             }
         dx[i] += lanes_sum(part) * (1.0f - f->delta[i] * t->rp[i]);
     }
@@ -397,16 +370,12 @@ static void fall_back_f(float *dx, float *restrict dw, const float *restrict lam
 }
 
 /* Slot q, reverse: dD (n lanes) = d/dD, lam updated to the slot's start. */
-static void slot_back_f(float *restrict dD, float *restrict lam,
-                        const mf_traj_f *tr, int q, float a)
+static void slot_back_lanes_f(float *restrict dD, float *restrict lam,
+                              const mf_traj_f *tr, int q, float a)
 {
     const float dt = tr->dt[q], *ubq = traj_ub(tr, q);
-    for (int j = 0; j < tr->n; j++) {
-        float D = tr->sb[q][j] * dt, s = slot_s_f(a, ubq[j]);
-        float m = slot_m_f(a, D, s), im2 = 1.0f / (m * m);
-        dD[j] = lam[j] * s * s * im2;
-        lam[j] *= im2;
-    }
+    for (int j = 0; j < tr->n; j++)
+        lam[j] = slot_back_f(a, ubq[j], tr->sb[q][j] * dt, lam[j], &dD[j], NULL);
 }
 
 /* Reverse through falls and slots g1..g0 of the fall order: lam updated,
@@ -418,7 +387,7 @@ static void events_back_f(float *dx, float *dw, float *lam, float dD[][LMAX],
     for (int q = g1; q >= g0; q--) {
         fall_back_f(dx, dw, lam, tr->t->ord[q], tr->t, g);
         if (tr->dt[q] > 0.0f)
-            slot_back_f(dD[q], lam, tr, q, f->a);
+            slot_back_lanes_f(dD[q], lam, tr, q, f->a);
         else /* empty slot: identity, no charge */
             memset(dD[q], 0, tr->n * sizeof dD[q][0]);
     }
@@ -469,18 +438,6 @@ static void grp_bwd(float *dx, float *dw, const float *du, const mf_rows *t,
     slots_dw_f(dw, dD, &tr, g->ld);
 }
 
-static void couple_back_f(float *du, const float *dy, const mf_ipf *f)
-{
-    for (int j = 0; j < L; j++) {
-        float v = dy[j];
-        if (j > 0)
-            v += f->beta[j - 1] * dy[j - 1];
-        if (j < L - 1)
-            v += f->beta[j] * dy[j + 1];
-        du[j] = v;
-    }
-}
-
 /* Vectors [b0,b1) on all tiles: dx rows (+=), dw (16, nt*16) (+=, the
  * chunk's own, wide layout); dy (nt,B,16). */
 static void backward_range_f(float *dx, float *dw, const float *dy,
@@ -494,8 +451,11 @@ static void backward_range_f(float *dx, float *dw, const float *dy,
         rows_sort(&t, x + (size_t)b * R, f);
         for (int c0 = 0; c0 < f->nt; c0 += MF_GROUP) {
             const mf_grp g = ipf_group(f, c0);
-            for (int c = 0; c < g.n / L; c++)
-                couple_back_f(du + c * L, dy + ((size_t)(c0 + c) * B + b) * L, f);
+            for (int c = 0; c < g.n / L; c++) { /* the coupling is symmetric */
+                const float *dyc = dy + ((size_t)(c0 + c) * B + b) * L;
+                memcpy(du + c * L, dyc, L * sizeof *du);
+                lines_couple_f(du + c * L, dyc, f->beta);
+            }
             grp_bwd(dxb, dw + (size_t)c0 * L, du, &t, f, &g);
         }
     }
@@ -504,11 +464,10 @@ static void backward_range_f(float *dx, float *dw, const float *dy,
 /* The batch in chunks of MF_CHUNK vectors, contiguous runs of chunks per
  * thread (a dynamic schedule measured slower); each chunk sums its own dw
  * and the chunks are added in order: the sums do not depend on the
- * threads. */
-fg_status MF_ISA_NAME(mf_backward_f32_tiles)(float *dx, float *dw,
-                                             const float *dy, const float *x,
-                                             const float *w, int nt,
-                                             const fit_model *m, int B)
+ * threads. The backward entry point (mf_fast_kernel.backward). */
+static fg_status fast_backward(float *dx, float *dw, const float *dy,
+                               const float *x, const float *w, int nt,
+                               const fit_model *m, int B)
 {
     mf_ipf *f;
     fg_status st = ipf_new(&f, m, w, nt, B, "fit_model_backward_f32");
@@ -538,3 +497,5 @@ fg_status MF_ISA_NAME(mf_backward_f32_tiles)(float *dx, float *dw,
     free(f);
     return FG_OK;
 }
+
+#endif
