@@ -26,7 +26,7 @@ typedef struct {
     const char *ckpt[2], *model, *layout, *netlist, *dir, *net, *data;
     double temps[MAXV], supplies[MAXV], drifts[MAXV];
     int nt, ns, nd, nckpt, spice_images, recal_images, patterns, epochs, jobs;
-    int full_grid, reuse, reprogram;
+    int full_grid, reuse, reprogram, from_net;
 } corners_opts;
 
 /* One row of corners.csv / one object of corners.json (NaN: not run). */
@@ -48,12 +48,13 @@ static void usage(FILE *f)
         "         [--temp -20,27,80] [--supply 0.9,1.0,1.1] [--drift-time 0,3.15e8]\n"
         "         [--full-grid] [--spice-images N] [--recal-images N]\n"
         "         [--recal-patterns N] [--finetune-epochs E] [--no-reuse]\n"
-        "         [--no-reprogram] [--jobs J]\n"
+        "         [--no-reprogram] [--recal-from-net] [--jobs J]\n"
         "         [--data SPEC] -o DIR\n"
         "The grid: every temperature x supply without drift, plus each non-zero\n"
         "drift time at 27 C and supply 1 (--full-grid: the whole product).\n"
         "Per corner (defaults in brackets): recalibrate with --recal-patterns\n"
-        "[300]; the ideal-trained (first --ckpt) and HWA-trained (second) network\n"
+        "[300] (--recal-from-net: that many of the HWA network's own tile\n"
+        "operations on its tiles, recalibrate --ckpt); the ideal-trained (first --ckpt) and HWA-trained (second) network\n"
         "on SPICE as they are over --spice-images [300]; the HWA network with\n"
         "the T_max trim only [same images; --no-reuse skips it]; the HWA\n"
         "network with every tile reprogrammed by program-verify at the corner\n"
@@ -81,7 +82,7 @@ static int parse_list(const char *name, const char *s, double *v, int *n)
 }
 
 enum { O_CKPT = 1, O_MODEL, O_LAYOUT, O_NETLIST, O_NET, O_DATA, O_TEMP, O_SUPPLY,
-       O_DRIFT, O_FULL, O_SIMG, O_RIMG, O_PAT, O_EPOCHS, O_NOREUSE, O_NOREPROG, O_JOBS,
+       O_DRIFT, O_FULL, O_SIMG, O_RIMG, O_PAT, O_EPOCHS, O_NOREUSE, O_NOREPROG, O_FROMNET, O_JOBS,
        O_HELP };
 
 static int parse_opt(corners_opts *o, int c, const char *a)
@@ -109,6 +110,7 @@ static int parse_opt(corners_opts *o, int c, const char *a)
     case O_EPOCHS: return app_parse_int(CMD, "--finetune-epochs", a, 0, 100, &o->epochs);
     case O_NOREUSE: o->reuse = 0; return 0;
     case O_NOREPROG: o->reprogram = 0; return 0;
+    case O_FROMNET: o->from_net = 1; return 0;
     case O_JOBS: return app_parse_int(CMD, "--jobs", a, 1, 1024, &o->jobs);
     case 'o': o->dir = a; return 0;
     }
@@ -130,7 +132,8 @@ static int parse(int argc, char **argv, corners_opts *o)
         {"recal-patterns", required_argument, 0, O_PAT},
         {"finetune-epochs", required_argument, 0, O_EPOCHS},
         {"no-reuse", no_argument, 0, O_NOREUSE},
-        {"no-reprogram", no_argument, 0, O_NOREPROG}, {"jobs", required_argument, 0, O_JOBS},
+        {"no-reprogram", no_argument, 0, O_NOREPROG},
+        {"recal-from-net", no_argument, 0, O_FROMNET}, {"jobs", required_argument, 0, O_JOBS},
         {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
     *o = (corners_opts){.layout = "coupled", .net = "mlp-lowres", .data = "mnist-lowres",
                         .temps = {-20, 27, 80}, .supplies = {0.9, 1.0, 1.1},
@@ -317,7 +320,13 @@ static fg_status recalibrate(corner_ctx *c, char *model_out)
                          o->netlist ? "--array-netlist" : "--layout",
                          o->netlist ? o->netlist : o->layout, "--temp", c->temp,
                          "--supply", c->supply, "--drift-time", c->drift,
-                         "--patterns", pat, "-o", model_out, "--json", NULL};
+                         "--patterns", pat, "-o", model_out, "--json", NULL, NULL, NULL};
+    if (o->from_net) { /* in place of the terminating NULL: --ckpt HWA */
+        int n = 0;
+        while (a[n])
+            n++;
+        a[n] = "--ckpt", a[n + 1] = o->ckpt[1];
+    }
     cJSON *j = NULL;
     fg_status st = step(c, "recalibrate", "recalibrate (trim + refit)", a, &j);
     corner_row *r = c->r;
