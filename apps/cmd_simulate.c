@@ -109,8 +109,9 @@ static int sim_resume(const char *partial, cosim_dataset *ds)
     if (access(partial, F_OK) != 0 || cosim_dataset_read(partial, &old) != FG_OK)
         return 0;
     int done = 0;
-    int same_arrays = old.n_arrays == ds->n_arrays &&
-        (ds->n_arrays <= 1 ||
+    int arrays = ds->n_arrays > 1 ? ds->n_arrays : 1; /* 0: one array */
+    int same_arrays = old.n_arrays == arrays &&
+        (arrays == 1 ||
          (!memcmp(old.w_targets, ds->w_targets, (size_t)ds->n_arrays * FG_CELLS * sizeof(double)) &&
           !memcmp(old.array, ds->array, (size_t)old.P * sizeof(int))));
     if (!strcmp(old.deck_sha256, ds->deck_sha256) && old.seed == ds->seed &&
