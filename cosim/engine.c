@@ -15,6 +15,7 @@ static struct {
     char first_err[512];   /* first error line of the current command */
     char version[64];
     double t_read;
+    int points;             /* time points of the last run (0: none yet) */
     double v_high[FG_ROWS]; /* word-line pulse amplitudes of this run, V */
     double t_on[FG_ROWS], t_off[FG_ROWS]; /* pulse start, falling edge start */
 } eng;
@@ -57,6 +58,8 @@ static int on_ngexit(int status, NG_BOOL unload, NG_BOOL quit, int id, void *ud)
 }
 
 int cosim_engine_dead(void) { return eng.dead; }
+
+int cosim_engine_points(void) { return eng.points; }
 
 const char *cosim_engine_version(void)
 {
@@ -181,9 +184,12 @@ static fg_status read_last(const char *const *names, int n, double *vals)
     return FG_OK;
 }
 
-/* Destroys the run's plot; st is the status of what was read from it. */
+/* Destroys the run's plot; st is the status of what was read from it.
+ * Notes the run's time points first (the length of its time vector). */
 static fg_status run_finish(fg_status st)
 {
+    pvector_info vt = ngGet_Vec_Info("time");
+    eng.points = vt ? vt->v_length : 0;
     fg_status dst = command("destroy all");
     /* ngspice logs every command it is sent (~200 bytes each); a NULL
      * command clears the log, without which a worker grows ~14 KiB a run. */
