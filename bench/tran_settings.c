@@ -21,8 +21,8 @@
  * Per setting: VMM/s of each repetition (wall clock; all settings run once
  * per repetition, in turn, so that load changes show as spread), CPU ms
  * per VMM (this process, the mean over repetitions) and the speed-up over
- * the first setting in CPU time, mean time points per
- * transient, and max / rms |dV_BL| against the reference, over all
+ * the first setting in CPU time, mean time points and Newton iterations
+ * per transient, and max / rms |dV_BL| against the reference, over all
  * patterns and over the dense and the sparse ones. */
 #include "cosim.h"
 
@@ -46,6 +46,7 @@ typedef struct {
     double rate[MAX_REPS]; /* VMM/s per repetition */
     double cpu_s;          /* CPU seconds, all repetitions */
     double points;         /* mean time points per run */
+    double iters;          /* mean Newton iterations per run */
     int failed;
     double *v;             /* (P,16) V */
 } setting;
@@ -117,8 +118,10 @@ static double setting_run(setting *s, nl_deck_spec spec, const double *x, int P)
         exit(1);
     }
     free(deck);
-    long pts = 0;
+    long pts = 0, it0 = 0, it1 = 0;
     s->failed = 0;
+    if (cosim_engine_tran_iterations(&it0) != FG_OK)
+        exit(1);
     double t0 = fg_now(), c0 = cpu_now();
     for (int p = 0; p < P; p++) {
         double *v = s->v + (size_t)p * FG_COLS;
@@ -132,7 +135,10 @@ static double setting_run(setting *s, nl_deck_spec spec, const double *x, int P)
     }
     double dt = fg_now() - t0;
     s->cpu_s += cpu_now() - c0;
+    if (cosim_engine_tran_iterations(&it1) != FG_OK)
+        exit(1);
     s->points = (double)pts / P;
+    s->iters = (double)(it1 - it0) / P;
     return dt;
 }
 
@@ -224,11 +230,12 @@ int main(int argc, char **argv)
     printf("layout %s: %d dense + %d sparse patterns, %d repetitions, one libngspice "
            "instance; load average %.2f at start, %.2f at end (%.0f s)\n",
            argv[1], dense, sparse, reps, load0, load_avg(), fg_now() - t_start);
-    printf("reference %s: %.1f points per run%s\n\n", REF_SETTING, set[S].points,
+    printf("reference %s: %.1f points, %.1f iterations per run%s\n\n", REF_SETTING,
+           set[S].points, set[S].iters,
            set[S].failed ? " (FAILED runs)" : "");
-    printf("| setting | VMM/s (per repetition) | CPU ms/VMM | speed-up (CPU) | points | max |dV| mV "
+    printf("| setting | VMM/s (per repetition) | CPU ms/VMM | speed-up (CPU) | points | iterations | max |dV| mV "
            "| rms |dV| mV | max dense | max sparse | failed |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
     double base_cpu = set[0].cpu_s;
     for (int s = 0; s < S; s++) {
         double mx, rms, mxd, mxs, dummy;
@@ -239,9 +246,9 @@ int main(int argc, char **argv)
         for (int rep = 0; rep < reps; rep++)
             snprintf(rates + strlen(rates), sizeof rates - strlen(rates), "%s%.2f",
                      rep ? " " : "", set[s].rate[rep]);
-        printf("| %s | %s | %.1f | %.2f | %.1f | %.4f | %.4f | %.4f | %.4f | %d |\n",
+        printf("| %s | %s | %.1f | %.2f | %.1f | %.1f | %.4f | %.4f | %.4f | %.4f | %d |\n",
                set[s].name, rates, 1e3 * set[s].cpu_s / (reps * P), base_cpu / set[s].cpu_s,
-               set[s].points, 1e3 * mx, 1e3 * rms, 1e3 * mxd, 1e3 * mxs, set[s].failed);
+               set[s].points, set[s].iters, 1e3 * mx, 1e3 * rms, 1e3 * mxd, 1e3 * mxs, set[s].failed);
     }
     for (int s = 0; s <= S; s++)
         free(set[s].v);

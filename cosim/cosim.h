@@ -86,6 +86,9 @@ int cosim_engine_dead(void); /* ngspice called ControlledExit */
  * _run_vectors (the length of its time vector: accepted points; 0 before
  * the first run). */
 int cosim_engine_points(void);
+/* Newton iterations of all transients run on the loaded deck so far
+ * (ngspice's `rusage traniter`, cumulative: take differences). */
+fg_status cosim_engine_tran_iterations(long *n);
 
 /* ---- worker pool ---------------------------------------------------------- */
 typedef struct cosim_pool cosim_pool;

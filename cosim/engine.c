@@ -16,6 +16,7 @@ static struct {
     char version[64];
     double t_read;
     int points;             /* time points of the last run (0: none yet) */
+    long tran_iter;         /* "Transient iterations = N" seen on stdout */
     double v_high[FG_ROWS]; /* word-line pulse amplitudes of this run, V */
     double t_on[FG_ROWS], t_off[FG_ROWS]; /* pulse start, falling edge start */
 } eng;
@@ -41,6 +42,9 @@ static int on_char(char *line, int id, void *ud)
     if (ver && !eng.version[0])
         snprintf(eng.version, sizeof eng.version, "%.*s",
                  (int)strcspn(ver + 3, " :\n"), ver + 3);
+    const char *it = strstr(line, "Transient iterations = ");
+    if (it && !strncmp(line, "stdout ", 7))
+        eng.tran_iter = strtol(it + 23, NULL, 10);
     if (strncmp(line, "stderr ", 7) != 0)
         return 0;
     const char *msg = line + 7;
@@ -84,6 +88,16 @@ static fg_status command(const char *fmt, ...)
         return fg_error(FG_ERR_SPICE, "ngspice: '%.60s': %s", buf,
                         eng.first_err[0] ? eng.first_err : "command failed");
     return FG_OK;
+}
+
+fg_status cosim_engine_tran_iterations(long *n)
+{
+    eng.tran_iter = -1;
+    fg_status st = command("rusage traniter");
+    if (st == FG_OK && eng.tran_iter < 0)
+        st = fg_error(FG_ERR_SPICE, "ngspice printed no transient iteration count");
+    *n = eng.tran_iter;
+    return st;
 }
 
 fg_status cosim_engine_init(void)
