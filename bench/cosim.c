@@ -4,6 +4,13 @@
  * ten times smaller maximum time step.
  *
  *   usage: bench-cosim [PATTERNS=200] [LOOP=30] [MEMRUNS=2000]
+ *                      [MIX=calib|dense] [RELTOLS=0]
+ *
+ * MIX: calib, the calibration mix (cosim_patterns_generate); dense, all 16
+ * rows on at uniform random widths. RELTOLS: comma-separated transient
+ * relative tolerances (0: the deck's default), each measured in turn in
+ * the same run (pool, loop, ratio, step error); MEMRUNS 0 skips the
+ * memory check.
  */
 #include "cosim.h"
 
@@ -14,11 +21,12 @@
 #include <unistd.h>
 
 static cosim_pool *pool_make(const nl_layout *lay, fg_op_point op,
-                             const double *dvt, int jobs, double step_scale)
+                             const double *dvt, int jobs, double step_scale,
+                             double reltol)
 {
     cosim_pool *p;
     cosim_pool_config cfg = {.layout = lay, .op = op, .jobs = jobs,
-                             .max_step_scale = step_scale};
+                             .max_step_scale = step_scale, .reltol = reltol};
     if (cosim_pool_new(&cfg, dvt, &p) != FG_OK) {
         fprintf(stderr, "bench-cosim: %s\n", fg_errmsg());
         exit(1);
@@ -39,14 +47,15 @@ static double run_rate(cosim_pool *p, const double *x, int P, double *v)
 
 /* `ngspice -b` on one deck file per pattern, one at a time. */
 static double program_rate(const nl_layout *lay, fg_op_point op,
-                           const double *dvt, const double *x, int n)
+                           const double *dvt, const double *x, int n, double reltol)
 {
     char dir[] = "/tmp/fgcosim-bench-XXXXXX";
     if (!mkdtemp(dir))
         exit(1);
     for (int p = 0; p < n; p++) {
         nl_deck_spec spec = {.layout = lay, .op = op, .dvt = dvt,
-                             .x = x + (size_t)p * FG_ROWS, .max_step_scale = 1.0};
+                             .x = x + (size_t)p * FG_ROWS, .max_step_scale = 1.0,
+                             .reltol = reltol};
         char *deck, path[96];
         if (nl_deck_build(&spec, &deck) != FG_OK)
             exit(1);
@@ -89,10 +98,65 @@ static void memory_growth(cosim_pool *p, const double *x, int P, int runs)
     free(ok);
 }
 
+/* All 16 rows on at uniform random widths (seeded). */
+static void dense_patterns(double *x, int P)
+{
+    fg_rng r;
+    fg_rng_seed(&r, 2);
+    for (size_t k = 0; k < (size_t)P * FG_ROWS; k++)
+        x[k] = fg_rng_uniform(&r);
+}
+
+/* Pool, loop, ratio and step error at one relative tolerance. */
+static void measure(const nl_layout *lay, fg_op_point op, const double *dvt,
+                    const double *x, int P, int L, double reltol, double *v, double *vf)
+{
+    int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    cosim_pool *pool = pool_make(lay, op, dvt, 0, 1.0, reltol);
+    run_rate(pool, x, cores * 2, v); /* warm-up */
+    double rate = run_rate(pool, x, P, v);
+    double prate = program_rate(lay, op, dvt, x, L < P ? L : P, reltol);
+    printf("reltol %g%s:\n", reltol > 0 ? reltol : NL_RELTOL_DEFAULT,
+           reltol > 0 ? "" : " (the deck's default)");
+    printf("  fgcosim pool (%d workers): %.2f VMM/s over %d patterns\n",
+           cosim_pool_jobs(pool), rate, P);
+    printf("  ngspice -b loop (1 core):  %.2f VMM/s over %d patterns\n", prate,
+           L < P ? L : P);
+    printf("  ratio: %.2fx\n", rate / prate);
+    cosim_pool_free(pool);
+    cosim_pool *fine = pool_make(lay, op, dvt, 0, 0.1, reltol);
+    int nf = P < 50 ? P : 50;
+    run_rate(fine, x, nf, vf);
+    cosim_pool_free(fine);
+    double dmax = 0;
+    for (int k = 0; k < nf * FG_COLS; k++)
+        dmax = fmax(dmax, fabs(v[k] - vf[k]));
+    printf("  max |dV| against a 10x smaller max step: %.3f mV over %d patterns\n",
+           1e3 * dmax, nf);
+}
+
+static double load_avg(void)
+{
+    double l = NAN;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = NAN;
+        fclose(f);
+    }
+    return l;
+}
+
 int main(int argc, char **argv)
 {
     int P = argc > 1 ? atoi(argv[1]) : 200, L = argc > 2 ? atoi(argv[2]) : 30;
     int M = argc > 3 ? atoi(argv[3]) : 2000;
+    const char *mix = argc > 4 ? argv[4] : "calib", *reltols = argc > 5 ? argv[5] : "0";
+    if (P < 1 || L < 1 || M < 0 || (strcmp(mix, "calib") && strcmp(mix, "dense"))) {
+        fprintf(stderr, "usage: bench-cosim [PATTERNS] [LOOP] [MEMRUNS] [calib|dense] "
+                        "[RELTOLS]\n");
+        return 2;
+    }
     nl_layout *lay;
     if (nl_layout_load("regular", &lay) != FG_OK)
         return 1;
@@ -107,29 +171,22 @@ int main(int argc, char **argv)
     double *x = malloc((size_t)P * FG_ROWS * sizeof *x);
     double *v = malloc((size_t)P * FG_COLS * sizeof *v);
     double *vf = malloc((size_t)P * FG_COLS * sizeof *vf);
-    cosim_patterns_generate(x, P, 2);
-    int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    cosim_pool *pool = pool_make(lay, op, dvt, 0, 1.0);
-    run_rate(pool, x, cores * 2, v); /* warm-up */
-    double rate = run_rate(pool, x, P, v);
-    double prate = program_rate(lay, op, dvt, x, L < P ? L : P);
-    printf("layout regular, %d cores\n", cores);
-    printf("fgcosim pool (%d workers): %.1f VMM/s over %d patterns\n",
-           cosim_pool_jobs(pool), rate, P);
-    printf("ngspice -b loop (1 core):  %.2f VMM/s over %d patterns\n", prate,
-           L < P ? L : P);
-    printf("ratio: %.2fx\n", rate / prate);
-    cosim_pool *fine = pool_make(lay, op, dvt, 0, 0.1);
-    int nf = P < 50 ? P : 50;
-    run_rate(fine, x, nf, vf);
-    cosim_pool_free(fine);
-    double dmax = 0;
-    for (int k = 0; k < nf * FG_COLS; k++)
-        dmax = fmax(dmax, fabs(v[k] - vf[k]));
-    printf("max |dV| against a 10x smaller max step: %.3f mV over %d patterns\n",
-           1e3 * dmax, nf);
-    memory_growth(pool, x, P, M);
-    cosim_pool_free(pool);
+    if (!strcmp(mix, "dense"))
+        dense_patterns(x, P);
+    else
+        cosim_patterns_generate(x, P, 2);
+    printf("layout regular, %d cores, %s patterns, load average %.2f\n",
+           (int)sysconf(_SC_NPROCESSORS_ONLN), mix, load_avg());
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", reltols);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        measure(lay, op, dvt, x, P, L, atof(t), v, vf);
+    printf("load average at the end %.2f\n", load_avg());
+    if (M > 0) {
+        cosim_pool *pool = pool_make(lay, op, dvt, 0, 1.0, 0);
+        memory_growth(pool, x, P, M);
+        cosim_pool_free(pool);
+    }
     nl_layout_free(lay);
     free(x);
     free(v);

@@ -82,6 +82,13 @@ fg_status cosim_engine_set_wl_dc(int row, double v);
 fg_status cosim_engine_run_vector(const char *name, double **vals, int *n);
 const char *cosim_engine_version(void);
 int cosim_engine_dead(void); /* ngspice called ControlledExit */
+/* Time points of the last run of cosim_engine_run, _run_energy or
+ * _run_vectors (the length of its time vector: accepted points; 0 before
+ * the first run). */
+int cosim_engine_points(void);
+/* Newton iterations of all transients run on the loaded deck so far
+ * (ngspice's `rusage traniter`, cumulative: take differences). */
+fg_status cosim_engine_tran_iterations(long *n);
 
 /* ---- worker pool ---------------------------------------------------------- */
 typedef struct cosim_pool cosim_pool;

@@ -15,6 +15,8 @@ static struct {
     char first_err[512];   /* first error line of the current command */
     char version[64];
     double t_read;
+    int points;             /* time points of the last run (0: none yet) */
+    long tran_iter;         /* "Transient iterations = N" seen on stdout */
     double v_high[FG_ROWS]; /* word-line pulse amplitudes of this run, V */
     double t_on[FG_ROWS], t_off[FG_ROWS]; /* pulse start, falling edge start */
 } eng;
@@ -40,6 +42,9 @@ static int on_char(char *line, int id, void *ud)
     if (ver && !eng.version[0])
         snprintf(eng.version, sizeof eng.version, "%.*s",
                  (int)strcspn(ver + 3, " :\n"), ver + 3);
+    const char *it = strstr(line, "Transient iterations = ");
+    if (it && !strncmp(line, "stdout ", 7))
+        eng.tran_iter = strtol(it + 23, NULL, 10);
     if (strncmp(line, "stderr ", 7) != 0)
         return 0;
     const char *msg = line + 7;
@@ -57,6 +62,8 @@ static int on_ngexit(int status, NG_BOOL unload, NG_BOOL quit, int id, void *ud)
 }
 
 int cosim_engine_dead(void) { return eng.dead; }
+
+int cosim_engine_points(void) { return eng.points; }
 
 const char *cosim_engine_version(void)
 {
@@ -81,6 +88,16 @@ static fg_status command(const char *fmt, ...)
         return fg_error(FG_ERR_SPICE, "ngspice: '%.60s': %s", buf,
                         eng.first_err[0] ? eng.first_err : "command failed");
     return FG_OK;
+}
+
+fg_status cosim_engine_tran_iterations(long *n)
+{
+    eng.tran_iter = -1;
+    fg_status st = command("rusage traniter");
+    if (st == FG_OK && eng.tran_iter < 0)
+        st = fg_error(FG_ERR_SPICE, "ngspice printed no transient iteration count");
+    *n = eng.tran_iter;
+    return st;
 }
 
 fg_status cosim_engine_init(void)
@@ -181,9 +198,12 @@ static fg_status read_last(const char *const *names, int n, double *vals)
     return FG_OK;
 }
 
-/* Destroys the run's plot; st is the status of what was read from it. */
+/* Destroys the run's plot; st is the status of what was read from it.
+ * Notes the run's time points first (the length of its time vector). */
 static fg_status run_finish(fg_status st)
 {
+    pvector_info vt = ngGet_Vec_Info("time");
+    eng.points = vt ? vt->v_length : 0;
     fg_status dst = command("destroy all");
     /* ngspice logs every command it is sent (~200 bytes each); a NULL
      * command clears the log, without which a worker grows ~14 KiB a run. */

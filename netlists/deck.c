@@ -14,7 +14,11 @@
  * (~13 points per pulse end). ~2.2 Newton iterations per point, ~80% of
  * the time in BSIM4 evaluation. Max step 5 ns: bit-line voltages within
  * 40 uV of a 0.5 ns max step on random patterns (regular, edge-feed,
- * dense).
+ * dense) at the same reltol. Against reltol 1e-5 with that step the
+ * default is 0.06 mV off on regular but 0.4 mV on dense, and no solver
+ * setting (reltol, trtol, gear, max step, vntol/abstol, minbreak) cuts
+ * the points or iterations by more than a few per cent at equal accuracy:
+ * spice_decks/TRANSIENT.md (bench/tran_settings.c).
  *
  * The verify deck (nl_deck_spec.verify) shares every array part; only the
  * drivers (DC levels) and the periphery (ammeters, .op) differ. */

@@ -405,6 +405,69 @@ static void mid_pulse_step(const char *layout, double *step /*(16)*/)
     nl_layout_free(l);
 }
 
+/* N of the line "<label> = N" that `ngspice -b` prints on deck (with
+ * .options acct added); -1 when absent. */
+static long ngspice_acct(const char *deck, const char *label)
+{
+    const char *at = strstr(deck, "\n.temp ");
+    ck_assert_ptr_nonnull(at);
+    size_t head = (size_t)(at - deck) + 1, n = strlen(deck) + 32;
+    char *d = malloc(n), line[512];
+    ck_assert_ptr_nonnull(d);
+    snprintf(d, n, "%.*s.options acct\n%s", (int)head, deck, deck + head);
+    char *path = tu_write_tmp(d, ".cir"), cmd[512];
+    free(d);
+    snprintf(cmd, sizeof cmd, "HOME=/tmp LC_ALL=C ngspice -b %s 2>&1", path);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    long v = -1;
+    while (fgets(line, sizeof line, p))
+        if (!strncmp(line, label, strlen(label)) &&
+            !strncmp(line + strlen(label), " = ", 3))
+            v = strtol(line + strlen(label) + 3, NULL, 10);
+    pclose(p);
+    unlink(path);
+    free(path);
+    return v;
+}
+
+/* The run statistics of the engine are ngspice's: time points = the length
+ * of the run's time vector = `ngspice -b`'s accepted time points, and the
+ * Newton iterations of one run = `ngspice -b`'s transient iterations on the
+ * same deck; both the same when the run is repeated. */
+START_TEST(test_engine_run_stats)
+{
+    double x[FG_ROWS], v[FG_COLS], *t;
+    fg_rng r;
+    fg_rng_seed(&r, 21);
+    for (int i = 0; i < FG_ROWS; i++)
+        x[i] = fg_rng_uniform(&r);
+    nl_layout *l;
+    char *deck = deck_for("regular", x, 1.0, &l);
+    nl_layout_free(l);
+    long it0, it1, it2;
+    int n;
+    ck_assert_int_eq(cosim_engine_init(), FG_OK);
+    ck_assert_int_eq(cosim_engine_load(deck), FG_OK);
+    ck_assert_int_eq(cosim_engine_tran_iterations(&it0), FG_OK);
+    ck_assert_int_eq(cosim_engine_run(v), FG_OK);
+    int p1 = cosim_engine_points();
+    ck_assert_int_eq(cosim_engine_tran_iterations(&it1), FG_OK);
+    ck_assert_int_eq(cosim_engine_run(v), FG_OK);
+    ck_assert_int_eq(cosim_engine_tran_iterations(&it2), FG_OK);
+    ck_assert_int_eq(cosim_engine_points(), p1);
+    ck_assert_int_eq(it2 - it1, it1 - it0);
+    ck_assert_int_eq(cosim_engine_run_vector("time", &t, &n), FG_OK);
+    free(t);
+    ck_assert_int_eq(n, p1);
+    ck_assert_int_eq(p1, ngspice_acct(deck, "Accepted timepoints"));
+    ck_assert_int_eq(it1 - it0, ngspice_acct(deck, "Transient iterations"));
+    ck_assert_msg(p1 > 100 && it1 - it0 > p1, "%d points, %ld iterations", p1,
+                  it1 - it0);
+    free(deck);
+}
+END_TEST
+
 START_TEST(test_crosstalk_layouts)
 {
     double reg[FG_COLS], ef[FG_COLS], dense[FG_COLS];
@@ -507,6 +570,7 @@ Suite *netlists_suite(void)
     tcase_add_loop_test(tc, test_deck_one_row, 0, 2);
     tcase_add_test(tc, test_deck_meas_at_stop);
     tcase_add_test(tc, test_crosstalk_layouts);
+    tcase_add_test(tc, test_engine_run_stats);
     tcase_add_test(tc, test_deck_narrow_pulse);
     tcase_add_test(tc, test_deck_verify);
     suite_add_tcase(s, tc);
