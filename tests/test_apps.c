@@ -623,6 +623,19 @@ static void csv_rows(const char *path, const double *v, int n)
     ck_assert_int_eq(fclose(f), 0);
 }
 
+/* The held-out rule, written out: the last floor(frac n) of the n
+ * patterns of each run of one array. */
+static int app_held_out_ref(const int *arr, int P, int p, double frac)
+{
+    int first = p, end = p + 1;
+    while (first > 0 && arr[first - 1] == arr[p])
+        first--;
+    while (end < P && arr[end] == arr[p])
+        end++;
+    int n = end - first;
+    return p >= end - (int)floor(frac * n);
+}
+
 /* simulate --ckpt: the network's tiles, each pattern run on its own tile
  * (the patterns of one tile, re-run by `simulate --weights --inputs` on
  * that tile alone, give the same outputs bit for bit); bad combinations
@@ -639,11 +652,11 @@ START_TEST(simulate_ckpt)
     snprintf(args, sizeof args, "train --net mlp-lowres --data mnist-lowres:" FG_FIXTURES
              "/nn_mnist --epochs 1 -o %s --quiet", ck);
     ck_assert_int_eq(tu_run_fgcosim(args), 0);
-    ck_assert_int_eq(tu_run_fgcosimf("simulate --ckpt %s --patterns 40 --images 30 "
+    ck_assert_int_eq(tu_run_fgcosimf("simulate --ckpt %s --patterns 160 --images 30 "
                                      "--layout regular --jobs 2 -o %s", ck, f.data), 0);
     cosim_dataset ds, d1;
     ck_assert_int_eq(cosim_dataset_read(f.data, &ds), FG_OK);
-    ck_assert_msg(ds.n_arrays > 2 && ds.P > 10 && ds.P <= 40, "%d arrays, %d patterns",
+    ck_assert_msg(ds.n_arrays > 2 && ds.P > 100 && ds.P <= 160, "%d arrays, %d patterns",
                   ds.n_arrays, ds.P);
     int a = ds.array[ds.P - 1], p0 = ds.P - 1; /* the last tile's patterns */
     while (p0 > 0 && ds.array[p0 - 1] == a)
@@ -657,6 +670,31 @@ START_TEST(simulate_ckpt)
     for (int k = 0; k < d1.P * FG_COLS; k++)
         ck_assert_double_eq(d1.y[k], ds.y[p0 * FG_COLS + k]);
     cosim_dataset_free(&d1);
+    /* recalibrate --ckpt, same seed: the same operations, the last 20 % of
+     * each tile's held out, and the refit far above the ideal model */
+    int held = 0;
+    for (int p = 0; p < ds.P; p++)
+        held += app_held_out_ref(ds.array, ds.P, p, 0.2);
+    fit_model m;
+    fg_op_point op = fg_op_point_default();
+    fit_model_init(&m, &op);
+    ck_assert_int_eq(fit_model_save(&m, f.model), FG_OK);
+    char out[8192], m80[128];
+    snprintf(m80, sizeof m80, "%s/m80.json", f.dir);
+    snprintf(args, sizeof args, "recalibrate --model %s --layout regular --temp 80 --ckpt %s "
+             "--patterns 160 --images 30 --seed 1 --jobs 2 -o %s --json", f.model, ck, m80);
+    char line[512] = "";
+    int rc = tu_run_fgcosim_out(args, out, sizeof out);
+    tu_err_lines(line, sizeof line);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, line);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq((int)jget(j, "arrays"), ds.n_arrays);
+    ck_assert_int_eq((int)jget(j, "held_out_patterns"), held);
+    ck_assert_int_eq((int)jget(j, "fit_patterns"), ds.P - held);
+    ck_assert_msg(jget(j, "ser_recal_db") > jget(j, "ser_nominal_db") + 6, "SER %g -> %g dB",
+                  jget(j, "ser_nominal_db"), jget(j, "ser_recal_db"));
+    cJSON_Delete(j);
     cosim_dataset_free(&ds);
     unlink(f.data);
     ck_assert_int_eq(tu_run_fgcosimf("simulate --ckpt %s --inputs %s -o %s", ck, x, f.data), 2);
