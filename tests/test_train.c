@@ -468,9 +468,15 @@ START_TEST(grad_net)
             nn_net_act_scales(n)[a] *= 4.0f; /* no activation near the clip */
         ck_assert_int_eq(nn_net_forward(n, x, B, 0), FG_OK);
         nn_net_zero_grad(n);
+        nn_net_set_input_grad(n, 1); /* and the input sensitivities */
         ck_assert_int_eq(nn_net_backward(n, rr, B), FG_OK);
+        ck_assert_uint_eq(nn_net_input_size(n), nin / B);
+        float *gx = vec(nin);
+        memcpy(gx, nn_net_input_grad(n), nin * sizeof *gx);
         net_ctx ctx = {n, x, B};
         fd_case c = {net_fwd, B * 10, rr, &ctx};
+        fd_check(&c, x, 12, gx, 1e-3f, 2e-2, "input");
+        free(gx);
         /* a sample of every tensor (kinks of ReLU/maxpool make a few
          * entries noisy in float; eps small, tolerance loose) */
         for (int t = 0; t < nn_net_num_tensors(n); t++) {

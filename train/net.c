@@ -326,6 +326,18 @@ void nn_net_init(nn_net *n, uint64_t seed)
 void nn_net_set_backend(nn_net *n, fg_backend *be) { n->be = be; }
 fg_backend *nn_net_backend(const nn_net *n) { return n->be; }
 void nn_net_set_tiles(nn_net *n, nn_tiles_mode mode) { n->tiles = mode; }
+
+void nn_net_set_input_grad(nn_net *n, int on)
+{
+    int seen = on != 0; /* an analog layer lies before, or the input counts */
+    for (int i = 0; i < n->nl; i++) {
+        n->L[i].need_dinp = seen;
+        seen |= n->L[i].analog >= 0;
+    }
+}
+
+const float *nn_net_input_grad(const nn_net *n) { return n->dact[0]; }
+size_t nn_net_input_size(const nn_net *n) { return in_size(&n->L[0]); }
 const char *nn_net_name(const nn_net *n) { return n->name; }
 int nn_net_max_batch(const nn_net *n) { return n->maxB; }
 int nn_net_classes(const nn_net *n) { return n->classes; }

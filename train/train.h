@@ -240,6 +240,12 @@ void nn_net_init(nn_net *net, uint64_t seed);
 void nn_net_set_backend(nn_net *net, fg_backend *be);
 fg_backend *nn_net_backend(const nn_net *net);
 void nn_net_set_tiles(nn_net *net, nn_tiles_mode mode);
+/* on: nn_net_backward also propagates the loss gradient to the network's
+ * input, nn_net_input_grad (B, nn_net_input_size) afterwards (the input
+ * sensitivities); off (the default): the first layers skip it. */
+void nn_net_set_input_grad(nn_net *net, int on);
+const float *nn_net_input_grad(const nn_net *net);
+size_t nn_net_input_size(const nn_net *net);
 /* 1 when the products go through the tiles (backend not NULL/ideal, or
  * NN_TILES_ALWAYS). */
 int nn_net_uses_tiles(const nn_net *net);
