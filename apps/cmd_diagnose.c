@@ -101,6 +101,7 @@ typedef struct {
     int cls, s;
     double cos, var, nonzero, spread;
     double ref_nonzero;      /* D3 of the reference gradient g_0 */
+    double in_nonzero, in_spread, ref_in_nonzero; /* D3 of the inputs */
     double ref_acc, ref_hat; /* the reference operator: as is, after HAT */
     double as_is, hat;       /* the perturbed operator: as is, after HAT */
 } diag_row;
@@ -112,7 +113,7 @@ typedef struct {
 typedef struct {
     int done[2];
     float *g0[2];
-    double nonzero[2], as_is[2], hat[2];
+    double nonzero[2], in_nonzero[2], as_is[2], hat[2];
 } diag_refs;
 
 static int parse_opt(diag_args *a, int c, const char *arg)
@@ -178,15 +179,18 @@ static fg_status make_operator(const diag_args *a, int c, int s, int k, fg_backe
     return st;
 }
 
+/* A gradient vector: the weights' (nw), then the inputs' (nx = B*H*W*C). */
 typedef struct {
     nn_net *net;
+    size_t nw, nx;
     const float *x;     /* (B, H*W*C) the fixed batch */
     const uint8_t *y;   /* (B)                       */
     int B;
     float *probs, *dl;  /* (B, classes)              */
 } diag_batch;
 
-/* g (nw) = d loss / d weights of the analog layers on the fixed batch */
+/* g (nw + nx) = d loss / d weights of the analog layers, then d loss / d
+ * input, on the fixed batch */
 static fg_status batch_grad(diag_batch *b, fg_backend *be, float *g)
 {
     nn_net *net = b->net;
@@ -210,6 +214,7 @@ static fg_status batch_grad(diag_batch *b, fg_backend *be, float *g)
         memcpy(g + o, nn_net_grads(net) + ti->offset, ti->size * sizeof *g);
         o += ti->size;
     }
+    memcpy(g + o, nn_net_input_grad(net), b->nx * sizeof *g);
     return FG_OK;
 }
 
@@ -221,35 +226,52 @@ static size_t weight_count(const nn_net *net)
     return n;
 }
 
-/* D1..D3 from g0 (n) and the draws gk (K, n) */
-static void diagnostics(const float *g0, const float *gk, int K, size_t n, diag_row *r)
+/* D3 over entries i0..i0+n-1 of the draws gk (K, ld): the fraction whose
+ * mean |g| is non-zero (> 1e-6 of the largest) and the spread (std /
+ * mean) of those. */
+static void sensitivity(const float *gk, int K, size_t ld, size_t i0, size_t n,
+                        double *nonzero, double *spread)
 {
-    double dot = 0, n0 = 0, nm = 0, tr = 0, smax = 0, ssum = 0, ssq = 0;
+    double smax = 0, ssum = 0, ssq = 0;
     size_t nz = 0;
     double *sens = malloc(n * sizeof *sens);
-    for (size_t i = 0; i < n; i++) {
-        double m = 0, a = 0;
+    for (size_t i = 0; sens && i < n; i++) {
+        double a = 0;
         for (int k = 0; k < K; k++)
-            m += gk[(size_t)k * n + i], a += fabs(gk[(size_t)k * n + i]);
-        m /= K, a /= K;
-        for (int k = 0; k < K && K > 1; k++) {
-            double d = gk[(size_t)k * n + i] - m;
-            tr += d * d / (K - 1);
-        }
-        dot += m * g0[i], n0 += (double)g0[i] * g0[i], nm += m * m;
-        if (sens)
-            sens[i] = a;
-        smax = a > smax ? a : smax;
+            a += fabs(gk[(size_t)k * ld + i0 + i]);
+        sens[i] = a / K;
+        smax = sens[i] > smax ? sens[i] : smax;
     }
     for (size_t i = 0; sens && i < n; i++)
         if (sens[i] > 1e-6 * smax)
             nz++, ssum += sens[i], ssq += sens[i] * sens[i];
+    *nonzero = n ? (double)nz / (double)n : 0;
+    double mean = nz ? ssum / nz : 0;
+    *spread = nz && mean > 0 ? sqrt(fmax(ssq / nz - mean * mean, 0)) / mean : 0;
+    free(sens);
+}
+
+/* D1, D2 over the weights (the first nw of each row) and D3 over the
+ * weights and the inputs, from g0 (ld) and the draws gk (K, ld) */
+static void diagnostics(const float *g0, const float *gk, int K, size_t nw, size_t ld,
+                        diag_row *r)
+{
+    double dot = 0, n0 = 0, nm = 0, tr = 0;
+    for (size_t i = 0; i < nw; i++) {
+        double m = 0;
+        for (int k = 0; k < K; k++)
+            m += gk[(size_t)k * ld + i];
+        m /= K;
+        for (int k = 0; k < K && K > 1; k++) {
+            double d = gk[(size_t)k * ld + i] - m;
+            tr += d * d / (K - 1);
+        }
+        dot += m * g0[i], n0 += (double)g0[i] * g0[i], nm += m * m;
+    }
     r->cos = n0 > 0 && nm > 0 ? dot / sqrt(n0 * nm) : 0;
     r->var = nm > 0 ? tr / nm : INFINITY;
-    r->nonzero = (double)nz / (double)n;
-    double mean = nz ? ssum / nz : 0;
-    r->spread = nz && mean > 0 ? sqrt(fmax(ssq / nz - mean * mean, 0)) / mean : 0;
-    free(sens);
+    sensitivity(gk, K, ld, 0, nw, &r->nonzero, &r->spread);
+    sensitivity(gk, K, ld, nw, ld - nw, &r->in_nonzero, &r->in_spread);
 }
 
 /* Accuracy of the checkpoint's net on be, and after HAT through it. */
@@ -281,8 +303,9 @@ static fg_status reference(const diag_args *a, const nn_train_opts *to, diag_bat
         st = batch_grad(b, be, refs->g0[ir]);
     if (st == FG_OK) {
         diag_row ref; /* the reference's own sensitivity */
-        diagnostics(refs->g0[ir], refs->g0[ir], 1, weight_count(b->net), &ref);
+        diagnostics(refs->g0[ir], refs->g0[ir], 1, b->nw, b->nw + b->nx, &ref);
         refs->nonzero[ir] = ref.nonzero;
+        refs->in_nonzero[ir] = ref.in_nonzero;
         st = accuracies(a, to, b->net, te, be, &refs->as_is[ir], &refs->hat[ir]);
     }
     refs->done[ir] = st == FG_OK;
@@ -294,7 +317,7 @@ static fg_status diagnose_one(const diag_args *a, const nn_train_opts *to, diag_
                               const nn_dataset *te, int c, int s, float *gk,
                               diag_refs *refs, diag_row *r)
 {
-    const size_t n = weight_count(b->net);
+    const size_t n = b->nw + b->nx;
     const int ir = classes[c].ir;
     fg_backend *be = NULL;
     *r = (diag_row){.cls = c, .s = s};
@@ -308,8 +331,9 @@ static fg_status diagnose_one(const diag_args *a, const nn_train_opts *to, diag_
         be = NULL;
     }
     if (st == FG_OK) {
-        diagnostics(refs->g0[ir], gk, a->draws, n, r);
+        diagnostics(refs->g0[ir], gk, a->draws, b->nw, n, r);
         r->ref_nonzero = refs->nonzero[ir];
+        r->ref_in_nonzero = refs->in_nonzero[ir];
         st = make_operator(a, c, s, 1, &be);
     }
     if (st == FG_OK)
@@ -327,7 +351,8 @@ static fg_status diagnose_one(const diag_args *a, const nn_train_opts *to, diag_
 
 static int grad_ok(const diag_row *r)
 {
-    return r->cos >= COS_MIN && r->var <= VAR_MAX && r->nonzero >= NZ_REL * r->ref_nonzero;
+    return r->cos >= COS_MIN && r->var <= VAR_MAX && r->nonzero >= NZ_REL * r->ref_nonzero &&
+           r->in_nonzero >= NZ_REL * r->ref_in_nonzero;
 }
 static int hat_ok(const diag_row *r) { return r->hat >= r->ref_hat - HAT_TOL; }
 
@@ -337,7 +362,7 @@ static fg_status write_csv(const char *dir, const diag_row *rows, int n)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     fprintf(f, "class,strength,spec,grad_cos,grad_rel_var,sens_nonzero,sens_nonzero_ref,"
-               "sens_spread,"
+               "sens_spread,sens_in_nonzero,sens_in_nonzero_ref,sens_in_spread,"
                "ref_accuracy,ref_hat_accuracy,as_is_accuracy,hat_accuracy,gradient_ok,"
                "hat_recovers\n");
     for (int i = 0; i < n; i++) {
@@ -346,9 +371,10 @@ static fg_status write_csv(const char *dir, const diag_row *rows, int n)
         snprintf(spec, sizeof spec, "%s", classes[r->cls].spec[r->s]);
         for (char *p = spec; *p; p++)
             *p = *p == ',' ? ';' : *p;
-        fprintf(f, "%s,%d,%s,%.4f,%.4g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d\n",
+        fprintf(f, "%s,%d,%s,%.4f,%.4g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d\n",
                 classes[r->cls].name, r->s + 1, spec, r->cos, r->var,
-                r->nonzero, r->ref_nonzero, r->spread, r->ref_acc, r->ref_hat, r->as_is, r->hat, grad_ok(r),
+                r->nonzero, r->ref_nonzero, r->spread, r->in_nonzero, r->ref_in_nonzero,
+                r->in_spread, r->ref_acc, r->ref_hat, r->as_is, r->hat, grad_ok(r),
                 hat_ok(r));
     }
     fclose(f);
@@ -372,6 +398,9 @@ static fg_status write_json(const char *dir, const diag_row *rows, int n)
         cJSON_AddNumberToObject(o, "sens_nonzero", r->nonzero);
         cJSON_AddNumberToObject(o, "sens_nonzero_ref", r->ref_nonzero);
         cJSON_AddNumberToObject(o, "sens_spread", r->spread);
+        cJSON_AddNumberToObject(o, "sens_in_nonzero", r->in_nonzero);
+        cJSON_AddNumberToObject(o, "sens_in_nonzero_ref", r->ref_in_nonzero);
+        cJSON_AddNumberToObject(o, "sens_in_spread", r->in_spread);
         cJSON_AddNumberToObject(o, "ref_accuracy", r->ref_acc);
         cJSON_AddNumberToObject(o, "ref_hat_accuracy", r->ref_hat);
         cJSON_AddNumberToObject(o, "as_is_accuracy", r->as_is);
@@ -396,22 +425,24 @@ static fg_status write_report(const diag_args *a, const diag_row *rows, int n)
     fprintf(f, "# fgcosim diagnose\n\n`%s` on the `%s` backend%s%s; %d draws on a fixed "
             "batch of %d training images; HAT: %d epoch(s) from the checkpoint through the "
             "perturbed operator.\n\nThresholds: the gradient is consistent when "
-            "cos >= %.2f, relative variance <= %.1f and the fraction of weights with a "
-            "non-zero sensitivity is at least %.0f %% of the reference gradient's; HAT recovers when its accuracy on the perturbed "
+            "cos >= %.2f, relative variance <= %.1f and the fractions of weights and of "
+            "inputs with a non-zero sensitivity are at least %.0f %% of the reference "
+            "gradient's; HAT recovers when its accuracy on the perturbed "
             "operator is within %.0f points of the same HAT on the reference operator "
             "(the unperturbed one; for ir_drop the model without voltage drop).\n\n",
             a->ckpt, a->be.name, a->be.model ? " with " : "", a->be.model ? a->be.model : "",
             a->draws, a->batch, a->hat_epochs, COS_MIN, VAR_MAX, 100 * NZ_REL,
             100 * HAT_TOL);
-    fprintf(f, "| class | strength | D1 cos | D2 rel. var | D3 non-zero | D3 spread | "
-               "reference: as is / HAT | perturbed: as is / HAT | gradient | "
-               "HAT recovers |\n"
-               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    fprintf(f, "| class | strength | D1 cos | D2 rel. var | D3 weights non-zero (ref.) | "
+               "D3 spread | D3 inputs non-zero (ref.) | reference: as is / HAT | "
+               "perturbed: as is / HAT | gradient | HAT recovers |\n"
+               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (int i = 0; i < n; i++) {
         const diag_row *r = &rows[i];
-        fprintf(f, "| %s | `%s` | %.3f | %.3g | %.3f | %.2f | %.2f / %.2f %% | "
-                "%.2f / %.2f %% | %s | %s |\n", classes[r->cls].name,
-                classes[r->cls].spec[r->s], r->cos, r->var, r->nonzero, r->spread,
+        fprintf(f, "| %s | `%s` | %.3f | %.3g | %.3f (%.3f) | %.2f | %.3f (%.3f) | "
+                "%.2f / %.2f %% | %.2f / %.2f %% | %s | %s |\n", classes[r->cls].name,
+                classes[r->cls].spec[r->s], r->cos, r->var, r->nonzero, r->ref_nonzero,
+                r->spread, r->in_nonzero, r->ref_in_nonzero,
                 100 * r->ref_acc, 100 * r->ref_hat, 100 * r->as_is, 100 * r->hat,
                 grad_ok(r) ? "consistent" : "**not**", hat_ok(r) ? "yes" : "**no**");
     }
@@ -505,7 +536,9 @@ static fg_status run(const diag_args *a)
     to.tiles = NN_TILES_ALWAYS, to.threads = 0;
     to.opt.lr = a->lr > 0 ? a->lr : to.opt.lr / 10;
     const size_t n = net ? weight_count(net) : 0, K = net ? (size_t)nn_net_classes(net) : 0;
-    diag_batch b = {.net = net, .B = a->batch};
+    diag_batch b = {.net = net, .B = a->batch, .nw = n,
+                    .nx = net ? (size_t)a->batch * nn_net_input_size(net) : 0};
+    const size_t ng = b.nw + b.nx; /* one gradient vector */
     float *x = NULL, *gk = NULL;
     uint8_t *y = NULL;
     diag_row *rows = calloc(NCLASSES * NSTR, sizeof *rows);
@@ -516,9 +549,10 @@ static fg_status run(const diag_args *a)
         y = malloc((size_t)a->batch);
         b.probs = malloc((size_t)a->batch * K * sizeof(float));
         b.dl = malloc((size_t)a->batch * K * sizeof(float));
-        refs.g0[0] = malloc(n * sizeof(float));
-        refs.g0[1] = malloc(n * sizeof(float));
-        gk = malloc((size_t)a->draws * n * sizeof *gk);
+        refs.g0[0] = malloc(ng * sizeof(float));
+        refs.g0[1] = malloc(ng * sizeof(float));
+        gk = malloc((size_t)a->draws * ng * sizeof *gk);
+        nn_net_set_input_grad(net, 1);
         if (!x || !y || !b.probs || !b.dl || !refs.g0[0] || !refs.g0[1] || !gk ||
             !rows)
             st = fg_error(FG_ERR_NOMEM, "diagnose: out of memory");
@@ -534,10 +568,12 @@ static fg_status run(const diag_args *a)
             double t0 = fg_now();
             st = diagnose_one(a, &to, &b, &te, c, s, gk, &refs, &rows[nr]);
             if (st == FG_OK)
-                fprintf(stderr, "[%s %d/3] %s: cos %.3f, rel. var %.3g, non-zero %.3f; "
+                fprintf(stderr, "[%s %d/3] %s: cos %.3f, rel. var %.3g, non-zero %.3f "
+                        "(inputs %.3f); "
                         "accuracy as is / after HAT: reference %.2f / %.2f%%, perturbed "
                         "%.2f / %.2f%% (%.0f s)\n", classes[c].name, s + 1,
                         classes[c].spec[s], rows[nr].cos, rows[nr].var, rows[nr].nonzero,
+                        rows[nr].in_nonzero,
                         100 * rows[nr].ref_acc, 100 * rows[nr].ref_hat,
                         100 * rows[nr].as_is, 100 * rows[nr].hat, fg_now() - t0);
             nr++;

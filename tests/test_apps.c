@@ -623,6 +623,50 @@ static void csv_rows(const char *path, const double *v, int n)
     ck_assert_int_eq(fclose(f), 0);
 }
 
+/* diagnose on the ideal backend: every pixel reaches the first layer's
+ * trained weights, so the reference's input sensitivity is non-zero
+ * everywhere (1 exactly); one row per strength with the input columns;
+ * all cells stuck off leave no sensitivity at all (0 for weights and
+ * inputs alike). */
+START_TEST(diagnose_inputs)
+{
+    val_fix f;
+    fix_open(&f);
+    char ck[128], csv[160];
+    snprintf(ck, sizeof ck, "%s/m.ckpt", f.dir);
+    snprintf(csv, sizeof csv, "%s/d/diagnose.csv", f.dir);
+    ck_assert_int_eq(tu_run_fgcosimf("train --net mlp-lowres --data mnist-lowres:" FG_FIXTURES
+                                     "/nn_mnist --epochs 1 -o %s --quiet", ck), 0);
+    const char *fmt = "diagnose --ckpt %s --classes read_noise --draws 2 --batch 8 "
+                      "--hat-epochs 0 --limit-test 20 %s -o %s/d";
+    for (int stuck = 0; stuck < 2; stuck++) {
+        ck_assert_int_eq(tu_run_fgcosimf(fmt, ck, stuck ? "--perturb stuck_off=1" : "",
+                                         f.dir), 0);
+        char *text;
+        ck_assert_int_eq(fg_file_read(csv, &text, NULL), FG_OK);
+        ck_assert_ptr_nonnull(strstr(text, ",sens_in_nonzero,sens_in_nonzero_ref,sens_in_spread,"));
+        int rows = 0;
+        for (char *l = strchr(text, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+            double v[14];
+            char *p = l + 1;
+            for (int k = 0; k < 3; k++) /* class, strength, spec */
+                p = strchr(p, ',') + 1;
+            for (int k = 0; k < 14; k++, p = strchr(p, ',') + 1)
+                v[k] = strtod(p, NULL);
+            /* v: cos var nz nz_ref spread in_nz in_nz_ref in_spread ... */
+            ck_assert_msg(v[6] == (stuck ? 0.0 : 1.0), "input ref %g", v[6]);
+            ck_assert_msg(stuck ? v[5] == 0 && v[2] == 0 : v[5] > 0.99, "inputs %g", v[5]);
+            rows++;
+            if (!strchr(l + 1, '\n'))
+                break;
+        }
+        ck_assert_int_eq(rows, 3);
+        free(text);
+    }
+    fix_close(&f);
+}
+END_TEST
+
 /* The held-out rule, written out: the last floor(frac n) of the n
  * patterns of each run of one array. */
 static int app_held_out_ref(const int *arr, int P, int p, double frac)
@@ -785,6 +829,7 @@ Suite *apps_suite(void)
     tc = tcase_create("apps:tiles");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, simulate_ckpt);
+    tcase_add_test(tc, diagnose_inputs);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("apps:sweep");
