@@ -9,8 +9,9 @@
  *      judged against the same fraction of g_0 (weights on pixels that are
  *      0 in every image have no gradient through any operator);
  * then the network deployed as is on the perturbed operator against the
- * same network after one HAT epoch through it. Weights only: the analog
- * layers' weight tensors (biases are digital). */
+ * same network after one HAT epoch through it. D1 and D2 over the analog
+ * layers' weight tensors (biases are digital); D3 over those and over the
+ * inputs (d loss / d pixel of each image of the batch). */
 #include "cmds.h"
 #include "app_common.h"
 #include "nn_cli.h"
