@@ -12,6 +12,7 @@
  * the same run (pool, loop, ratio, step error); MEMRUNS 0 skips the
  * memory check.
  */
+#include "bench_common.h"
 #include "cosim.h"
 
 #include <math.h>
@@ -135,17 +136,6 @@ static void measure(const nl_layout *lay, fg_op_point op, const double *dvt,
            1e3 * dmax, nf);
 }
 
-static double load_avg(void)
-{
-    double l = NAN;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = NAN;
-        fclose(f);
-    }
-    return l;
-}
 
 int main(int argc, char **argv)
 {
@@ -162,10 +152,7 @@ int main(int argc, char **argv)
         return 1;
     fg_op_point op = nl_layout_op_point(lay);
     double w[FG_CELLS], dvt[FG_CELLS];
-    fg_rng r;
-    fg_rng_seed(&r, 1);
-    for (int k = 0; k < FG_CELLS; k++)
-        w[k] = fg_rng_uniform(&r);
+    bench_random_weights(w, 1);
     if (cosim_weights_to_dvt(&op, w, 0.0, 1, dvt) != FG_OK)
         return 1;
     double *x = malloc((size_t)P * FG_ROWS * sizeof *x);
@@ -176,12 +163,12 @@ int main(int argc, char **argv)
     else
         cosim_patterns_generate(x, P, 2);
     printf("layout regular, %d cores, %s patterns, load average %.2f\n",
-           (int)sysconf(_SC_NPROCESSORS_ONLN), mix, load_avg());
+           (int)sysconf(_SC_NPROCESSORS_ONLN), mix, bench_load_avg());
     char buf[256];
     snprintf(buf, sizeof buf, "%s", reltols);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
         measure(lay, op, dvt, x, P, L, atof(t), v, vf);
-    printf("load average at the end %.2f\n", load_avg());
+    printf("load average at the end %.2f\n", bench_load_avg());
     if (M > 0) {
         cosim_pool *pool = pool_make(lay, op, dvt, 0, 1.0, 0);
         memory_growth(pool, x, P, M);

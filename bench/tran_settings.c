@@ -27,6 +27,7 @@
  * the first setting in CPU time, mean time points and Newton iterations
  * per transient, and max / rms |dV_BL| against the reference, over all
  * patterns and over the dense and the sparse ones. */
+#include "bench_common.h"
 #include "cosim.h"
 
 #include <math.h>
@@ -62,17 +63,6 @@ static double cpu_now(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-static double load_avg(void)
-{
-    double l = NAN;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = NAN;
-        fclose(f);
-    }
-    return l;
-}
 
 /* The deck of setting `name` (malloc'd): reltol and step through the spec,
  * every other key into one extra .options line before .temp. */
@@ -211,10 +201,7 @@ int main(int argc, char **argv)
     }
     fg_op_point op = nl_layout_op_point(lay);
     double w[FG_CELLS], dvt[FG_CELLS];
-    fg_rng r;
-    fg_rng_seed(&r, 1);
-    for (int k = 0; k < FG_CELLS; k++)
-        w[k] = fg_rng_uniform(&r);
+    bench_random_weights(w, 1);
     double *x = malloc((size_t)P * FG_ROWS * sizeof *x);
     if (!x || cosim_weights_to_dvt(&op, w, 0.0, 1, dvt) != FG_OK || cosim_engine_init() != FG_OK) {
         fprintf(stderr, "bench_tran_settings: %s\n", fg_errmsg());
@@ -226,7 +213,7 @@ int main(int argc, char **argv)
         if (!(set[s].v = malloc((size_t)P * FG_COLS * sizeof *set[s].v)))
             return 1;
 
-    double load0 = load_avg(), t_start = fg_now();
+    double load0 = bench_load_avg(), t_start = fg_now();
     setting_run(&set[S], spec, x, P); /* the references, once */
     setting_run(&set[S + 1], spec, x, P);
     for (int rep = 0; rep < reps; rep++)
@@ -235,7 +222,7 @@ int main(int argc, char **argv)
 
     printf("layout %s: %d dense + %d sparse patterns, %d repetitions, one libngspice "
            "instance; load average %.2f at start, %.2f at end (%.0f s)\n",
-           argv[1], dense, sparse, reps, load0, load_avg(), fg_now() - t_start);
+           argv[1], dense, sparse, reps, load0, bench_load_avg(), fg_now() - t_start);
     for (int k = S; k <= S + 1; k++)
         printf("reference %s: %.1f points, %.1f iterations per run%s\n", set[k].name,
                set[k].points, set[k].iters, set[k].failed ? " (FAILED runs)" : "");
