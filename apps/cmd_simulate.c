@@ -305,13 +305,15 @@ static fg_status sim_alloc(cosim_dataset *ds)
     return FG_OK;
 }
 
-static fg_status sim_pool_open(sim_opts *o, app_array *a, cosim_pool **pool)
+/* Workers holding dvt (16,16): the data set's (first) programmed array. */
+static fg_status sim_pool_open(sim_opts *o, app_array *a, const double *dvt,
+                               cosim_pool **pool)
 {
     cosim_pool_config cfg = {.layout = a->layout, .array_netlist = o->arr.array_netlist,
                              .op = a->op, .corner = &o->arr.corner, .jobs = o->jobs,
                              .timeout_s = o->timeout_s, .reltol = o->arr.reltol,
                              .max_step_scale = o->arr.max_step_scale};
-    fg_status st = cosim_pool_new(&cfg, a->dvt, pool);
+    fg_status st = cosim_pool_new(&cfg, dvt, pool);
     if (st == FG_OK)
         o->jobs = cosim_pool_jobs(*pool);
     return st;
@@ -347,7 +349,7 @@ static fg_status sim_execute(sim_opts *o, app_array *a, cosim_dataset *ds)
     if (st == FG_OK)
         st = sim_alloc(ds);
     cosim_pool *pool;
-    if (st != FG_OK || (st = sim_pool_open(o, a, &pool)) != FG_OK)
+    if (st != FG_OK || (st = sim_pool_open(o, a, ds->dvt, &pool)) != FG_OK)
         return st;
     sim_pool_attrs(o, pool, ds);
     char partial[4096];
@@ -553,7 +555,7 @@ static fg_status sim_mpi_execute(sim_opts *o, app_array *a, cosim_dataset *ds,
         st = sim_alloc(ds);
     cosim_pool *pool = NULL;
     if (st == FG_OK)
-        st = sim_pool_open(o, a, &pool);
+        st = sim_pool_open(o, a, ds->dvt, &pool);
     if ((st = cosim_mpi_agree(st, NULL)) != FG_OK) {
         cosim_pool_free(pool);
         return st;
