@@ -287,6 +287,26 @@ class TestConvAndConvert(unittest.TestCase):
         c_out = c_out.reshape(2, d.OH, d.OW, 5).transpose(0, 3, 1, 2)
         np.testing.assert_allclose(out, c_out, rtol=0, atol=1e-6 * np.abs(c_out).max())
 
+    def test_set_threads(self):
+        """The C trainer's rule: fgcosim n threads; torch's OpenMP loops n
+        only under OMP_WAIT_POLICY=passive, else 1."""
+        saved, policy = torch.get_num_threads(), os.environ.get("OMP_WAIT_POLICY")
+        L = _lib.lib()
+        try:
+            os.environ.pop("OMP_WAIT_POLICY", None)
+            fgcosim.set_threads(3)
+            self.assertEqual((L.fg_threads(), torch.get_num_threads()), (3, 1))
+            os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+            fgcosim.set_threads(2)
+            self.assertEqual((L.fg_threads(), torch.get_num_threads()), (2, 2))
+        finally:
+            if policy is None:
+                os.environ.pop("OMP_WAIT_POLICY", None)
+            else:
+                os.environ["OMP_WAIT_POLICY"] = policy
+            fgcosim.set_threads(1)
+            torch.set_num_threads(saved)
+
     def test_convert_to_analog(self):
         """Every Linear/Conv2d replaced, weights copied; on ideal with the
         scales set by the batch, the digital network's output to 1e-4."""
