@@ -214,17 +214,16 @@ static void pat_free(pat_set *s)
 static fg_status predict_arrays(fit_eval *ev, const pat_set *ho, const cosim_dataset *ds,
                                 const fit_model *m)
 {
-    fg_status st = FG_OK;
-    for (int p = 0; p < ho->P && st == FG_OK; p++) {
+    for (int p = 0; p < ho->P; p++) {
         const double *t = cosim_dataset_w_target(ds, ho->arr[p]), *x = ho->x + (size_t)p * FG_ROWS;
         double w[FG_CELLS];
         size_t o = (size_t)p * FG_COLS;
         fit_ideal_vmm(ev->yhat[M_NAIVE] + o, x, t, 1);
         fit_model_tie(m, t, w);
         fit_ideal_vmm(ev->yhat[M_LINEAR] + o, x, w, 1);
-        st = fit_model_forward(ev->yhat[M_FITTED] + o, x, w, m, 1);
     }
-    return st;
+    return fit_model_forward_tied(ev->yhat[M_FITTED], ho->x, ho->P, m,
+                                  cosim_dataset_w_target(ds, 0), ho->arr);
 }
 
 static fg_status evaluate(fit_eval *ev, const pat_set *ho, const double *wn,
@@ -426,7 +425,7 @@ static fg_status fit_and_report(const fit_args *a, const cosim_dataset *ds,
     double wn[FG_CELLS], wl[FG_CELLS];
     fit_options_default(&o);
     o.verbose = a->verbose;
-    o.w_target = a->free_cells ? NULL : ds->n_arrays > 1 ? ds->w_targets : ds->w_target;
+    o.w_target = a->free_cells ? NULL : cosim_dataset_w_target(ds, 0);
     o.n_arrays = ds->n_arrays;
     o.fit_exp = a->fit_exp && !a->free_cells;
     o.array = tr->arr;

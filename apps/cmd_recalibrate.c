@@ -136,21 +136,6 @@ static fg_status check_op(const char *model, const fg_op_point *m, const char *a
                     fg_op_field_name[k], mv[k], array, av[k]);
 }
 
-/* y (P,16) through model m of the programmed targets tgt (A,16,16),
- * pattern p on array arr[p] (arr NULL: all on array 0) */
-static void model_predict(double *y, const double *x, int P, const fit_model *m,
-                          const double *tgt, const int *arr)
-{
-    for (int p0 = 0, p1; p0 < P; p0 = p1) {
-        int a = arr ? arr[p0] : 0;
-        for (p1 = p0 + 1; p1 < P && (arr ? arr[p1] : 0) == a; p1++)
-            ;
-        double w[FG_CELLS];
-        fit_model_tie(m, tgt + (size_t)a * FG_CELLS, w);
-        fit_model_forward(y + (size_t)p0 * FG_COLS, x + (size_t)p0 * FG_ROWS, w, m, p1 - p0);
-    }
-}
-
 /* Runs P patterns at corner c on array a (cal: on its arrays instead);
  * y (P,16) normalised outputs. */
 static fg_status chip_run(const recal_opts *o, const app_array *a, const fg_corner *c,
@@ -222,7 +207,7 @@ static fg_status choose_trims(const recal_opts *o, const app_array *a, recal_res
 {
     double x[PROBES * FG_ROWS], yp[PROBES * FG_COLS];
     probe_patterns(x, o->seed);
-    model_predict(yp, x, PROBES, &r->nominal, a->w, NULL);
+    fit_model_forward_tied(yp, x, PROBES, &r->nominal, a->w, NULL);
     double sp = 0, sm = 0, slope = 1, lr_prev = 0, ls_prev = 0;
     for (int k = 0; k < PROBES * FG_COLS; k++)
         sp += yp[k];
@@ -268,9 +253,10 @@ static double ser_on(const fit_model *m, const calib *c, const double *x,
                      const double *y, const int *arr, int P)
 {
     double *yh = malloc((size_t)P * FG_COLS * sizeof *yh);
-    if (!yh)
+    if (!yh || fit_model_forward_tied(yh, x, P, m, c->tgt, arr) != FG_OK) {
+        free(yh);
         return NAN;
-    model_predict(yh, x, P, m, c->tgt, arr);
+    }
     double s = fit_ser_db(y, yh, P * FG_COLS);
     free(yh);
     return s;
@@ -313,7 +299,7 @@ static fg_status calib_make(const recal_opts *o, const app_array *a, calib *c)
             return st;
         c->P = c->tiles.P, c->A = c->tiles.n_arrays, c->x = c->tiles.inputs;
         c->arr = c->tiles.array;
-        c->tgt = c->A > 1 ? c->tiles.w_targets : c->tiles.w_target;
+        c->tgt = cosim_dataset_w_target(&c->tiles, 0);
         c->dvt = c->A > 1 ? c->tiles.dvts : c->tiles.dvt;
     } else {
         c->P = o->patterns, c->A = 1, c->tgt = a->w, c->dvt = a->dvt;

@@ -154,23 +154,15 @@ static void eval_free(val_eval *ev)
 }
 
 /* ---- evaluation ------------------------------------------------------------ */
-/* The model and the ideal product of each pattern's programmed array,
- * run by run of patterns on one array. */
+/* The model (on the cells the hwa backend makes of the targets) and the
+ * ideal product of each pattern's programmed array. */
 static fg_status predict(val_eval *ev, const fit_model *m, const cosim_dataset *ds)
 {
-    fg_status st = FG_OK;
-    for (int p0 = 0, p1; p0 < ev->P && st == FG_OK; p0 = p1) {
-        for (p1 = p0 + 1; p1 < ev->P && ev->arr[p1] == ev->arr[p0]; p1++)
-            ;
-        const double *t = cosim_dataset_w_target(ds, ev->arr[p0]);
-        double w[FG_CELLS]; /* the cells the hwa backend makes of the targets */
-        fit_model_tie(m, t, w);
-        st = fit_model_forward(ev->yhat + (size_t)p0 * FG_COLS, ev->x + (size_t)p0 * FG_ROWS,
-                               w, m, p1 - p0);
-        fit_ideal_vmm(ev->yideal + (size_t)p0 * FG_COLS, ev->x + (size_t)p0 * FG_ROWS, t,
-                      p1 - p0);
-    }
-    return st;
+    for (int p = 0; p < ev->P; p++)
+        fit_ideal_vmm(ev->yideal + (size_t)p * FG_COLS, ev->x + (size_t)p * FG_ROWS,
+                      cosim_dataset_w_target(ds, ev->arr[p]), 1);
+    return fit_model_forward_tied(ev->yhat, ev->x, ev->P, m, cosim_dataset_w_target(ds, 0),
+                                  ev->arr);
 }
 
 static fg_status evaluate(val_eval *ev, const fit_model *m, const cosim_dataset *ds)

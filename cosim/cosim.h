@@ -304,7 +304,8 @@ fg_status cosim_dataset_write(const char *path, const cosim_dataset *ds);
 /* Reads and validates shapes and values; errors name the file and field. */
 fg_status cosim_dataset_read(const char *path, cosim_dataset *ds);
 void cosim_dataset_free(cosim_dataset *ds);
-/* The programmed targets (16,16) of array a (0 for a one-array file). */
+/* The programmed targets (16,16) of array a (0 for a one-array file);
+ * a = 0 is also where the (n_arrays,16,16) block of all of them starts. */
 const double *cosim_dataset_w_target(const cosim_dataset *ds, int a);
 
 #ifdef FGCOSIM_MPI

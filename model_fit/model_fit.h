@@ -121,6 +121,13 @@ double fit_model_cell(const fit_model *m, double t, int j);
 /* w (16,16) = the effective cells of programmed targets (16,16): the
  * tied cells through which a model sees a newly programmed array. */
 void fit_model_tie(const fit_model *m, const double *target, double *w);
+/* y (P,16) = the model on the tied cells of each pattern's own programmed
+ * array: pattern p of x (P,16) on targets + 256 array[p] (targets
+ * (A,16,16); array NULL: every pattern on targets (16,16)), run by run of
+ * equal indices. What validate, fit and recalibrate predict for a data
+ * set of one or several arrays. */
+fg_status fit_model_forward_tied(double *y, const double *x, int P, const fit_model *m,
+                                 const double *targets, const int *array);
 /* Sets w_gain from the fitted cells and the programmed targets (16,16):
  * per column, least squares of w_fit = gain * w_target^w_exp. */
 void fit_model_set_gain(fit_model *m, const double *w_target);

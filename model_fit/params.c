@@ -88,6 +88,22 @@ void fit_model_tie(const fit_model *m, const double *target, double *w)
         w[n] = fit_model_cell(m, target[n], n % FG_COLS);
 }
 
+fg_status fit_model_forward_tied(double *y, const double *x, int P, const fit_model *m,
+                                 const double *targets, const int *array)
+{
+    fg_status st = FG_OK;
+    for (int p0 = 0, p1; p0 < P && st == FG_OK; p0 = p1) {
+        int a = array ? array[p0] : 0;
+        for (p1 = p0 + 1; p1 < P && (array ? array[p1] : 0) == a; p1++)
+            ;
+        double w[FG_CELLS];
+        fit_model_tie(m, targets + (size_t)a * FG_CELLS, w);
+        st = fit_model_forward(y + (size_t)p0 * FG_COLS, x + (size_t)p0 * FG_ROWS, w, m,
+                               p1 - p0);
+    }
+    return st;
+}
+
 void fit_model_set_gain(fit_model *m, const double *w_target)
 {
     for (int j = 0; j < FG_COLS; j++) {
