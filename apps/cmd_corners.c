@@ -320,13 +320,10 @@ static fg_status recalibrate(corner_ctx *c, char *model_out)
                          o->netlist ? "--array-netlist" : "--layout",
                          o->netlist ? o->netlist : o->layout, "--temp", c->temp,
                          "--supply", c->supply, "--drift-time", c->drift,
-                         "--patterns", pat, "-o", model_out, "--json", NULL, NULL, NULL};
-    if (o->from_net) { /* in place of the terminating NULL: --ckpt HWA */
-        int n = 0;
-        while (a[n])
-            n++;
-        a[n] = "--ckpt", a[n + 1] = o->ckpt[1];
-    }
+                         "--patterns", pat, "-o", model_out, "--json"};
+    int n = 17; /* the entries above */
+    if (o->from_net) /* the calibration drawn from the HWA network */
+        a[n++] = "--ckpt", a[n++] = o->ckpt[1];
     cJSON *j = NULL;
     fg_status st = step(c, "recalibrate", "recalibrate (trim + refit)", a, &j);
     corner_row *r = c->r;

@@ -153,9 +153,8 @@ static fg_status chip_run(const recal_opts *o, const app_array *a, const fg_corn
     if (st == FG_OK) {
         fg_progress prog;
         fg_progress_init(&prog, "recalibrate: SPICE", (uint64_t)P);
-        st = cal && cal->arr ? cosim_pool_run_arrays(pool, x, P, cal->arr, cal->dvt, v, ok,
-                                                     NULL, &prog)
-                             : cosim_pool_run(pool, x, P, v, ok, &prog);
+        st = cosim_pool_run_arrays(pool, x, P, cal ? cal->arr : NULL, cal ? cal->dvt : NULL,
+                                   v, ok, NULL, &prog);
         fg_progress_done(&prog, (uint64_t)P);
         for (int p = 0; st == FG_OK && p < P; p++)
             if (!ok[p])

@@ -158,10 +158,8 @@ static fg_status sim_run(cosim_pool *pool, cosim_dataset *ds, int done,
         int n = P - done < chunk ? P - done : chunk;
         const double *x = ds->inputs + (size_t)done * FG_ROWS;
         double *v = ds->v_bl + (size_t)done * FG_COLS;
-        st = ds->n_arrays > 1
-                 ? cosim_pool_run_arrays(pool, x, n, ds->array + done, ds->dvts, v,
-                                         ds->ok + done, e, NULL)
-                 : cosim_pool_run_energy(pool, x, n, v, ds->ok + done, e, NULL);
+        st = cosim_pool_run_arrays(pool, x, n, ds->n_arrays > 1 ? ds->array + done : NULL,
+                                   ds->dvts, v, ds->ok + done, e, NULL);
         if (st == FG_OK)
             sim_store_energy(ds, e, done, done + n);
         done += n;

@@ -124,8 +124,9 @@ fg_status cosim_pool_run_energy(cosim_pool *p, const double *x /*(P,16)*/, int P
 /* Patterns on several programmed arrays: pattern p runs on array
  * array[p] (dvts (A,16,16)), run by run of equal indices, the workers
  * reprogrammed (cosim_pool_set_dvt) at the start of each run, so that
- * the pool holds the last run's array after. v, ok, e (may be NULL) as
- * cosim_pool_run_energy; progress counts patterns. */
+ * the pool holds the last run's array after; array NULL: every pattern
+ * on the array the pool holds (cosim_pool_run_energy). v, ok, e (may be
+ * NULL) as cosim_pool_run_energy; progress counts patterns. */
 fg_status cosim_pool_run_arrays(cosim_pool *p, const double *x /*(P,16)*/, int P,
                                 const int *array /*(P)*/, const double *dvts,
                                 double *v /*(P,16)*/, int *ok /*(P)*/,

@@ -438,6 +438,8 @@ fg_status cosim_pool_run_arrays(cosim_pool *p, const double *x, int P, const int
                                 const double *dvts, double *v, int *ok, cosim_energy *e,
                                 fg_progress *progress)
 {
+    if (!array) /* every pattern on the array the workers hold */
+        return cosim_pool_run_energy(p, x, P, v, ok, e, progress);
     fg_status st = FG_OK;
     for (int p0 = 0, p1; p0 < P && st == FG_OK; p0 = p1) {
         for (p1 = p0 + 1; p1 < P && array[p1] == array[p0]; p1++)
