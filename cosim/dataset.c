@@ -313,7 +313,8 @@ static fg_status get_program(hid_t f, const char *path, cosim_dataset *ds)
                          "model or verify)", path);
 }
 
-static fg_status get_attrs(hid_t f, const char *path, cosim_dataset *ds)
+/* The attributes, and the format version into *version. */
+static fg_status get_attrs(hid_t f, const char *path, cosim_dataset *ds, int *version)
 {
     const struct { const char *name; double *v; } num[] = {
         {"op_v_pre_V", &ds->op.v_pre}, {"op_v_read_V", &ds->op.v_read},
@@ -325,16 +326,14 @@ static fg_status get_attrs(hid_t f, const char *path, cosim_dataset *ds)
             *num[k].v <= 0)
             return fg_error(FG_ERR_FORMAT, "%s: attribute %s missing or not positive",
                             path, num[k].name);
-    int version = 0;
     char *fmt = get_string_attr(f, "format");
     int ok = fmt && !strcmp(fmt, DS_FORMAT);
     free(fmt);
-    if (!ok || attr_int(f, "version", &version) != 1)
+    if (!ok || attr_int(f, "version", version) != 1)
         return fg_error(FG_ERR_FORMAT, "%s: not an fgcosim calibration data set", path);
-    if (version != DS_VERSION && version != DS_VERSION_ARRAYS)
+    if (*version != DS_VERSION && *version != DS_VERSION_ARRAYS)
         return fg_error(FG_ERR_FORMAT, "%s: data set version %d, this build reads %d "
-                        "and %d", path, version, DS_VERSION, DS_VERSION_ARRAYS);
-    ds->n_arrays = version; /* 2: several, counted by get_arrays */
+                        "and %d", path, *version, DS_VERSION, DS_VERSION_ARRAYS);
     long long seed = 0;
     if (attr_llong(f, "seed", &seed) < 0)
         return fg_error(FG_ERR_FORMAT, "%s: attribute seed unreadable (one integer "
@@ -470,13 +469,13 @@ static fg_status get_tiles(hid_t f, const char *path, const char *name, int *A,
 }
 
 /* Version 2: /w_targets, /dvts and /array (P ints); version 1: one array. */
-static fg_status get_arrays(hid_t f, const char *path, cosim_dataset *ds)
+static fg_status get_arrays(hid_t f, const char *path, int version, cosim_dataset *ds)
 {
     int A = -1, rank = 0;
     hsize_t dims[2] = {0, 0};
     H5T_class_t cls;
     size_t sz;
-    if (ds->n_arrays != DS_VERSION_ARRAYS) {
+    if (version != DS_VERSION_ARRAYS) {
         ds->n_arrays = 1;
         return FG_OK;
     }
@@ -522,7 +521,7 @@ static fg_status get_energy(hid_t f, const char *path, cosim_dataset *ds)
 
 static fg_status read_open(hid_t f, const char *path, cosim_dataset *ds)
 {
-    int P = -1, sq = FG_ROWS;
+    int P = -1, sq = FG_ROWS, version = 0;
     double *dvt = NULL, *wt = NULL;
     fg_status st = get_matrix(f, path, "/inputs", &P, FG_ROWS, &ds->inputs);
     if (st == FG_OK)
@@ -541,9 +540,9 @@ static fg_status read_open(hid_t f, const char *path, cosim_dataset *ds)
     if (st == FG_OK)
         st = get_flags(f, path, P, ds->ok);
     if (st == FG_OK)
-        st = get_attrs(f, path, ds);
+        st = get_attrs(f, path, ds, &version);
     if (st == FG_OK)
-        st = get_arrays(f, path, ds);
+        st = get_arrays(f, path, version, ds);
     if (st == FG_OK)
         st = get_energy(f, path, ds);
     return st == FG_OK ? check_values(path, ds) : st;
