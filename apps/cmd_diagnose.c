@@ -324,7 +324,7 @@ static fg_status diagnose_one(const diag_args *a, const nn_train_opts *to, diag_
     *r = (diag_row){.cls = c, .s = s};
     fg_status st = reference(a, to, b, te, c, refs);
     r->ref_acc = refs->as_is[ir], r->ref_hat = refs->hat[ir];
-    r->ref_nonzero = refs->nonzero[ir];
+    r->ref_nonzero = refs->nonzero[ir], r->ref_in_nonzero = refs->in_nonzero[ir];
     for (int k = 0; k < a->draws && st == FG_OK; k++) {
         if ((st = make_operator(a, c, s, k + 1, &be)) == FG_OK)
             st = batch_grad(b, be, gk + (size_t)k * n);
@@ -333,8 +333,6 @@ static fg_status diagnose_one(const diag_args *a, const nn_train_opts *to, diag_
     }
     if (st == FG_OK) {
         diagnostics(refs->g0[ir], gk, a->draws, b->nw, n, r);
-        r->ref_nonzero = refs->nonzero[ir];
-        r->ref_in_nonzero = refs->in_nonzero[ir];
         st = make_operator(a, c, s, 1, &be);
     }
     if (st == FG_OK)
