@@ -41,7 +41,7 @@
  * of tile c, column j is entry i*ld + c*16 + j (ld = 16 nt). */
 typedef struct {
     float a;
-    float delta[R], beta[FIT_NBETA], off[L];
+    float delta[R], beta[FIT_NBETA], beta2[FIT_NBETA2], off[L];
     int nt;
     size_t ld;
     float *k, *rho; /* (16, nt*16) the model's k_ij, rho_ij per tile      */
@@ -84,6 +84,8 @@ static void ipf_init(mf_ipf *f, const fit_model *m, const float *w)
         f->delta[i] = (float)d.delta[i];
     for (int p = 0; p < FIT_NBETA; p++)
         f->beta[p] = (float)d.beta[p];
+    for (int p = 0; p < FIT_NBETA2; p++)
+        f->beta2[p] = (float)d.beta2[p];
 }
 
 /* *f = the float parameters of m with the nt tiles' cells w (nt,16,16), for
@@ -216,7 +218,7 @@ static void couple_f(float *restrict y, const float *restrict u, const mf_ipf *f
 {
     for (int j = 0; j < L; j++)
         y[j] = u[j] + f->off[j];
-    lines_couple_f(y, u, f->beta);
+    lines_couple_f(y, u, f->beta, f->beta2);
 }
 
 /* ---- forward --------------------------------------------------------------- */
@@ -454,7 +456,7 @@ static void backward_range_f(float *dx, float *dw, const float *dy,
             for (int c = 0; c < g.n / L; c++) { /* the coupling is symmetric */
                 const float *dyc = dy + ((size_t)(c0 + c) * B + b) * L;
                 memcpy(du + c * L, dyc, L * sizeof *du);
-                lines_couple_f(du + c * L, dyc, f->beta);
+                lines_couple_f(du + c * L, dyc, f->beta, f->beta2);
             }
             grp_bwd(dxb, dw + (size_t)c0 * L, du, &t, f, &g);
         }

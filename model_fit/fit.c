@@ -41,7 +41,7 @@ typedef struct {
 } fit_ctx;
 
 /* fit_param_fields order */
-enum { F_LAMBDA, F_KROW, F_KCOL, F_KEDGE, F_QROW, F_QCOL, F_BETA, F_VOFF, F_TEDGE };
+enum { F_LAMBDA, F_KROW, F_KCOL, F_KEDGE, F_QROW, F_QCOL, F_BETA, F_VOFF, F_TEDGE, F_BETA2 };
 
 static void map_init(theta_map *mp, const fit_options *o, int fix_off)
 {
@@ -188,7 +188,8 @@ static void final_rows(double *J, const double *pre, const double *u,
                        const theta_map *mp, const mf_ip *ip)
 {
     const int np = mp->np;
-    double bs = tscale(mp, F_BETA), os = tscale(mp, F_VOFF) / ip->vs;
+    double bs = tscale(mp, F_BETA), bs2 = tscale(mp, F_BETA2);
+    double os = tscale(mp, F_VOFF) / ip->vs;
     for (int j = 0; j < L; j++) {
         double *r = J + (size_t)j * np;
         memcpy(r, pre + (size_t)j * np, np * sizeof *r);
@@ -199,6 +200,14 @@ static void final_rows(double *J, const double *pre, const double *u,
         if (j < L - 1) {
             cblas_daxpy(np, ip->beta[j], pre + (size_t)(j + 1) * np, 1, r, 1);
             r[tcol(mp, F_BETA, j)] += u[j + 1] * bs;
+        }
+        if (j > 1) {
+            cblas_daxpy(np, ip->beta2[j - 2], pre + (size_t)(j - 2) * np, 1, r, 1);
+            r[tcol(mp, F_BETA2, j - 2)] += u[j - 2] * bs2;
+        }
+        if (j < L - 2) {
+            cblas_daxpy(np, ip->beta2[j], pre + (size_t)(j + 2) * np, 1, r, 1);
+            r[tcol(mp, F_BETA2, j)] += u[j + 2] * bs2;
         }
         if (tcol(mp, F_VOFF, j) >= 0)
             r[tcol(mp, F_VOFF, j)] += os;

@@ -15,6 +15,7 @@ typedef struct {
     double rho[FG_CELLS];    /* (16,16) residual charge, y-units          */
     double delta[FG_ROWS];   /* pulse shortening per row, T_max units     */
     double beta[FIT_NBETA];
+    double beta2[FIT_NBETA2];
     double off[FG_COLS];     /* y-units                                   */
     double vs;               /* I_unit T_max / C_BL, V per y-unit          */
     double kscale;           /* V_read / Vs: k = kappa * kscale            */

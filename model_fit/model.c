@@ -34,6 +34,7 @@ void mf_ip_from_model(mf_ip *ip, const fit_model *m)
     for (int i = 0; i < FG_ROWS; i++)
         ip->delta[i] = p->t_edge[i] / op->t_max;
     memcpy(ip->beta, p->beta, sizeof ip->beta);
+    memcpy(ip->beta2, p->beta2, sizeof ip->beta2);
     for (int j = 0; j < FG_COLS; j++)
         ip->off[j] = p->v_off[j] / ip->vs;
 }
@@ -272,7 +273,7 @@ void mf_vec_couple(double *y, const double *u, const mf_ip *ip)
 {
     for (int j = 0; j < L; j++)
         y[j] = u[j] + ip->off[j];
-    lines_couple(y, u, ip->beta);
+    lines_couple(y, u, ip->beta, ip->beta2);
 }
 
 /* ---- batched forward / backward ------------------------------------------- */
@@ -303,7 +304,11 @@ static void add_lane(mf_lane_grad *acc, const mf_lane_grad *g)
         d[n] += s[n];
 }
 
-/* One thread's share: lane grads (+=) and dbeta/doff (+=) over [b0,b1). */
+/* The couplings' gradients: beta then beta2. */
+#define NCPL (FIT_NBETA + FIT_NBETA2)
+
+/* One thread's share: lane grads (+=) and dbeta/doff (+=) over [b0,b1);
+ * dbeta (NCPL): beta's then beta2's. */
 static void backward_range(mf_lane_grad *g, double *dbeta, double *doff,
                            double *dx, const double *dy, const double *x,
                            const double *w, const mf_ip *ip, int b0, int b1)
@@ -312,7 +317,7 @@ static void backward_range(mf_lane_grad *g, double *dbeta, double *doff,
         const double *dyb = dy + (size_t)b * L;
         double du[L], u[L];
         memcpy(du, dyb, sizeof du); /* the coupling is symmetric */
-        lines_couple(du, dyb, ip->beta);
+        lines_couple(du, dyb, ip->beta, ip->beta2);
         memset(g->dx, 0, sizeof g->dx);
         mf_vec_backward(g, u, du, x + (size_t)b * FG_ROWS, w, ip);
         if (dx)
@@ -320,6 +325,8 @@ static void backward_range(mf_lane_grad *g, double *dbeta, double *doff,
                 dx[(size_t)b * FG_ROWS + i] += g->dx[i];
         for (int p = 0; p < FIT_NBETA; p++)
             dbeta[p] += dyb[p] * u[p + 1] + dyb[p + 1] * u[p];
+        for (int p = 0; p < FIT_NBETA2; p++)
+            dbeta[FIT_NBETA + p] += dyb[p] * u[p + 2] + dyb[p + 2] * u[p];
         for (int j = 0; j < L; j++)
             doff[j] += dyb[j];
     }
@@ -335,14 +342,14 @@ fg_status fit_model_backward(double *dx, double *dw, fit_params *dp,
     mf_ip ip;
     mf_ip_from_model(&ip, m);
     mf_lane_grad tot;
-    double dbeta[FIT_NBETA] = {0}, doff[L] = {0};
+    double dbeta[NCPL] = {0}, doff[L] = {0};
     memset(&tot, 0, sizeof tot);
 #ifdef _OPENMP
 #pragma omp parallel if (B >= 256)
 #endif
     {
         mf_lane_grad g;
-        double db[FIT_NBETA] = {0}, dof[L] = {0};
+        double db[NCPL] = {0}, dof[L] = {0};
         int nt = 1, id = 0;
 #ifdef _OPENMP
         nt = omp_get_num_threads();
@@ -356,7 +363,7 @@ fg_status fit_model_backward(double *dx, double *dw, fit_params *dp,
 #endif
         {
             add_lane(&tot, &g);
-            for (int p = 0; p < FIT_NBETA; p++)
+            for (int p = 0; p < NCPL; p++)
                 dbeta[p] += db[p];
             for (int j = 0; j < L; j++)
                 doff[j] += dof[j];
@@ -369,6 +376,8 @@ fg_status fit_model_backward(double *dx, double *dw, fit_params *dp,
         mf_lane_to_params(dp, &tot, &ip);
         for (int p = 0; p < FIT_NBETA; p++)
             dp->beta[p] += dbeta[p];
+        for (int p = 0; p < FIT_NBETA2; p++)
+            dp->beta2[p] += dbeta[FIT_NBETA + p];
         for (int j = 0; j < L; j++)
             dp->v_off[j] += doff[j] / ip.vs;
     }

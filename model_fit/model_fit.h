@@ -27,7 +27,13 @@
  *   constant per row and column fitted the calibration array (all cells on)
  *   and lost 17 dB on a network's sparse tiles (model version 3); the onset
  *   factor makes a zero-width pulse continuous with "no pulse").
- *   Read: y_j = u_j + beta_{j-1} u_{j-1} + beta_j u_{j+1} + v_off_j/Vs.
+ *   Read: y_j = u_j + beta_{j-1} u_{j-1} + beta_j u_{j+1}
+ *             + beta2_{j-2} u_{j-2} + beta2_j u_{j+2} + v_off_j/Vs:
+ *   the bit lines' capacitance matrix C_BL (I + L), L the coupling
+ *   Laplacian, mixes the drops by its inverse, whose second band (~c^2,
+ *   a few % at c = C_c/C_BL = 1/3) the nearest-neighbour term alone
+ *   missed: on mlp-lowres's tiles on `coupled`, 40-58 % of the model
+ *   version 3 residual was linear in the drops two columns away.
  *
  * Gradients (fit_model_backward) are exact for this piecewise-smooth
  * function; where it is not differentiable they are one-sided:
@@ -56,6 +62,7 @@
 
 #define FIT_XR 0.01 /* width scale (in T_max) of residual-charge onset */
 #define FIT_NBETA (FG_COLS - 1)
+#define FIT_NBETA2 (FG_COLS - 2)
 
 /* Physics parameters, SI units. Only doubles: the field table below maps
  * them to a flat vector (fit_param_fields). */
@@ -72,6 +79,8 @@ typedef struct {
     double v_off[FG_COLS];        /* V     output offset (precharge release) */
     double t_edge[FG_ROWS];       /* s     on-time lost per pulse (finite WL
                                      edges in subthreshold), row term      */
+    double beta2[FIT_NBETA2];     /* 1     BL-BL coupling of columns p, p+2
+                                     (model version 4; 0 in version 3)    */
 } fit_params;
 
 typedef struct {
@@ -83,9 +92,9 @@ typedef struct {
     int first_fitted; /* 1 if element 0 is a gauge-fixed zero */
 } fit_param_field;
 
-#define FIT_NFIELDS 9
+#define FIT_NFIELDS 10
 #define FIT_NPHYS (1 + FG_ROWS + FG_COLS + 2 + FG_ROWS + FG_COLS + FIT_NBETA + FG_COLS \
-                   + FG_ROWS)
+                   + FG_ROWS + FIT_NBETA2)
 /* Unknowns of the joint fit: cells + physics less the two gauge-fixed. */
 #define FIT_NFITTED (FG_CELLS + FIT_NPHYS - 2)
 extern const fit_param_field fit_param_fields[FIT_NFIELDS];
@@ -180,7 +189,9 @@ void fit_params_kappa(const fit_params *p, double *kappa /*(16,16)*/);
 
 /* ---- model file (JSON) --------------------------------------------------- */
 #define FIT_FORMAT "fgcosim-hwa-model"
-#define FIT_VERSION 3 /* 2: square drain law, t_edge; 3: residual charge per unit cell current */
+#define FIT_VERSION 4 /* 2: square drain law, t_edge; 3: residual charge per
+                         unit cell current; 4: second-neighbour coupling
+                         beta2 (version 3 files read with beta2 = 0) */
 /* Serialises to a malloc'd JSON string (caller frees) / parses one. */
 char *fit_model_to_json(const fit_model *m);
 fg_status fit_model_from_json(const char *text, const char *what, fit_model *m);

@@ -17,6 +17,7 @@ const fit_param_field fit_param_fields[FIT_NFIELDS] = {
     {"beta", "1", offsetof(fit_params, beta), FIT_NBETA, 1e-2, 0},
     {"v_off", "V", offsetof(fit_params, v_off), FG_COLS, 1e-3, 0},
     {"t_edge", "s", offsetof(fit_params, t_edge), FG_ROWS, 1e-10, 0},
+    {"beta2", "1", offsetof(fit_params, beta2), FIT_NBETA2, 1e-2, 0},
 };
 
 _Static_assert(sizeof(fit_params) == FIT_NPHYS * sizeof(double),
@@ -248,7 +249,7 @@ char *fit_model_to_json(const fit_model *m)
         "du/dt = (1 - lambda*Vs*u)^2 S(t), i.e. I ~ (1 + lambda (V - V_pre))^2; "
         "row i on during [0, x_i - t_edge_i/T_max*(1-exp(-x_i/0.01))]; "
         "WL edges step u by -/+ kappa*V_read/Vs, fall adds "
-        "w_ij*q/(I_unit T_max)*(1-exp(-x/0.01)) (q per unit cell current); y = u + beta-coupling + v_off/Vs; "
+        "w_ij*q/(I_unit T_max)*(1-exp(-x/0.01)) (q per unit cell current); y = u + beta-coupling (neighbours) + beta2-coupling (next but one) + v_off/Vs; "
         "Vs = I_unit T_max / C_BL");
     cJSON_AddItemToObject(root, "op_point", op_json(&m->op));
     cJSON_AddItemToObject(root, "params", params_json(&m->p));
@@ -310,7 +311,8 @@ static fg_status read_quantity(const cJSON *obj, const char *name, int n,
     return read_nums(v, n, out, what, name);
 }
 
-static fg_status read_header(const cJSON *root, const char *what)
+/* *version: the file's model version (3 or FIT_VERSION). */
+static fg_status read_header(const cJSON *root, const char *what, int *version)
 {
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
@@ -319,13 +321,15 @@ static fg_status read_header(const cJSON *root, const char *what)
                         FIT_FORMAT);
     if (!cJSON_IsNumber(ver))
         return fg_error(FG_ERR_FORMAT, "%s: missing field 'version'", what);
-    if (ver->valuedouble != FIT_VERSION)
+    if (ver->valuedouble != FIT_VERSION && ver->valuedouble != 3)
         return fg_error(FG_ERR_FORMAT, "%s: model file version %g, this build "
-                        "reads version %d only", what, ver->valuedouble, FIT_VERSION);
+                        "reads versions 3 and %d", what, ver->valuedouble, FIT_VERSION);
+    *version = (int)ver->valuedouble;
     return FG_OK;
 }
 
-static fg_status read_body(const cJSON *root, const char *what, fit_model *m)
+static fg_status read_body(const cJSON *root, const char *what, int version,
+                           fit_model *m)
 {
     fg_status st;
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(root, "op_point");
@@ -340,6 +344,8 @@ static fg_status read_body(const cJSON *root, const char *what, fit_model *m)
         return st;
     for (int f = 0; f < FIT_NFIELDS; f++) {
         const fit_param_field *fd = &fit_param_fields[f];
+        if (version == 3 && !strcmp(fd->name, "beta2"))
+            continue; /* zeros: version 3 had nearest neighbours only */
         if ((st = read_quantity(pr, fd->name, fd->count, field_ptr(&m->p, fd), what)))
             return st;
     }
@@ -385,9 +391,10 @@ fg_status fit_model_from_json(const char *text, const char *what, fit_model *m)
         return fg_error(FG_ERR_PARSE, "%s: not valid JSON", what);
     fit_model tmp;
     memset(&tmp, 0, sizeof tmp);
-    fg_status st = read_header(root, what);
+    int version = 0;
+    fg_status st = read_header(root, what, &version);
     if (st == FG_OK)
-        st = read_body(root, what, &tmp);
+        st = read_body(root, what, version, &tmp);
     cJSON_Delete(root);
     if (st == FG_OK)
         *m = tmp;

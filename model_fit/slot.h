@@ -13,8 +13,10 @@
  *     du'/du = 1/m^2,  du'/dD = s^2/m^2,  du'/da = -D s (2u + D s)/m^2.
  * A row's end is its width shortened by its pulse's onset, held at 0:
  *     e = max(x - delta r(x), 0).
- * At read time the 16 bit lines of a tile couple to their neighbours:
- *     y_j = u_j + off_j + beta_{j-1} u_{j-1} + beta_j u_{j+1},
+ * At read time the 16 bit lines of a tile couple to their neighbours and
+ * (through them) to the next but one:
+ *     y_j = u_j + off_j + beta_{j-1} u_{j-1} + beta_j u_{j+1}
+ *                       + beta2_{j-2} u_{j-2} + beta2_j u_{j+2},
  * a symmetric map, so its reverse is the same sum without the offset.
  *
  * The body is written once, MF_SLOT_DEFINE(T, names...), and instantiated
@@ -42,10 +44,11 @@
  *                          width v >= 0 and onset r; *egate: the end moves
  *                          with v (not held at 0; at 0 exactly: the right
  *                          derivative, nonzero when delta <= FIT_XR)
- *   void COUPLE(T *y, const T *u, const T *beta)
+ *   void COUPLE(T *y, const T *u, const T *beta, const T *beta2)
  *                          y (16) += the neighbours' share of u (16),
- *                          beta_{j-1} u_{j-1} + beta_j u_{j+1} (y != u;
- *                          y holds u + off forward, dy in reverse) */
+ *                          beta_{j-1} u_{j-1} + beta_j u_{j+1} + beta2_{j-2}
+ *                          u_{j-2} + beta2_j u_{j+2} (y != u; y holds
+ *                          u + off forward, dy in reverse) */
 #define MF_SLOT_DEFINE(T, S, M, U, GSQ, BACK, END, COUPLE)                     \
     static inline T S(T a, T u)                                                \
     {                                                                          \
@@ -82,7 +85,7 @@
         return e > 0 ? e : 0;                                                  \
     }                                                                          \
     static inline void COUPLE(T *restrict y, const T *restrict u,             \
-                              const T *beta)                                   \
+                              const T *beta, const T *beta2)                   \
     {                                                                          \
         for (int j = 0; j < FG_COLS; j++) {                                    \
             T v = y[j];                                                        \
@@ -90,6 +93,10 @@
                 v += beta[j - 1] * u[j - 1];                                   \
             if (j < FG_COLS - 1)                                               \
                 v += beta[j] * u[j + 1];                                       \
+            if (j > 1)                                                         \
+                v += beta2[j - 2] * u[j - 2];                                  \
+            if (j < FG_COLS - 2)                                               \
+                v += beta2[j] * u[j + 2];                                      \
             y[j] = v;                                                          \
         }                                                                      \
     }

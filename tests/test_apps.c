@@ -45,6 +45,8 @@ static void val_model(fit_model *m)
     }
     for (int p = 0; p < FIT_NBETA; p++)
         m->p.beta[p] = 0.02 + 0.01 * fg_rng_uniform(&r);
+    for (int p = 0; p < FIT_NBETA2; p++)
+        m->p.beta2[p] = 0.004 + 0.004 * fg_rng_uniform(&r);
     m->w_exp = 0.9;
     for (int n = 0; n < FG_CELLS; n++)
         m->w[n] = 0.3;

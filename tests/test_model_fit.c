@@ -33,6 +33,8 @@ static void random_model(fit_model *m, fg_rng *r)
     m->p.kappa_edge[1] = 1e-3;
     for (int p = 0; p < FIT_NBETA; p++)
         m->p.beta[p] = 0.02 + 0.01 * fg_rng_uniform(r);
+    for (int p = 0; p < FIT_NBETA2; p++)
+        m->p.beta2[p] = 0.004 + 0.004 * fg_rng_uniform(r);
     for (int n = 0; n < FG_CELLS; n++)
         m->w[n] = 0.05 + fg_rng_uniform(r);
 }
@@ -262,18 +264,33 @@ START_TEST(test_json_roundtrip)
         ck_assert_double_eq_tol(m.w[n], m2.w[n], 1e-15 * fabs(m.w[n]) + 1e-300);
     /* another version -> FG_ERR_FORMAT naming the version */
     char *s = fit_model_to_json(&m);
-    char *v = strstr(s, "\"version\":\t3");
+    char *v = strstr(s, "\"version\":\t4");
     ck_assert_ptr_nonnull(v);
     v[strlen("\"version\":\t")] = '1'; /* version 1: exponential drain law */
     ck_assert_int_eq(fit_model_from_json(s, "m.json", &m2), FG_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(fg_errmsg(), "version 1"));
+    v[strlen("\"version\":\t")] = '5';
+    ck_assert_int_eq(fit_model_from_json(s, "m.json", &m2), FG_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "version 5"));
+    /* version 3 (nearest-neighbour coupling only): beta2 is not read, 0 */
+    v[strlen("\"version\":\t")] = '3';
+    ck_assert_int_eq(fit_model_from_json(s, "m.json", &m2), FG_OK);
+    for (int p = 0; p < FIT_NBETA2; p++)
+        ck_assert(m2.p.beta2[p] == 0 && m.p.beta2[p] > 0);
+    ck_assert_mem_eq(m2.p.beta, m.p.beta, sizeof m.p.beta);
+    /* version 4 needs it */
+    v[strlen("\"version\":\t")] = '4';
+    char *b2 = strstr(s, "\"beta2\"");
+    ck_assert_ptr_nonnull(b2);
+    memcpy(b2, "\"betaX\"", 7);
+    ck_assert_int_eq(fit_model_from_json(s, "m.json", &m2), FG_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "beta2"));
+    memcpy(b2, "\"beta2\"", 7);
     ck_assert_int_eq(fit_model_from_json("{\"format\": \"x\"}", "m.json", &m2), FG_ERR_FORMAT);
     ck_assert_int_eq(fit_model_from_json("{", "m.json", &m2), FG_ERR_PARSE);
     /* a missing field is named */
     v = strstr(s, "\"lambda\"");
     memcpy(v, "\"lambdX\"", 8);
-    v = strstr(s, "\"version\":\t");
-    v[strlen("\"version\":\t")] = '3';
     ck_assert_int_eq(fit_model_from_json(s, "m.json", &m2), FG_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(fg_errmsg(), "lambda"));
     free(s);
@@ -608,6 +625,8 @@ START_TEST(test_fit_synthetic)
     ck_assert_double_eq_tol(m.p.lambda, truth.p.lambda, 0.01 * truth.p.lambda);
     for (int p = 0; p < FIT_NBETA; p++)
         ck_assert_double_eq_tol(m.p.beta[p], truth.p.beta[p], _i ? 5e-4 : 4e-3);
+    for (int p = 0; p < FIT_NBETA2; p++)
+        ck_assert_double_eq_tol(m.p.beta2[p], truth.p.beta2[p], _i ? 5e-4 : 4e-3);
     for (int j = 0; j < FG_COLS; j++) {
         ck_assert_double_eq_tol(m.p.v_off[j], truth.p.v_off[j], 2e-4);
         ck_assert_double_eq_tol(m.p.q_col[j] - m.p.q_col[0],
