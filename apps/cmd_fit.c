@@ -52,6 +52,7 @@ static const char *const model_names[2][M_N] = {{"naive", "linear", "fitted"},
 
 typedef struct {
     double ser[M_N], rel[M_N], col[M_N][FG_COLS];
+    double pairs[M_N]; /* SER of the differential outputs y_2k - y_2k+1 */
     double *yhat[M_N]; /* (P,16) held-out predictions */
 } fit_eval;
 
@@ -243,6 +244,7 @@ static fg_status evaluate(fit_eval *ev, const pat_set *ho, const double *wn,
     for (int k = 0; k < M_N && st == FG_OK; k++) {
         ev->ser[k] = fit_ser_db(ho->y, ev->yhat[k], ho->P * FG_COLS);
         ev->rel[k] = fit_rel_rms(ho->y, ev->yhat[k], ho->P * FG_COLS);
+        ev->pairs[k] = fit_ser_pairs_db(ho->y, ev->yhat[k], ho->P);
         for (int j = 0; j < FG_COLS; j++)
             ev->col[k][j] = fit_ser_col_db(ho->y, ev->yhat[k], ho->P, j);
     }
@@ -256,9 +258,10 @@ static void print_text(const fit_eval *ev, const fit_report *rep, int ntr, int n
     printf("fit: %d training / %d held-out patterns (%d dropped by --min-width), "
            "%d unknowns, %d LM iterations, %.2f s\n", ntr, nho, ndrop, rep->n_params,
            rep->iterations, rep->seconds);
-    printf("held-out        SER dB   rel RMS\n");
+    printf("held-out        SER dB   rel RMS   pairs SER dB (y_2k - y_2k+1)\n");
     for (int k = 0; k < M_N; k++)
-        printf("  %-8s  %9.2f  %9.4f\n", names[k], ev->ser[k], ev->rel[k]);
+        printf("  %-8s  %9.2f  %9.4f  %9.2f\n", names[k], ev->ser[k], ev->rel[k],
+               ev->pairs[k]);
     printf("per-column SER dB (%s / %s / fitted):\n", names[0], names[1]);
     for (int j = 0; j < FG_COLS; j++)
         printf("  BL%-2d %7.2f %7.2f %7.2f\n", j, ev->col[M_NAIVE][j],
@@ -280,6 +283,8 @@ static void print_json(const fit_eval *ev, const fit_report *rep, int ntr, int n
         cJSON_AddNumberToObject(j, key, jnum(ev->ser[k]));
         snprintf(key, sizeof key, "rel_rms_%s", names[k]);
         cJSON_AddNumberToObject(j, key, jnum(ev->rel[k]));
+        snprintf(key, sizeof key, "ser_pairs_%s_db", names[k]);
+        cJSON_AddNumberToObject(j, key, jnum(ev->pairs[k]));
     }
     const struct { const char *k; double v; } f[] = {
         {"arrays", arrays}, {"fit_seconds", rep->seconds}, {"lm_iterations", rep->iterations},

@@ -36,6 +36,7 @@ typedef struct {
     int *arr;              /* (P) the programmed array of each pattern      */
     int arrays;            /* programmed arrays in the data set             */
     double ser, ser_ideal, rel_rms;
+    double pairs, pairs_ideal; /* SER of the differential outputs y_2k - y_2k+1 */
     double col[FG_COLS], col_ideal[FG_COLS];
     int worst, best;       /* columns of lowest / highest model SER         */
     int nominal;           /* the data set was measured at the nominal corner */
@@ -174,6 +175,8 @@ static fg_status evaluate(val_eval *ev, const fit_model *m, const cosim_dataset 
     ev->ser = fit_ser_db(ev->y, ev->yhat, ev->P * FG_COLS);
     ev->ser_ideal = fit_ser_db(ev->y, ev->yideal, ev->P * FG_COLS);
     ev->rel_rms = fit_rel_rms(ev->y, ev->yhat, ev->P * FG_COLS);
+    ev->pairs = fit_ser_pairs_db(ev->y, ev->yhat, ev->P);
+    ev->pairs_ideal = fit_ser_pairs_db(ev->y, ev->yideal, ev->P);
     ev->worst = ev->best = 0;
     for (int j = 0; j < FG_COLS; j++) {
         ev->col[j] = fit_ser_col_db(ev->y, ev->yhat, ev->P, j);
@@ -197,6 +200,8 @@ static void print_text(const val_args *a, const val_eval *ev)
            ev->nominal ? "nominal" : "non-nominal", ev->P, ev->arrays, ev->skipped);
     printf("  SER %.2f dB (ideal model %.2f dB), rel RMS error %.4g; cells gain x "
            "target^%.4g\n", ev->ser, ev->ser_ideal, ev->rel_rms, ev->w_exp);
+    printf("  differential pairs (y_2k - y_2k+1, as a network reads them): SER "
+           "%.2f dB (ideal model %.2f dB)\n", ev->pairs, ev->pairs_ideal);
     printf("  worst column BL%d %.2f dB, best column BL%d %.2f dB\n", ev->worst,
            ev->col[ev->worst], ev->best, ev->col[ev->best]);
     printf("per-column SER dB (model / ideal):\n");
@@ -221,6 +226,8 @@ static cJSON *json_report(const val_args *a, const val_eval *ev)
     cJSON_AddItemToObject(o, "ser_columns_db", num_array(ev->col, FG_COLS));
     cJSON_AddNumberToObject(o, "ser_ideal_db", jnum(ev->ser_ideal));
     cJSON_AddItemToObject(o, "ser_ideal_columns_db", num_array(ev->col_ideal, FG_COLS));
+    cJSON_AddNumberToObject(o, "ser_pairs_db", jnum(ev->pairs));
+    cJSON_AddNumberToObject(o, "ser_pairs_ideal_db", jnum(ev->pairs_ideal));
     cJSON_AddNumberToObject(o, "rel_rms", jnum(ev->rel_rms));
     cJSON_AddNumberToObject(o, "worst_column", ev->worst);
     cJSON_AddNumberToObject(o, "best_column", ev->best);

@@ -32,6 +32,20 @@ double fit_ser_col_db(const double *y, const double *yhat, int P, int j)
     return ser_from(sy, se);
 }
 
+double fit_ser_pairs_db(const double *y, const double *yhat, int P)
+{
+    double sy = 0, se = 0;
+    for (int p = 0; p < P; p++)
+        for (int k = 0; k < FG_COLS / 2; k++) {
+            const double *yp = y + (size_t)p * FG_COLS + 2 * k;
+            const double *hp = yhat + (size_t)p * FG_COLS + 2 * k;
+            double d = yp[0] - yp[1], e = d - (hp[0] - hp[1]);
+            sy += d * d;
+            se += e * e;
+        }
+    return ser_from(sy, se);
+}
+
 double fit_rel_rms(const double *y, const double *yhat, int n)
 {
     double sy = 0, se = 0;

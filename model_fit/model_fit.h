@@ -216,6 +216,12 @@ fg_backend *fit_backend_hwa_new(const fit_model *m);
  * stride 1, or over column j of (P,16) arrays (fit_ser_col_db). */
 double fit_ser_db(const double *y, const double *yhat, int n);
 double fit_ser_col_db(const double *y, const double *yhat, int P, int j);
+/* The SER of the differential outputs d_k = y_2k - y_2k+1 (k < 8) of (P,16)
+ * arrays: what a network whose tiles hold w+ and w- on neighbouring
+ * columns reads (train.h, analog tiles). A model whose errors are common
+ * to both columns of a pair scores higher here than fit_ser_db, one whose
+ * errors differ between neighbours lower. */
+double fit_ser_pairs_db(const double *y, const double *yhat, int P);
 /* sqrt(sum (y - yhat)^2 / sum y^2). */
 double fit_rel_rms(const double *y, const double *yhat, int n);
 

@@ -194,7 +194,8 @@ START_TEST(validate_exact)
 END_TEST
 
 /* y_data = y_model / 0.99: the error is 1 % of the signal everywhere, so
- * SER = 10 log10(1 / 0.01^2) = 40 dB exactly, overall and per column. */
+ * SER = 10 log10(1 / 0.01^2) = 40 dB exactly, overall, per column and on
+ * the differential pairs (d_data = d_model / 0.99 too). */
 START_TEST(validate_known_error)
 {
     val_fix f;
@@ -203,6 +204,7 @@ START_TEST(validate_known_error)
     cJSON *j = validate_json(&f, "");
     ck_assert_double_eq_tol(jget(j, "ser_db"), 40.0, 1e-6);
     check_columns(j, "ser_columns_db", 40.0 - 1e-6, 40.0 + 1e-6);
+    ck_assert_double_eq_tol(jget(j, "ser_pairs_db"), 40.0, 1e-6);
     ck_assert_double_eq_tol(jget(j, "rel_rms"), 0.01, 1e-9);
     cJSON_Delete(j);
     fix_close(&f);

@@ -181,6 +181,27 @@ START_TEST(test_grad_x)
 }
 END_TEST
 
+/* The SER metrics against hand-computed values: two patterns whose errors
+ * are common to both columns of each pair (the pairs' SER is infinite),
+ * then one error on one column. */
+START_TEST(test_ser_metrics)
+{
+    double y[2 * FG_COLS], yh[2 * FG_COLS];
+    for (int n = 0; n < 2 * FG_COLS; n++) {
+        y[n] = n % 2 ? 1.0 : 3.0; /* pairs (3, 1): d = 2 */
+        yh[n] = y[n] + 0.5;       /* common error 0.5 */
+    }
+    /* sum y^2 = 16 * (9 + 1) = 160, sum e^2 = 32 * 0.25 = 8 */
+    ck_assert_double_eq_tol(fit_ser_db(y, yh, 2 * FG_COLS), 10 * log10(20.0), 1e-12);
+    ck_assert_double_eq_tol(fit_ser_col_db(y, yh, 2, 0), 10 * log10(36.0), 1e-12);
+    ck_assert(isinf(fit_ser_pairs_db(y, yh, 2)));
+    yh[FG_COLS + 5] += 0.1; /* pattern 1, pair 2's w- column */
+    /* pairs: sum d^2 = 16 * 4 = 64, one error 0.1 */
+    ck_assert_double_eq_tol(fit_ser_pairs_db(y, yh, 2), 10 * log10(64 / 0.01), 1e-9);
+    ck_assert(fit_rel_rms(y, y, 2 * FG_COLS) == 0);
+}
+END_TEST
+
 START_TEST(test_ideal_limit)
 {
     /* All physics off: the model is the ideal VMM, and one-hot rows read w. */
@@ -764,6 +785,7 @@ Suite *model_fit_suite(void)
     tcase_add_loop_test(tc, test_grad_w_params, 0, 2);
     tcase_add_loop_test(tc, test_grad_x, 0, 2);
     tcase_add_test(tc, test_ideal_limit);
+    tcase_add_test(tc, test_ser_metrics);
     tcase_add_test(tc, test_drain_law);
     suite_add_tcase(s, tc);
     tc = tcase_create("model_fit:io");
