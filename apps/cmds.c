@@ -15,6 +15,7 @@ static const app_command commands[] = {
     {"fit", cmd_fit, "fit the compact HWA model to SPICE data"},
     {"validate", cmd_validate, "SER of a fitted model on any SPICE data set"},
     {"recalibrate", cmd_recalibrate, "trim T_max and refit a model at an operating corner"},
+    {"tmodel", cmd_tmodel, "one model over a temperature range, from models at a few temperatures"},
     {"corners", cmd_corners, "accuracy over a grid of temperature, supply and drift corners"},
     {"train", cmd_train, "train a reference network"},
     {"sweep", cmd_sweep, "train and evaluate over a grid of perturbations (resumable)"},

@@ -9,6 +9,7 @@ int cmd_fit(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_recalibrate(int argc, char **argv);
 int cmd_corners(int argc, char **argv);
+int cmd_tmodel(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

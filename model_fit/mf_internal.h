@@ -4,6 +4,13 @@
 
 #include "model_fit.h"
 
+#include <cjson/cJSON.h>
+
+/* The model file's JSON object (caller deletes) / a model from one (the
+ * format and version checked; *m untouched on error). */
+cJSON *mf_model_cjson(const fit_model *m);
+fg_status mf_model_from_cjson(const cJSON *root, const char *what, fit_model *m);
+
 /* t^w_exp of a programmed target t (0 for t <= 0): fit_model_cell without
  * the column gain, and its derivative with respect to the gain. */
 double mf_target_pow(const fit_model *m, double t);

@@ -198,6 +198,39 @@ fg_status fit_model_from_json(const char *text, const char *what, fit_model *m);
 fg_status fit_model_save(const fit_model *m, const char *path); /* atomic */
 fg_status fit_model_load(fit_model *m, const char *path);
 
+/* ---- temperature model (tmodel.c) -----------------------------------------
+ * One model over a temperature range: node models fitted (recalibrated) at
+ * a few die temperatures of one supply, every quantity a function of T
+ * through them: the physics parameters, the saved cells and the
+ * programming exponent directly; the column gains and the controller's
+ * trims (T_max trim, output gain) in log. The function: the Lagrange
+ * polynomial through the 3 nodes nearest T (2 nodes: a line), exact at
+ * the nodes; no extrapolation. What the chip shows at T is then the node
+ * models' data, and T its temperature sensor's reading.
+ *
+ *     fit_tmodel t;
+ *     if (fit_tmodel_init(&t, nodes, 3) != FG_OK) ...  // at -20, 27, 80 C
+ *     fit_model m50;
+ *     fit_tmodel_at(&t, 50.0, &m50);   // the chip at 50 C, trims included
+ */
+#define FIT_TNODES_MAX 8
+#define FIT_TFORMAT "fgcosim-hwa-tmodel"
+#define FIT_TVERSION 1
+typedef struct {
+    int n;
+    fit_model node[FIT_TNODES_MAX]; /* sorted by corner.temp_c */
+} fit_tmodel;
+/* t from n (2..8) node models: one op point, supply, rails and drift,
+ * temperatures at least 1 C apart. FG_ERR_RANGE naming what differs. */
+fg_status fit_tmodel_init(fit_tmodel *t, const fit_model *nodes, int n);
+/* The model at temp_c (within the nodes' range, else FG_ERR_RANGE), its
+ * corner.temp_c = temp_c and its trims interpolated. */
+fg_status fit_tmodel_at(const fit_tmodel *t, double temp_c, fit_model *out);
+fg_status fit_tmodel_save(const fit_tmodel *t, const char *path); /* atomic */
+/* FG_ERR_IO / FG_ERR_PARSE / FG_ERR_FORMAT / FG_ERR_RANGE naming the file
+ * and the node. */
+fg_status fit_tmodel_load(fit_tmodel *t, const char *path);
+
 /* Scales the voltage-drop physics by k: lambda (drain law), kappa_* and
  * beta (couplings), q_* (residual charge); v_off and t_edge stay. k = 0
  * leaves a model without bit-line voltage drop (the ir_scale perturbation). */

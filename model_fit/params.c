@@ -240,7 +240,7 @@ static fg_status corner_read(const cJSON *o, const char *what, fg_corner *c)
     return st == FG_OK ? st : fg_error(st, "%s: corner: %s", what, fg_errmsg());
 }
 
-char *fit_model_to_json(const fit_model *m)
+cJSON *mf_model_cjson(const fit_model *m)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "format", FIT_FORMAT);
@@ -273,6 +273,12 @@ char *fit_model_to_json(const fit_model *m)
     cJSON_AddNumberToObject(ex, "value", m->w_exp);
     cJSON_AddItemToObject(root, "programming_exponent", ex);
     cJSON_AddItemToObject(root, "corner", corner_json(&m->corner));
+    return root;
+}
+
+char *fit_model_to_json(const fit_model *m)
+{
+    cJSON *root = mf_model_cjson(m);
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
     return s;
@@ -384,20 +390,30 @@ static fg_status read_body(const cJSON *root, const char *what, int version,
     return FG_OK;
 }
 
+fg_status mf_model_from_cjson(const cJSON *root, const char *what, fit_model *m)
+{
+    fit_model tmp;
+    memset(&tmp, 0, sizeof tmp);
+    int version = 0;
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    if (cJSON_IsString(fmt) && !strcmp(fmt->valuestring, FIT_TFORMAT))
+        return fg_error(FG_ERR_FORMAT, "%s: a temperature model (%s): pick a "
+                        "temperature first (fgcosim tmodel --at C)", what, FIT_TFORMAT);
+    fg_status st = read_header(root, what, &version);
+    if (st == FG_OK)
+        st = read_body(root, what, version, &tmp);
+    if (st == FG_OK)
+        *m = tmp;
+    return st;
+}
+
 fg_status fit_model_from_json(const char *text, const char *what, fit_model *m)
 {
     cJSON *root = cJSON_Parse(text);
     if (!root)
         return fg_error(FG_ERR_PARSE, "%s: not valid JSON", what);
-    fit_model tmp;
-    memset(&tmp, 0, sizeof tmp);
-    int version = 0;
-    fg_status st = read_header(root, what, &version);
-    if (st == FG_OK)
-        st = read_body(root, what, version, &tmp);
+    fg_status st = mf_model_from_cjson(root, what, m);
     cJSON_Delete(root);
-    if (st == FG_OK)
-        *m = tmp;
     return st;
 }
 
