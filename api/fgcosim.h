@@ -53,6 +53,36 @@ typedef struct {
                                  (fit_model_scale_drop), not the wrapper's */
 } fgc_open_opts;
 
+/* The array a backend runs on, as far as a network trained on it needs to
+ * know (fgc_backend_array; a checkpoint's nn_ckpt_array is made of it). */
+typedef struct {
+    int on_array;      /* 1: a modelled FG_ROWS x FG_COLS array (hwa, spice);
+                          0: none (ideal)                                 */
+    fg_op_point op;    /* its operating point, SI units (V, s, F, A);
+                          zeros when on_array is 0                        */
+    fg_corner corner;  /* the corner it runs at: spice the one opened with
+                          (o->corner, NULL nominal), hwa the model file's
+                          (a recalibrated model's corner and trims);
+                          nominal when on_array is 0                      */
+    int must_match;    /* 1: op and corner are read from the file the spec's
+                          ARG names (hwa: the one array the model was
+                          fitted on), so a net trained for another array
+                          must not run on it; 0: any may (spice: another
+                          layout is a legitimate experiment)              */
+} fgc_array;
+
+/* The generic command-line options a spec is built from
+ * (fgc_backend_spec): each kind reads the ones it takes. {0}: none. */
+typedef struct {
+    const char *model;         /* --model FILE: a fitted model file       */
+    const char *layout;        /* --layout NAME|FILE: a built-in layout
+                                  name or a layout JSON file              */
+    const char *array_netlist; /* --array-netlist FILE: a user's flat
+                                  array netlist                           */
+    int jobs;                  /* --jobs N: worker processes, 0 = all cores */
+} fgc_cli_opts;
+
+/* One kind of backend: a line of api/backends.def. */
 typedef struct {
     const char *name;  /* "hwa"                                           */
     const char *usage; /* "hwa:MODEL.json"                                */
@@ -62,10 +92,29 @@ typedef struct {
     fg_status (*open)(const char *arg, const fgc_open_opts *o, fg_backend **out);
     int corner;        /* takes o->corner and o->reprogram                */
     int ir;            /* takes o->perturb->ir_scale                      */
+    /* The array the backend of arg and o runs on, without opening it
+     * (reads what that needs: hwa its model file, spice its layout). arg
+     * and o as open's; *out is set in full on success. fgc_array_none: no
+     * modelled array (ideal). */
+    fg_status (*array)(const char *arg, const fgc_open_opts *o, fgc_array *out);
+    /* The ARG of the spec the command-line options c give, written to arg
+     * (n bytes, "" for none: the spec is NAME alone); c never NULL. On
+     * error a message naming the option missing or wrong, e.g. "backend
+     * hwa needs --model MODEL.json (from fgcosim fit)". fgc_cli_none:
+     * takes none (ideal). */
+    fg_status (*cli)(const fgc_cli_opts *c, char *arg, size_t n);
 } fgc_backend_kind;
 
 /* The registered kinds (the table in api/registry.c); *n gets the count. */
 const fgc_backend_kind *fgc_backend_kinds(int *n);
+/* The kind of spec (its NAME, the text before the first ':'); NULL if no
+ * kind of that name is registered. */
+const fgc_backend_kind *fgc_backend_kind_of(const char *spec);
+/* The `array` and `cli` of a kind that runs on no modelled array and takes
+ * no command-line option (ideal's; the toy of examples/open_toy.c):
+ * on_array 0, nominal corner; ARG "". */
+fg_status fgc_array_none(const char *arg, const fgc_open_opts *o, fgc_array *out);
+fg_status fgc_cli_none(const fgc_cli_opts *c, char *arg, size_t n);
 /* Opens the backend of spec. On error *out is NULL and the message names
  * the spec and what in it is wrong: an unknown name (listing the known
  * ones), a missing or unexpected argument, a missing or bad file, a bad
@@ -81,5 +130,21 @@ fg_status fgc_backend_open_with(const char *spec, const fgc_open_opts *o,
 /* Whether kind `name` takes options o (the check fgc_backend_open_with
  * makes before it opens anything): to refuse bad options up front. */
 fg_status fgc_backend_check(const char *name, const fgc_open_opts *o);
+/* The array the backend of spec runs on (the kind's `array`), with the
+ * check of o that fgc_backend_open_with makes (o NULL: none); nothing is
+ * opened, and the spec's ARG is read only as far as the array needs it
+ * (fgc_backend_open reports the rest). Errors as fgc_backend_open's:
+ * FG_ERR_RANGE for an empty spec or an unknown name, the kind's status
+ * for a missing or bad file; *out is then on_array 0, nominal. */
+fg_status fgc_backend_array(const char *spec, const fgc_open_opts *o, fgc_array *out);
+/* The spec (NAME or NAME:ARG, n bytes) of kind `name` given the
+ * command-line options c (NULL: none), as the `fgcosim` commands' --backend
+ * NAME with --model, --layout, ... open it: the kind's `cli` writes ARG.
+ * A name holding a ':' is a whole spec already and is copied as it is.
+ * FG_ERR_RANGE: an empty or unknown name (the message of
+ * fgc_backend_open), an option the kind needs missing or wrong (the
+ * kind's message), or a spec longer than n - 1; *spec is then "". */
+fg_status fgc_backend_spec(const char *name, const fgc_cli_opts *c, char *spec,
+                           size_t n);
 
 #endif

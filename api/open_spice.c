@@ -11,6 +11,7 @@
 #include "fgcosim.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,14 +82,28 @@ static fg_status spec_parse(const char *arg, spice_spec *s)
     return st;
 }
 
+/* s = arg parsed, *lay = its layout (netlist=FILE alone: regular); both
+ * to free with spec_free, whatever the status */
+static fg_status spec_load(const char *arg, spice_spec *s, nl_layout **lay)
+{
+    *lay = NULL;
+    fg_status st = spec_parse(arg, s);
+    return st == FG_OK ? nl_layout_load(s->layout ? s->layout : "regular", lay) : st;
+}
+
+static void spec_free(spice_spec *s, nl_layout *lay)
+{
+    nl_layout_free(lay);
+    free(s->layout);
+    free(s->netlist);
+}
+
 fg_status fgc_open_spice(const char *arg, const fgc_open_opts *o, fg_backend **out)
 {
     *out = NULL;
     spice_spec s = {0};
-    nl_layout *lay = NULL;
-    fg_status st = spec_parse(arg, &s);
-    if (st == FG_OK)
-        st = nl_layout_load(s.layout ? s.layout : "regular", &lay);
+    nl_layout *lay;
+    fg_status st = spec_load(arg, &s, &lay);
     if (st == FG_OK && s.netlist)
         st = nl_array_netlist_check(s.netlist);
     if (st == FG_OK) {
@@ -98,8 +113,43 @@ fg_status fgc_open_spice(const char *arg, const fgc_open_opts *o, fg_backend **o
         cosim_program_opts po = {.seed = 1, .at_corner = o->reprogram};
         st = cosim_backend_spice_new(&cfg, &po, out);
     }
-    nl_layout_free(lay);
-    free(s.layout);
-    free(s.netlist);
+    spec_free(&s, lay);
     return st;
+}
+
+/* The layout's op point at the corner it is opened with (the netlist file
+ * is not read: its op point is the layout's). */
+fg_status fgc_array_spice(const char *arg, const fgc_open_opts *o, fgc_array *out)
+{
+    spice_spec s = {0};
+    nl_layout *lay;
+    fg_status st = spec_load(arg, &s, &lay);
+    if (st == FG_OK)
+        *out = (fgc_array){.on_array = 1, .op = nl_layout_op_point(lay),
+                           .corner = o->corner ? *o->corner : fg_corner_nominal()};
+    spec_free(&s, lay);
+    return st;
+}
+
+/* --layout NAME|FILE (default regular), --array-netlist FILE, --jobs N:
+ * layout=L[,netlist=F],jobs=N */
+fg_status fgc_cli_spice(const fgc_cli_opts *c, char *arg, size_t n)
+{
+    if (!c->layout && !c->array_netlist)
+        return fg_error(FG_ERR_RANGE, "backend spice needs --layout NAME|FILE or "
+                        "--array-netlist FILE");
+    const char *bad = c->layout && strchr(c->layout, ',')                 ? c->layout
+                      : c->array_netlist && strchr(c->array_netlist, ',') ? c->array_netlist
+                                                                          : NULL;
+    if (bad)
+        return fg_error(FG_ERR_RANGE, "%s: a file name with a comma cannot be passed to "
+                        "the spice backend", bad);
+    int len = snprintf(arg, n, "layout=%s%s%s,jobs=%d",
+                       c->layout ? c->layout : "regular",
+                       c->array_netlist ? ",netlist=" : "",
+                       c->array_netlist ? c->array_netlist : "", c->jobs);
+    if (len < 0 || (size_t)len >= n)
+        return fg_error(FG_ERR_RANGE, "--layout/--array-netlist: paths of %d bytes are "
+                        "too long", len);
+    return FG_OK;
 }

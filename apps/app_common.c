@@ -246,28 +246,9 @@ static fg_status backend_spec(const char *name, const char *model_path,
                               const char *layout, const char *array_netlist, int jobs,
                               char *spec, size_t n)
 {
-    if (!strcmp(name, "hwa")) {
-        if (!model_path)
-            return fg_error(FG_ERR_RANGE, "backend hwa needs --model MODEL.json (from "
-                            "fgcosim fit)");
-        snprintf(spec, n, "hwa:%s", model_path);
-    } else if (!strcmp(name, "spice")) {
-        if (!layout && !array_netlist)
-            return fg_error(FG_ERR_RANGE, "backend spice needs --layout NAME|FILE or "
-                            "--array-netlist FILE");
-        const char *bad = layout && strchr(layout, ',') ? layout
-                          : array_netlist && strchr(array_netlist, ',') ? array_netlist
-                                                                        : NULL;
-        if (bad)
-            return fg_error(FG_ERR_RANGE, "%s: a file name with a comma cannot be "
-                            "passed to the spice backend", bad);
-        snprintf(spec, n, "spice:layout=%s%s%s,jobs=%d", layout ? layout : "regular",
-                 array_netlist ? ",netlist=" : "", array_netlist ? array_netlist : "",
-                 jobs);
-    } else {
-        snprintf(spec, n, "%s", name);
-    }
-    return FG_OK;
+    fgc_cli_opts c = {.model = model_path, .layout = layout,
+                      .array_netlist = array_netlist, .jobs = jobs};
+    return fgc_backend_spec(name, &c, spec, n);
 }
 
 fg_status app_backend_new(const char *name, const char *model_path,

@@ -129,12 +129,14 @@ typedef struct {
 
 /* reprogram (spice): every tile written by program-verify at the corner
  * (its temperature and rails) instead of at the nominal point.
- * An array backend by name: "ideal"; "hwa" (the fitted compact model in
- * model_path); "spice" (the layout -- name or file -- or a user's flat
- * array netlist, simulated by a pool of `jobs` ngspice workers, 0 = all
- * cores). perturb (NULL or none: no wrapper) puts the backend behind the
- * perturbation wrapper; its ir_scale scales the hwa model (an error on
- * another backend). Errors name the missing or bad argument (exit 2). */
+ * An array backend by name, opened from the registry's spec of name with
+ * the generic options (fgc_backend_spec): "ideal"; "hwa" (the fitted
+ * compact model in model_path); "spice" (the layout -- name or file -- or
+ * a user's flat array netlist, simulated by a pool of `jobs` ngspice
+ * workers, 0 = all cores). perturb (NULL or none: no wrapper) puts the
+ * backend behind the perturbation wrapper; its ir_scale scales the hwa
+ * model (an error on another backend). Errors name the missing or bad
+ * argument (exit 2). */
 /* Whether perturbations p can go over backend `name` (ir_scale: hwa only). */
 fg_status app_perturb_check(const char *backend, const fg_perturb *p);
 fg_status app_backend_new(const char *name, const char *model_path,

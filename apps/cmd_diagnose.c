@@ -14,6 +14,7 @@
  * inputs (d loss / d pixel of each image of the batch). */
 #include "cmds.h"
 #include "app_common.h"
+#include "fgcosim.h"
 #include "nn_cli.h"
 #include "plots.h"
 
@@ -560,8 +561,9 @@ static fg_status run(const diag_args *a)
         nn_data_batch(&tr, NULL, 0, a->batch, x, y);
         b.x = x, b.y = y;
     }
+    const fgc_backend_kind *kind = fgc_backend_kind_of(a->be.name);
     for (int c = 0; c < NCLASSES && st == FG_OK; c++) {
-        if (!class_selected(a, c) || (classes[c].ir && strcmp(a->be.name, "hwa")))
+        if (!class_selected(a, c) || (classes[c].ir && !(kind && kind->ir)))
             continue;
         for (int s = 0; s < NSTR && st == FG_OK; s++) {
             double t0 = fg_now();

@@ -84,18 +84,25 @@ static fg_status load_test(const eval_args *a, eval_result *r, nn_dataset *ds)
     return st;
 }
 
-/* hwa: the model must be of the array the checkpoint was trained for
- * (ideal-trained checkpoints accept any). spice is not checked: deploying
- * on another layout is a legitimate experiment. */
+/* A backend whose array must match (fgc_array's must_match: hwa, the
+ * array its model was fitted on) must be of the array the checkpoint was
+ * trained for (ideal-trained checkpoints accept any); the message names
+ * the file of the spec's ARG. spice is not checked: deploying on another
+ * layout is a legitimate experiment. */
 static fg_status check_array(const eval_args *a, const nn_ckpt_meta *m)
 {
-    if (strcmp(a->be.name, "hwa") || !m->array.on_array)
+    if (!m->array.on_array)
         return FG_OK;
     nn_ckpt_array given;
-    fg_status st = nn_cli_backend_array(&a->be, &given);
-    if (st == FG_OK)
-        st = nn_ckpt_array_check(a->ckpt, &m->array, a->be.model, &given);
-    return st;
+    int must_match;
+    char spec[8192];
+    fg_status st = nn_cli_backend_array(&a->be, &given, &must_match);
+    if (st != FG_OK || !must_match)
+        return st;
+    if ((st = nn_cli_backend_spec(&a->be, spec, sizeof spec)) != FG_OK)
+        return st;
+    const char *colon = strchr(spec, ':');
+    return nn_ckpt_array_check(a->ckpt, &m->array, colon ? colon + 1 : spec, &given);
 }
 
 static fg_status run(const eval_args *a, fg_backend *be, eval_result *r)

@@ -133,7 +133,7 @@ int cmd_train(int argc, char **argv)
     fg_status st = nn_cli_backend(&a.be, &be);
     nn_train_result r;
     if (st == FG_OK) /* the checkpoint records the array trained for */
-        st = nn_cli_backend_array(&a.be, &a.o.array);
+        st = nn_cli_backend_array(&a.be, &a.o.array, NULL);
     if (st == FG_OK)
         st = nn_train(&a.o, be, a.out, &r);
     fg_backend_free(be);

@@ -1,7 +1,7 @@
 /* Command-line helpers shared by `fgcosim train` and `fgcosim evaluate`. */
 #include "nn_cli.h"
 #include "app_common.h"
-#include "model_fit.h"
+#include "fgcosim.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -137,33 +137,36 @@ fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be)
                            o->reprogram, o->jobs, &o->perturb, o->grad_linear, be);
 }
 
-fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a)
+fg_status nn_cli_backend_spec(const nn_cli_backend_opts *o, char *spec, size_t n)
+{
+    fgc_cli_opts c = {.model = o->model, .layout = o->layout,
+                      .array_netlist = o->array_netlist, .jobs = o->jobs};
+    return fgc_backend_spec(o->name, &c, spec, n);
+}
+
+fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a,
+                               int *must_match)
 {
     memset(a, 0, sizeof *a);
     a->corner = fg_corner_nominal();
     snprintf(a->backend, sizeof a->backend, "%s", o->name);
-    fg_status st = FG_OK;
-    if (!strcmp(o->name, "hwa")) {
-        fit_model m;
-        if (!o->model)
-            return fg_error(FG_ERR_RANGE, "backend hwa needs --model MODEL.json "
-                            "(from fgcosim fit)");
-        if ((st = fit_model_load(&m, o->model)) != FG_OK)
-            return st;
-        a->op = m.op;
-        a->corner = m.corner; /* a recalibrated model's corner and trims */
-    } else if (!strcmp(o->name, "spice")) {
-        nl_layout *lay;
-        if ((st = nl_layout_load(o->layout ? o->layout : "regular", &lay)) != FG_OK)
-            return st;
-        a->op = nl_layout_op_point(lay);
-        a->corner = o->corner;
-        nl_layout_free(lay);
-    } else {
-        return FG_OK;
-    }
+    if (must_match)
+        *must_match = 0;
+    char spec[8192];
+    fgc_open_opts oo = {.corner = &o->corner, .reprogram = o->reprogram,
+                        .linear_grad = o->grad_linear, .perturb = &o->perturb};
+    fgc_array arr;
+    fg_status st = nn_cli_backend_spec(o, spec, sizeof spec);
+    if (st == FG_OK)
+        st = fgc_backend_array(spec, &oo, &arr);
+    if (st != FG_OK || !arr.on_array)
+        return st;
     a->on_array = 1;
     a->rows = FG_ROWS, a->cols = FG_COLS;
+    a->op = arr.op;
+    a->corner = arr.corner;
+    if (must_match)
+        *must_match = arr.must_match;
     return FG_OK;
 }
 

@@ -67,11 +67,19 @@ int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c
 /* The backend (*be = NULL for ideal without --tiles: dense fast path). */
 fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be);
 
-/* The array a run on backend o goes through, for the checkpoint's array
- * record: hwa -> the model file's op point, spice -> the layout's (the
- * regular layout's for --array-netlist alone), FG_ROWS x FG_COLS;
- * ideal -> none (on_array 0). Errors name the model or layout file. */
-fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a);
+/* o's registry spec (fgc_backend_spec of --backend NAME with --model,
+ * --layout, --array-netlist, --jobs), n bytes; errors name the option
+ * missing, e.g. "backend hwa needs --model MODEL.json (from fgcosim fit)". */
+fg_status nn_cli_backend_spec(const nn_cli_backend_opts *o, char *spec, size_t n);
+
+/* The array a run on backend o goes through (fgc_backend_array of its
+ * spec), for the checkpoint's array record: hwa -> the model file's op
+ * point and corner, spice -> the layout's op point (the regular layout's
+ * for --array-netlist alone) at o's corner, FG_ROWS x FG_COLS; ideal ->
+ * none (on_array 0). *must_match (NULL: not asked) gets fgc_array's
+ * must_match (1 for hwa). Errors name the model or layout file. */
+fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a,
+                               int *must_match);
 
 /* Training options shared by train and sweep: --epochs --batch --lr --seed
  * --optim --momentum --weight-decay --no-cosine --limit-train --limit-test

@@ -1,11 +1,16 @@
 /* A toy backend: what a new backend takes (README, "Adding a backend").
  * Copied to api/open_toy.c, with its line in api/backends.def
  *
- *     FGC_BACKEND("toy", fgc_open_toy, "toy:GAIN",
- *                 "the ideal product times GAIN, clipped at +-4", 0, 0)
+ *     FGC_BACKEND("toy", fgc_open_toy, fgc_array_none, fgc_cli_none,
+ *                 "toy:GAIN", "the ideal product times GAIN, clipped at +-4",
+ *                 0, 0)
  *
  * it is opened as `toy:2.5` everywhere a backend spec is taken (the CLI's
- * --backend, checkpoints, Python). It is not in the shipped registry:
+ * --backend, checkpoints, Python). It models no array (fgc_array_none: a
+ * net trained on it records none) and reads none of the command-line
+ * options (fgc_cli_none: its gain comes in the spec, --backend toy:2.5);
+ * a backend that does defines fgc_array_NAME and fgc_cli_NAME here, as
+ * api/open_hwa.c does. It is not in the shipped registry:
  * tests/meson.build builds a registry of the shipped table plus that line
  * (examples/toy_backends.def) and tests/toy_backend.c tests it.
  *

@@ -44,7 +44,13 @@ START_TEST(test_kinds_table)
         ck_assert_int_eq(strncmp(k[i].usage, k[i].name, strlen(k[i].name)), 0);
         ck_assert(strlen(k[i].help) > 10 && !strchr(k[i].help, '\n'));
         ck_assert_ptr_nonnull(k[i].open);
+        ck_assert_ptr_nonnull(k[i].array);
+        ck_assert_ptr_nonnull(k[i].cli);
+        ck_assert_ptr_eq(fgc_backend_kind_of(k[i].name), &k[i]);
     }
+    ck_assert_ptr_eq(fgc_backend_kind_of("hwa:m.json"), &k[1]);
+    ck_assert_ptr_null(fgc_backend_kind_of("hw"));
+    ck_assert_ptr_null(fgc_backend_kind_of(NULL));
     ck_assert_str_eq(fgc_version(), FG_PROJECT_VERSION);
 }
 END_TEST
@@ -166,6 +172,108 @@ START_TEST(test_open_errors)
 }
 END_TEST
 
+/* The array a spec runs on: hwa the model file's op point and corner
+ * (must match a checkpoint's), spice its layout's at the corner it is
+ * given, ideal none; errors as fgc_backend_open's, *out reset. */
+START_TEST(test_backend_array)
+{
+    fit_model m;
+    ck_assert_int_eq(fit_model_load(&m, MODEL), FG_OK);
+    fgc_array a;
+    ck_assert_msg(fgc_backend_array("hwa:" MODEL, NULL, &a) == FG_OK, "%s", fg_errmsg());
+    ck_assert_int_eq(a.on_array, 1);
+    ck_assert_int_eq(a.must_match, 1);
+    ck_assert_int_eq(memcmp(&a.op, &m.op, sizeof a.op), 0);
+    ck_assert_double_eq(a.corner.temp_c, m.corner.temp_c);
+    ck_assert_double_eq(a.corner.t_max_trim, m.corner.t_max_trim);
+
+    nl_layout *lay;
+    ck_assert_int_eq(nl_layout_load("coupled", &lay), FG_OK);
+    fg_op_point op = nl_layout_op_point(lay);
+    nl_layout_free(lay);
+    fg_corner hot = fg_corner_nominal();
+    hot.temp_c = 80;
+    fgc_open_opts o = {.corner = &hot};
+    ck_assert_msg(fgc_backend_array("spice:coupled,jobs=1", &o, &a) == FG_OK, "%s",
+                  fg_errmsg());
+    ck_assert_int_eq(a.on_array, 1);
+    ck_assert_int_eq(a.must_match, 0);
+    ck_assert_int_eq(memcmp(&a.op, &op, sizeof op), 0);
+    ck_assert_double_eq(a.corner.temp_c, 80);
+
+    ck_assert_int_eq(fgc_backend_array("ideal", NULL, &a), FG_OK);
+    ck_assert_int_eq(a.on_array, 0);
+    ck_assert_double_eq(a.op.c_bl, 0);
+    ck_assert_double_eq(a.corner.temp_c, fg_corner_nominal().temp_c);
+
+    const struct {
+        const char *spec;
+        fg_status st;
+        const char *says;
+    } bad[] = {
+        {"nosuch", FG_ERR_RANGE, "unknown name 'nosuch' (known: ideal, hwa, spice"},
+        {"", FG_ERR_RANGE, "empty"},
+        {"hwa", FG_ERR_RANGE, "hwa needs a model file"},
+        {"hwa:/nonexistent/m.json", FG_ERR_IO, "/nonexistent/m.json"},
+        {"spice:nolayout", FG_ERR_RANGE, "unknown layout 'nolayout'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        a.on_array = 1;
+        fg_status st = fgc_backend_array(bad[i].spec, NULL, &a);
+        ck_assert_msg(st == bad[i].st, "'%s': status %d (%s)", bad[i].spec, st,
+                      fg_errmsg());
+        ck_assert_msg(strstr(fg_errmsg(), bad[i].says), "'%s': %s", bad[i].spec,
+                      fg_errmsg());
+        ck_assert_int_eq(a.on_array, 0);
+    }
+    /* the option check of fgc_backend_open_with: hwa has no corner */
+    ck_assert_int_eq(fgc_backend_array("hwa:" MODEL, &o, &a), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "the hwa backend has no corner"));
+}
+END_TEST
+
+/* The spec of the command-line options: each kind reads its own; the
+ * messages name the option missing. */
+START_TEST(test_backend_spec)
+{
+    char spec[64];
+    fgc_cli_opts c = {.model = "m.json", .layout = "coupled", .jobs = 2};
+    ck_assert_int_eq(fgc_backend_spec("ideal", &c, spec, sizeof spec), FG_OK);
+    ck_assert_str_eq(spec, "ideal");
+    ck_assert_int_eq(fgc_backend_spec("hwa", &c, spec, sizeof spec), FG_OK);
+    ck_assert_str_eq(spec, "hwa:m.json");
+    ck_assert_int_eq(fgc_backend_spec("spice", &c, spec, sizeof spec), FG_OK);
+    ck_assert_str_eq(spec, "spice:layout=coupled,jobs=2");
+    c.array_netlist = "a.cir", c.layout = NULL;
+    ck_assert_int_eq(fgc_backend_spec("spice", &c, spec, sizeof spec), FG_OK);
+    ck_assert_str_eq(spec, "spice:layout=regular,netlist=a.cir,jobs=2");
+    ck_assert_int_eq(fgc_backend_spec("hwa:x.json", NULL, spec, sizeof spec), FG_OK);
+    ck_assert_str_eq(spec, "hwa:x.json");
+    const struct {
+        const char *name;
+        const char *says;
+    } bad[] = {
+        {"hwa", "backend hwa needs --model MODEL.json (from fgcosim fit)"},
+        {"spice", "backend spice needs --layout NAME|FILE or --array-netlist FILE"},
+        {"nosuch", "unknown name 'nosuch' (known: ideal, hwa, spice"},
+        {"", "empty"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(fgc_backend_spec(bad[i].name, NULL, spec, sizeof spec),
+                         FG_ERR_RANGE);
+        ck_assert_str_eq(spec, "");
+        ck_assert_msg(strstr(fg_errmsg(), bad[i].says), "'%s': %s", bad[i].name,
+                      fg_errmsg());
+    }
+    c = (fgc_cli_opts){.layout = "a,b"};
+    ck_assert_int_eq(fgc_backend_spec("spice", &c, spec, sizeof spec), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "a,b: a file name with a comma"));
+    c = (fgc_cli_opts){.model = "a-model-file-whose-path-does-not-fit-in-the-spec.json"};
+    ck_assert_int_eq(fgc_backend_spec("hwa", &c, spec, 32), FG_ERR_RANGE);
+    ck_assert_str_eq(spec, "");
+}
+END_TEST
+
 Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
@@ -177,6 +285,8 @@ Suite *api_suite(void)
     tcase_add_test(tc, test_hwa_open_bad_model);
     tcase_add_test(tc, test_open_spice);
     tcase_add_test(tc, test_open_errors);
+    tcase_add_test(tc, test_backend_array);
+    tcase_add_test(tc, test_backend_spec);
     suite_add_tcase(s, tc);
     return s;
 }

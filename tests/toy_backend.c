@@ -32,6 +32,15 @@ START_TEST(test_toy_table)
     ck_assert_str_eq(k[3].usage, "toy:GAIN");
     ck_assert_int_eq(k[3].corner, 0);
     ck_assert_int_eq(k[3].ir, 0);
+    /* no modelled array, no command-line option: the spec is the name */
+    fgc_array a;
+    ck_assert_int_eq(fgc_backend_array("toy:2", NULL, &a), FG_OK);
+    ck_assert_int_eq(a.on_array, 0);
+    char spec[16];
+    ck_assert_int_eq(fgc_backend_spec("toy", NULL, spec, sizeof spec), FG_OK);
+    ck_assert_str_eq(spec, "toy");
+    ck_assert_int_eq(fgc_backend_spec("toy:2", NULL, spec, sizeof spec), FG_OK);
+    ck_assert_str_eq(spec, "toy:2");
 }
 END_TEST
 

@@ -24,7 +24,8 @@ class BackendKind(ctypes.Structure):
     """fgcosim.h's fgc_backend_kind."""
     _fields_ = [("name", ctypes.c_char_p), ("usage", ctypes.c_char_p),
                 ("help", ctypes.c_char_p), ("open", ctypes.c_void_p),
-                ("corner", ctypes.c_int), ("ir", ctypes.c_int)]
+                ("corner", ctypes.c_int), ("ir", ctypes.c_int),
+                ("array", ctypes.c_void_p), ("cli", ctypes.c_void_p)]
 
 
 # name: (restype, argtypes)
