@@ -1,11 +1,14 @@
 /* fgcosim train: train a reference network, write a checkpoint. */
 #include "cmds.h"
+#include "app_common.h"
+#include "model_fit.h"
 #include "nn_cli.h"
 
 #include <cjson/cJSON.h>
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CMD "train"
@@ -26,6 +29,12 @@ static void usage(FILE *f)
         "  --init CKPT        start from this checkpoint's weights (fine-tuning,\n"
         "                     e.g. hardware-aware from a digital run; same net)\n"
         NN_CLI_BACKEND_HELP
+        "  --tmodel T.json    (hwa) a temperature model (fgcosim tmodel): every\n"
+        "                     batch runs through the array at a die temperature\n"
+        "                     drawn uniformly from --temp-range (default: the\n"
+        "                     model's whole range; seeded by --seed); the test\n"
+        "                     passes and the checkpoint's array stay --model's\n"
+        "  --temp-range LO:HI  die temperatures drawn per batch, C\n"
         "  --threads N        threads of OpenBLAS and of the hwa model (default 2:\n"
         "                     same seed and threads give the same checkpoint;\n"
         "                     0 = all cores)\n"
@@ -33,13 +42,16 @@ static void usage(FILE *f)
         "  --quiet            no per-epoch lines\n");
 }
 
-enum { O_NET = 1, O_BACKEND, O_THREADS = O_BACKEND + 8, O_JSON, O_QUIET, O_HELP };
+enum { O_NET = 1, O_BACKEND, O_THREADS = O_BACKEND + 8, O_JSON, O_QUIET, O_HELP, O_TMODEL,
+       O_TRANGE };
 
 static const struct option longopts[] = {
     {"net", required_argument, 0, O_NET}, NN_CLI_TRAIN_LONGOPTS,
     NN_CLI_BACKEND_LONGOPTS(O_BACKEND),
     {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
     {"quiet", no_argument, 0, O_QUIET}, {"output", required_argument, 0, 'o'},
+    {"tmodel", required_argument, 0, O_TMODEL},
+    {"temp-range", required_argument, 0, O_TRANGE},
     {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
 };
 
@@ -49,7 +61,31 @@ typedef struct {
     nn_cli_train_args t;
     nn_cli_backend_opts be;
     int json, quiet, threads, set_threads;
+    const char *tmodel;  /* --tmodel: a temperature drawn per batch     */
+    double t_lo, t_hi;   /* --temp-range (set_range), else the model's  */
+    int set_range;
 } train_args;
+
+/* --temp-range LO:HI */
+static int parse_range(train_args *a, const char *arg)
+{
+    char lo[64];
+    const char *colon = strchr(arg, ':');
+    if (!colon || colon - arg >= (long)sizeof lo) {
+        fprintf(stderr, "fgcosim train: --temp-range: '%s' is not LO:HI\n", arg);
+        return 2;
+    }
+    memcpy(lo, arg, (size_t)(colon - arg));
+    lo[colon - arg] = '\0';
+    a->set_range = 1;
+    int bad = app_parse_double(CMD, "--temp-range", lo, -55, 150, &a->t_lo) ||
+              app_parse_double(CMD, "--temp-range", colon + 1, -55, 150, &a->t_hi);
+    if (!bad && a->t_lo > a->t_hi) {
+        fprintf(stderr, "fgcosim train: --temp-range: %g > %g\n", a->t_lo, a->t_hi);
+        bad = 2;
+    }
+    return bad ? 2 : 0;
+}
 
 static int parse_opt(train_args *a, int c, const char *arg)
 {
@@ -63,6 +99,8 @@ static int parse_opt(train_args *a, int c, const char *arg)
     case O_THREADS: a->set_threads = 1; return app_parse_int(CMD, "--threads", arg, 0, 1024, &a->threads);
     case O_JSON: a->json = 1; return 0;
     case O_QUIET: a->quiet = 1; return 0;
+    case O_TMODEL: a->tmodel = arg; return 0;
+    case O_TRANGE: return parse_range(a, arg);
     }
     usage(stderr);
     return 2;
@@ -89,6 +127,11 @@ static void print_json(const train_args *a, const nn_train_result *r)
     fg_perturb_describe(&a->be.perturb, buf, sizeof buf);
     cJSON_AddStringToObject(j, "perturb", buf);
     cJSON_AddStringToObject(j, "grad", a->be.grad_linear ? "linear" : "exact");
+    if (a->tmodel) {
+        cJSON_AddStringToObject(j, "tmodel", a->tmodel);
+        cJSON_AddNumberToObject(j, "temp_lo_c", a->t_lo);
+        cJSON_AddNumberToObject(j, "temp_hi_c", a->t_hi);
+    }
     cJSON_AddNumberToObject(j, "test_accuracy", r->test_accuracy);
     cJSON_AddNumberToObject(j, "train_accuracy", r->train_accuracy);
     cJSON_AddNumberToObject(j, "train_loss", r->train_loss);
@@ -104,6 +147,75 @@ static void print_json(const train_args *a, const nn_train_result *r)
     cJSON_AddNumberToObject(j, "train_images", (double)(r->images / (r->epochs ? r->epochs : 1)));
     cJSON_AddNumberToObject(j, "test_images", r->test_images);
     app_json_print(j);
+}
+
+/* ---- --tmodel: the array at a temperature drawn per batch ------------------ */
+typedef struct {
+    fit_tmodel t;
+    double lo, hi;
+    fg_rng rng;
+    fg_backend *cur; /* the last drawn temperature's backend               */
+} temp_sampler;
+
+static fg_status temp_draw(void *user, nn_net *net, long step)
+{
+    temp_sampler *s = user;
+    (void)step;
+    double T = s->lo + (s->hi - s->lo) * fg_rng_uniform(&s->rng);
+    fit_model m;
+    fg_backend *be = NULL;
+    fg_status st = fit_tmodel_at(&s->t, T, &m);
+    if (st == FG_OK)
+        st = fit_backend_hwa_open(&m, &be);
+    if (st != FG_OK)
+        return st;
+    nn_net_set_backend(net, be);
+    fg_backend_free(s->cur);
+    s->cur = be;
+    return FG_OK;
+}
+
+/* The sampler of --tmodel for the hwa backend of --model (same op point). */
+static fg_status sampler_new(train_args *a, temp_sampler **out)
+{
+    *out = NULL;
+    if (strcmp(a->be.name, "hwa") || a->be.grad_linear || !fg_perturb_is_none(&a->be.perturb))
+        return fg_error(FG_ERR_RANGE, "--tmodel needs --backend hwa, without --perturb "
+                        "and --grad linear");
+    temp_sampler *s = calloc(1, sizeof *s);
+    fit_model m;
+    if (!s)
+        return fg_error(FG_ERR_NOMEM, "out of memory");
+    fg_status st = fit_tmodel_load(&s->t, a->tmodel);
+    if (st == FG_OK && (st = fit_model_load(&m, a->be.model)) == FG_OK &&
+        fg_op_point_differs(&m.op, &s->t.node[0].op) >= 0)
+        st = fg_error(FG_ERR_RANGE, "--tmodel %s is of another array or operating point "
+                      "than --model %s", a->tmodel, a->be.model);
+    if (st == FG_OK && !a->set_range) { /* the model's whole range */
+        a->t_lo = s->t.node[0].corner.temp_c;
+        a->t_hi = s->t.node[s->t.n - 1].corner.temp_c;
+    }
+    s->lo = a->t_lo, s->hi = a->t_hi;
+    fit_model probe;
+    if (st == FG_OK && ((st = fit_tmodel_at(&s->t, s->lo, &probe)) != FG_OK ||
+                        (st = fit_tmodel_at(&s->t, s->hi, &probe)) != FG_OK))
+        st = fg_error(st, "--temp-range: %s", fg_errmsg());
+    fg_rng_seed(&s->rng, a->o.seed ^ 0x7e3b9a1dULL);
+    if (st != FG_OK) {
+        free(s);
+        return st;
+    }
+    a->o.on_batch = temp_draw;
+    a->o.on_batch_user = s;
+    *out = s;
+    return FG_OK;
+}
+
+static void sampler_free(temp_sampler *s)
+{
+    if (s)
+        fg_backend_free(s->cur);
+    free(s);
 }
 
 int cmd_train(int argc, char **argv)
@@ -124,18 +236,26 @@ int cmd_train(int argc, char **argv)
                 : !a.net ? "--net is required" : "-o CKPT is required");
         bad = 2;
     }
+    if (!bad && a.set_range && !a.tmodel) {
+        fprintf(stderr, "fgcosim train: --temp-range needs --tmodel T.json\n");
+        bad = 2;
+    }
     if (!bad)
         bad = nn_cli_net_check(CMD, a.net);
     if (bad)
         return 2;
     apply_defaults(&a);
     fg_backend *be = NULL;
+    temp_sampler *ts = NULL;
     fg_status st = nn_cli_backend(&a.be, &be);
     nn_train_result r;
     if (st == FG_OK) /* the checkpoint records the array trained for */
         st = nn_cli_backend_array(&a.be, &a.o.array, NULL);
+    if (st == FG_OK && a.tmodel)
+        st = sampler_new(&a, &ts);
     if (st == FG_OK)
         st = nn_train(&a.o, be, a.out, &r);
+    sampler_free(ts);
     fg_backend_free(be);
     if (st != FG_OK)
         return nn_cli_fail(CMD, st);

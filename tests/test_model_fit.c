@@ -2,6 +2,7 @@
  * ideal limit, the JSON model file, the hwa backend, extraction and the LM
  * fit on synthetic data with known parameters. */
 #include "suites.h"
+#include "testutil.h"
 #include "model_fit.h"
 #include <cjson/cJSON.h>
 #include "mf_internal.h" /* the two builds of the float32 kernel */
@@ -199,6 +200,76 @@ START_TEST(test_ser_metrics)
     /* pairs: sum d^2 = 16 * 4 = 64, one error 0.1 */
     ck_assert_double_eq_tol(fit_ser_pairs_db(y, yh, 2), 10 * log10(64 / 0.01), 1e-9);
     ck_assert(fit_rel_rms(y, y, 2 * FG_COLS) == 0);
+}
+END_TEST
+
+/* The temperature model: three nodes whose lambda, exponent and T_max trim
+ * are quadratics in T (the gains exponentials of one): the Lagrange
+ * interpolation reproduces them anywhere in range, exactly at the nodes;
+ * out of range, mismatched nodes and a file round trip. */
+static double quad(double T) { return 0.9 + 2e-3 * (T - 27) + 1e-5 * (T - 27) * (T - 27); }
+
+START_TEST(test_tmodel)
+{
+    fg_rng r;
+    fg_rng_seed(&r, 11);
+    fit_model base, nodes[3], m;
+    random_model(&base, &r);
+    const double temps[3] = {80, -20, 27}; /* unsorted on purpose */
+    for (int k = 0; k < 3; k++) {
+        double T = temps[k];
+        nodes[k] = base;
+        nodes[k].corner.temp_c = T;
+        nodes[k].p.lambda = quad(T);
+        nodes[k].w_exp = 1 - 3e-3 * (T - 27);
+        nodes[k].corner.t_max_trim = exp(-0.02 * (T - 27) + 1e-4 * (T - 27) * (T - 27));
+        for (int j = 0; j < FG_COLS; j++)
+            nodes[k].w_gain[j] = (0.8 + 0.01 * j) * exp(-0.01 * (T - 27));
+    }
+    fit_tmodel t;
+    ck_assert_int_eq(fit_tmodel_init(&t, nodes, 3), FG_OK);
+    ck_assert(t.node[0].corner.temp_c == -20 && t.node[2].corner.temp_c == 80);
+    const double at[] = {-20, -3.5, 27, 50, 80};
+    for (size_t q = 0; q < sizeof at / sizeof at[0]; q++) {
+        double T = at[q];
+        ck_assert_int_eq(fit_tmodel_at(&t, T, &m), FG_OK);
+        ck_assert(m.corner.temp_c == T);
+        ck_assert_double_eq_tol(m.p.lambda, quad(T), 1e-12);
+        ck_assert_double_eq_tol(m.w_exp, 1 - 3e-3 * (T - 27), 1e-12);
+        ck_assert_double_eq_tol(m.corner.t_max_trim,
+                                exp(-0.02 * (T - 27) + 1e-4 * (T - 27) * (T - 27)), 1e-12);
+        ck_assert_double_eq_tol(m.w_gain[5], 0.85 * exp(-0.01 * (T - 27)), 1e-12);
+        ck_assert_double_eq_tol(m.p.beta2[3], base.p.beta2[3], 1e-15);
+    }
+    ck_assert_int_eq(fit_tmodel_at(&t, 80.5, &m), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "-20..80"));
+    /* a file round trip gives the same model at 50 C */
+    fit_model m2;
+    const char *path = tu_tmp_path("tmodel.json");
+    fit_tmodel t2;
+    ck_assert_int_eq(fit_tmodel_save(&t, path), FG_OK);
+    ck_assert_int_eq(fit_tmodel_load(&t2, path), FG_OK);
+    ck_assert_int_eq(fit_tmodel_at(&t, 50, &m), FG_OK);
+    ck_assert_int_eq(fit_tmodel_at(&t2, 50, &m2), FG_OK);
+    ck_assert_double_eq_tol(m2.p.lambda, m.p.lambda, 1e-15);
+    ck_assert_double_eq_tol(m2.corner.t_max_trim, m.corner.t_max_trim, 1e-15);
+    /* read as a plain model: an error that says what to do */
+    ck_assert_int_eq(fit_model_load(&m2, path), FG_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "tmodel --at"));
+    unlink(path);
+    /* nodes of another supply, or too close */
+    nodes[1].corner.supply = 0.9;
+    ck_assert_int_eq(fit_tmodel_init(&t, nodes, 3), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "supply"));
+    nodes[1].corner.supply = 1.0;
+    nodes[1].corner.temp_c = 27.5;
+    ck_assert_int_eq(fit_tmodel_init(&t, nodes, 3), FG_ERR_RANGE);
+    ck_assert_int_eq(fit_tmodel_init(&t, nodes, 1), FG_ERR_RANGE);
+    /* two nodes: a line */
+    nodes[1].corner.temp_c = -20;
+    ck_assert_int_eq(fit_tmodel_init(&t, nodes, 2), FG_OK);
+    ck_assert_int_eq(fit_tmodel_at(&t, 30, &m), FG_OK);
+    ck_assert_double_eq_tol(m.p.lambda, quad(-20) + (quad(80) - quad(-20)) * 0.5, 1e-12);
 }
 END_TEST
 
@@ -791,6 +862,7 @@ Suite *model_fit_suite(void)
     tc = tcase_create("model_fit:io");
     tcase_add_test(tc, test_json_roundtrip);
     tcase_add_test(tc, test_json_cell_overflow);
+    tcase_add_test(tc, test_tmodel);
     tcase_add_test(tc, test_backend);
     tcase_add_test(tc, test_backend_exponent);
     tcase_add_loop_test(tc, test_f32_matches_double, 0, 3);

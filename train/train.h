@@ -374,6 +374,13 @@ typedef struct {
     nn_ckpt_array array;/* the array trained for, stored in the
                            checkpoint (the caller knows the backend's
                            op point; zeros = none, backend "ideal")      */
+    /* Called before every training batch (NULL: never) with the running
+     * step: may set another backend on the net (nn_net_set_backend), e.g.
+     * the array at an operating corner drawn per batch. The backend
+     * nn_train was given is set back before each test pass and at the end;
+     * the caller frees the backends its hook set, after nn_train. */
+    fg_status (*on_batch)(void *user, nn_net *net, long step);
+    void *on_batch_user;
 } nn_train_opts;
 
 typedef struct {

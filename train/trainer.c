@@ -110,9 +110,15 @@ static fg_status train_batch(nn_net *net, batch_bufs *b, int B, const nn_optim *
     return FG_OK;
 }
 
-fg_status nn_train_epoch(nn_net *net, const nn_dataset *ds, const nn_optim *opt,
-                         int batch, fg_rng *rng, long *step, long total_steps,
-                         int cosine, const char *what, double *loss, double *acc)
+typedef struct {
+    fg_status (*fn)(void *user, nn_net *net, long step);
+    void *user;
+} batch_hook;
+
+static fg_status epoch_run(nn_net *net, const nn_dataset *ds, const nn_optim *opt,
+                           int batch, fg_rng *rng, long *step, long total_steps,
+                           int cosine, const char *what, const batch_hook *hook,
+                           double *loss, double *acc)
 {
     batch_bufs b = {0};
     fg_status st = bufs_new(&b, ds, batch, nn_net_classes(net));
@@ -132,7 +138,10 @@ fg_status nn_train_epoch(nn_net *net, const nn_dataset *ds, const nn_optim *opt,
             o.lr = (float)(opt->lr * 0.5 * (1.0 + cos(M_PI * (double)(*step - 1) /
                                                       (double)total_steps)));
         nn_data_batch(ds, b.perm + start, 0, B, b.x, b.y);
-        st = train_batch(net, &b, B, &o, *step, &lsum, &hits);
+        if (hook->fn)
+            st = hook->fn(hook->user, net, *step);
+        if (st == FG_OK)
+            st = train_batch(net, &b, B, &o, *step, &lsum, &hits);
         snprintf(line, sizeof line, "%s batch %d/%d loss %.4f", what, k + 1, nb,
                  lsum / (start + B));
         fg_progress_update(&pr, (uint64_t)(start + B));
@@ -143,6 +152,15 @@ fg_status nn_train_epoch(nn_net *net, const nn_dataset *ds, const nn_optim *opt,
     *acc = (double)hits / ds->n;
     bufs_free(&b);
     return st;
+}
+
+fg_status nn_train_epoch(nn_net *net, const nn_dataset *ds, const nn_optim *opt,
+                         int batch, fg_rng *rng, long *step, long total_steps,
+                         int cosine, const char *what, double *loss, double *acc)
+{
+    const batch_hook none = {0};
+    return epoch_run(net, ds, opt, batch, rng, step, total_steps, cosine, what, &none,
+                     loss, acc);
 }
 
 fg_status nn_evaluate(nn_net *net, const nn_dataset *ds, int limit, double *acc)
@@ -209,10 +227,11 @@ static fg_status load_init(nn_net *net, const nn_dataset *ds, const char *path)
     return st;
 }
 
-static fg_status run_epochs(const nn_train_opts *o, nn_net *net,
+static fg_status run_epochs(const nn_train_opts *o, nn_net *net, fg_backend *be,
                             const nn_dataset *tr, const nn_dataset *te,
                             nn_train_result *r)
 {
+    const batch_hook hook = {o->on_batch, o->on_batch_user};
     fg_rng rng;
     fg_rng_seed(&rng, o->seed ^ 0x5eedda7aULL);
     long step = 0, total = (long)o->epochs * ((tr->n + o->batch - 1) / o->batch);
@@ -221,9 +240,10 @@ static fg_status run_epochs(const nn_train_opts *o, nn_net *net,
         char what[48];
         snprintf(what, sizeof what, "epoch %d/%d", e + 1, o->epochs);
         double t0 = fg_now();
-        st = nn_train_epoch(net, tr, &o->opt, o->batch, &rng, &step, total,
-                            o->cosine, what, &r->train_loss, &r->train_accuracy);
+        st = epoch_run(net, tr, &o->opt, o->batch, &rng, &step, total, o->cosine, what,
+                       &hook, &r->train_loss, &r->train_accuracy);
         r->seconds += fg_now() - t0;
+        nn_net_set_backend(net, be); /* the hook's backend may be freed now */
         if (st == FG_OK)
             st = nn_evaluate(net, te, 0, &r->test_accuracy);
         if (st == FG_OK && !o->quiet)
@@ -265,7 +285,7 @@ fg_status nn_train(const nn_train_opts *o, fg_backend *be, const char *ckpt,
         nn_net_set_tiles(net, o->tiles);
         if (!o->quiet)
             nn_net_print(net, stderr);
-        st = run_epochs(o, net, &tr, &te, r);
+        st = run_epochs(o, net, be, &tr, &te, r);
     }
     if (st == FG_OK && ckpt)
         st = save(o, net, &tr, ckpt, r->test_accuracy);
