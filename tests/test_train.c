@@ -588,6 +588,50 @@ START_TEST(training_learns)
 }
 END_TEST
 
+/* The per-batch hook: called once before every batch with the running
+ * step, and what it sets is what the batch trains through. Here it swaps
+ * in tiles whose cells are all stuck off (every analog output 0, so no
+ * gradient reaches the weights): the loss does not fall, where the same
+ * run without the hook memorises the images (training_learns). */
+typedef struct {
+    long calls, last_step;
+    fg_backend *dead;
+} hook_log;
+
+static fg_status hook_dead(void *user, nn_net *net, long step)
+{
+    hook_log *h = user;
+    ck_assert_int_eq(step, h->last_step + 1);
+    h->calls++, h->last_step = step;
+    nn_net_set_backend(net, h->dead);
+    return FG_OK;
+}
+
+START_TEST(training_hook)
+{
+    fg_perturb p;
+    fg_perturb_init(&p);
+    ck_assert_int_eq(fg_perturb_parse(&p, "stuck_off=1"), FG_OK);
+    hook_log h = {0};
+    ck_assert_int_eq(fg_perturb_wrap(fg_backend_ideal_new(), &p, &h.dead), FG_OK);
+    nn_train_opts o;
+    nn_train_opts_default(&o, "mlp-lowres");
+    o.data = "mnist-lowres:" FIX "nn_mnist";
+    o.epochs = 30, o.batch = 8, o.quiet = 1, o.threads = 1, o.cosine = 0;
+    o.tiles = NN_TILES_ALWAYS;
+    o.on_batch = hook_dead, o.on_batch_user = &h;
+    fg_backend *be = fg_backend_ideal_new();
+    nn_train_result r;
+    ck_assert_int_eq(nn_train(&o, be, NULL, &r), FG_OK);
+    ck_assert_int_eq(h.calls, 30 * 5); /* 40 images in batches of 8 */
+    ck_assert_msg(r.train_accuracy < 0.3 && r.train_loss > 1.5,
+                  "trained through dead tiles: accuracy %g, loss %g",
+                  r.train_accuracy, r.train_loss);
+    fg_backend_free(be);
+    fg_backend_free(h.dead);
+}
+END_TEST
+
 START_TEST(determinism)
 {
     size_t n1, n2, n3, n4;
@@ -1204,6 +1248,7 @@ Suite *train_suite(void)
     tcase_add_test(tc, optim_steps);
     tcase_add_test(tc, determinism);
     tcase_add_test(tc, training_learns);
+    tcase_add_test(tc, training_hook);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     tc = tcase_create("train:data");
