@@ -811,6 +811,80 @@ START_TEST(corners_resume)
 }
 END_TEST
 
+/* fgcosim tmodel: three nodes (val_model at -20, 27 and 80 C with their
+ * own T_max trims) joined, read at 50 C as the library reads it; bad
+ * input exits 2 with one line and writes nothing; train --tmodel draws
+ * the array's temperature per batch over the model's range. */
+START_TEST(tmodel_cli)
+{
+    char node[3][256], tpath[256], mpath[256], ck[256], args[2048], out[4096], line[512];
+    const double temps[3] = {-20, 27, 80}, trims[3] = {2.8, 1.0, 0.45};
+    fit_model nodes[3];
+    for (int k = 0; k < 3; k++) {
+        val_model(&nodes[k]);
+        nodes[k].corner.temp_c = temps[k];
+        nodes[k].corner.t_max_trim = trims[k];
+        nodes[k].w_exp = 1.0 - 0.003 * (temps[k] - 27);
+        snprintf(line, sizeof line, "node%d.json", k);
+        ck_assert_int_eq(fit_model_save(&nodes[k], tu_tmp(node[k], sizeof node[k], line)),
+                         FG_OK);
+    }
+    tu_tmp(tpath, sizeof tpath, "tmodel.json");
+    tu_tmp(mpath, sizeof mpath, "at50.json");
+    tu_tmp(ck, sizeof ck, "tmodel.ckpt");
+    ck_assert_int_eq(tu_run_fgcosimf("tmodel --node %s --node %s --node %s -o %s", node[2],
+                                     node[0], node[1], tpath), 0);
+    snprintf(args, sizeof args, "tmodel --tmodel %s --at 50 -o %s --json", tpath, mpath);
+    ck_assert_int_eq(tu_run_fgcosim_out(args, out, sizeof out), 0);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_msg(cJSON_IsObject(j), "not one JSON object: %s", out);
+    fit_tmodel t;
+    fit_model m, mf;
+    ck_assert_int_eq(fit_tmodel_init(&t, nodes, 3), FG_OK);
+    ck_assert_int_eq(fit_tmodel_at(&t, 50, &m), FG_OK);
+    ck_assert_double_eq_tol(jget(j, "t_max_trim"), m.corner.t_max_trim, 1e-12);
+    ck_assert(m.corner.t_max_trim < 1 && m.corner.t_max_trim > 0.45);
+    ck_assert(jget(j, "temp_c") == 50);
+    cJSON_Delete(j);
+    ck_assert_int_eq(fit_model_load(&mf, mpath), FG_OK);
+    ck_assert_double_eq_tol(mf.w_exp, m.w_exp, 1e-12);
+    unlink(mpath);
+    /* bad input: one line, exit 2, no output */
+    const char *bad[] = {"--at 90", "--at abc", "", "--at 50 --node x.json"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        ck_assert_int_eq(tu_run_fgcosimf("tmodel --tmodel %s %s -o %s", tpath, bad[k],
+                                         mpath), 2);
+        ck_assert_int_eq(tu_err_lines(line, sizeof line), 1);
+        ck_assert_int_ne(access(mpath, F_OK), 0);
+    }
+    ck_assert_int_eq(tu_run_fgcosimf("tmodel --tmodel %s --at 90 -o %s", tpath, mpath), 2);
+    tu_err_lines(line, sizeof line);
+    ck_assert_msg(strstr(line, "--at") && strstr(line, "-20..80"), "%s", line);
+    ck_assert_int_eq(tu_run_fgcosimf("tmodel --node %s -o %s", node[0], mpath), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("tmodel --tmodel %s --at 10 -o %s", node[0], mpath), 2);
+    /* train through the array at a temperature drawn per batch */
+    ck_assert_int_eq(fit_model_save(&nodes[1], mpath), FG_OK);
+    const char *tr = "train --net mlp-lowres --data mnist-lowres:" FG_FIXTURES "/nn_mnist "
+                     "--epochs 1 --batch 8 --backend hwa --quiet";
+    snprintf(args, sizeof args, "%s --model %s --tmodel %s -o %s --json", tr, mpath, tpath, ck);
+    ck_assert_int_eq(tu_run_fgcosim_out(args, out, sizeof out), 0);
+    j = cJSON_Parse(out);
+    ck_assert_msg(cJSON_IsObject(j), "not one JSON object: %s", out);
+    ck_assert(jget(j, "temp_lo_c") == -20);
+    ck_assert(jget(j, "temp_hi_c") == 80);
+    cJSON_Delete(j);
+    unlink(ck);
+    ck_assert_int_eq(tu_run_fgcosimf("%s --model %s --tmodel %s --temp-range 0:90 -o %s", tr,
+                                     mpath, tpath, ck), 2);
+    ck_assert_int_eq(tu_run_fgcosimf("%s --model %s --temp-range 0:50 -o %s", tr, mpath, ck),
+                     2);
+    ck_assert_int_ne(access(ck, F_OK), 0);
+    for (int k = 0; k < 3; k++)
+        unlink(node[k]);
+    unlink(tpath), unlink(mpath);
+}
+END_TEST
+
 Suite *apps_suite(void)
 {
     Suite *s = suite_create("apps");
@@ -820,6 +894,7 @@ Suite *apps_suite(void)
     tcase_add_test(tc, validate_known_error);
     tcase_add_test(tc, validate_plots);
     tcase_add_test(tc, validate_op_mismatch);
+    tcase_add_test(tc, tmodel_cli);
     tcase_add_test(tc, validate_bad_input);
     tcase_add_test(tc, validate_text);
     tcase_add_test(tc, validate_fit_arrays);
