@@ -127,8 +127,9 @@ fg_status fgc_backend_open(const char *spec, fg_backend **out);
  * perturbations (perturb(linear(base))). */
 fg_status fgc_backend_open_with(const char *spec, const fgc_open_opts *o,
                                 fg_backend **out);
-/* Whether kind `name` takes options o (the check fgc_backend_open_with
- * makes before it opens anything): to refuse bad options up front. */
+/* Whether the kind named by `name` (a name, or a whole spec NAME:ARG)
+ * takes options o (the check fgc_backend_open_with makes before it opens
+ * anything): to refuse bad options up front. */
 fg_status fgc_backend_check(const char *name, const fgc_open_opts *o);
 /* The array the backend of spec runs on (the kind's `array`), with the
  * check of o that fgc_backend_open_with makes (o NULL: none); nothing is

@@ -102,9 +102,9 @@ static fg_status opts_check(const fgc_backend_kind *k, const fgc_open_opts *o)
 
 fg_status fgc_backend_check(const char *name, const fgc_open_opts *o)
 {
-    for (int k = 0; k < NKINDS; k++)
-        if (!strcmp(kinds[k].name, name))
-            return opts_check(&kinds[k], o);
+    const fgc_backend_kind *k = fgc_backend_kind_of(name); /* a name or a spec */
+    if (k)
+        return opts_check(k, o);
     char names[256];
     kind_names(names, sizeof names);
     return fg_error(FG_ERR_RANGE, "unknown backend '%s' (known: %s)", name, names);

@@ -93,6 +93,12 @@ START_TEST(test_toy_bad_spec)
     ck_assert_ptr_nonnull(strstr(fg_errmsg(), "the toy backend has no corner"));
     ck_assert_int_eq(fgc_backend_check("toy", &o), FG_ERR_RANGE);
     ck_assert_int_eq(fgc_backend_check("spice", &o), FG_OK);
+    /* a whole spec names its kind too (diagnose and sweep pass --backend) */
+    ck_assert_int_eq(fgc_backend_check("toy:2", &o), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "the toy backend has no corner"));
+    ck_assert_int_eq(fgc_backend_check("spice:coupled,jobs=1", &o), FG_OK);
+    ck_assert_int_eq(fgc_backend_check("toyx:2", &o), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "unknown backend 'toyx:2'"));
 }
 END_TEST
 
