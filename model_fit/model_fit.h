@@ -230,6 +230,8 @@ fg_status fit_tmodel_save(const fit_tmodel *t, const char *path); /* atomic */
 /* FG_ERR_IO / FG_ERR_PARSE / FG_ERR_FORMAT / FG_ERR_RANGE naming the file
  * and the node. */
 fg_status fit_tmodel_load(fit_tmodel *t, const char *path);
+/* The same from the file's text; what names it in messages. */
+fg_status fit_tmodel_from_json(const char *text, const char *what, fit_tmodel *t);
 
 /* Scales the voltage-drop physics by k: lambda (drain law), kappa_* and
  * beta (couplings), q_* (residual charge); v_off and t_edge stay. k = 0

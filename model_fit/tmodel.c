@@ -176,17 +176,23 @@ static fg_status read_nodes(const cJSON *root, const char *path, fit_tmodel *t)
     return st;
 }
 
+fg_status fit_tmodel_from_json(const char *text, const char *what, fit_tmodel *t)
+{
+    cJSON *root = cJSON_Parse(text);
+    if (!root)
+        return fg_error(FG_ERR_PARSE, "%s: not valid JSON", what);
+    fg_status st = read_nodes(root, what, t);
+    cJSON_Delete(root);
+    return st;
+}
+
 fg_status fit_tmodel_load(fit_tmodel *t, const char *path)
 {
     char *text;
     fg_status st = fg_file_read(path, &text, NULL);
     if (st)
         return st;
-    cJSON *root = cJSON_Parse(text);
+    st = fit_tmodel_from_json(text, path, t);
     free(text);
-    if (!root)
-        return fg_error(FG_ERR_PARSE, "%s: not valid JSON", path);
-    st = read_nodes(root, path, t);
-    cJSON_Delete(root);
     return st;
 }
