@@ -149,7 +149,9 @@ fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a,
 {
     memset(a, 0, sizeof *a);
     a->corner = fg_corner_nominal();
-    snprintf(a->backend, sizeof a->backend, "%s", o->name);
+    const fgc_backend_kind *k = fgc_backend_kind_of(o->name); /* the kind, not a
+                                                                 whole spec */
+    snprintf(a->backend, sizeof a->backend, "%s", k ? k->name : o->name);
     if (must_match)
         *must_match = 0;
     char spec[8192];

@@ -1186,6 +1186,19 @@ START_TEST(cli_array_mismatch)
     ck_assert_str_eq(meta.array.backend, "hwa");
     ck_assert(meta.array.rows == FG_ROWS && meta.array.cols == FG_COLS);
     ck_assert(meta.array.op.c_bl == fg_op_point_default().c_bl);
+    /* a whole spec as --backend: the checkpoint names the kind */
+    char *ck2 = tmp_path("hwa2.ckpt");
+    snprintf(args, sizeof args, "train --net mlp-lowres --data mnist-lowres:" FIX
+             "nn_mnist --epochs 1 --backend hwa:%s -o %s --quiet", m1, ck2);
+    ck_assert_int_eq(run_fgcosim(args, NULL, 0), 0);
+    ck_assert_int_eq(nn_ckpt_load(ck2, 1, &net, &meta), FG_OK);
+    nn_net_free(net);
+    ck_assert_str_eq(meta.array.backend, "hwa");
+    ck_assert(meta.array.on_array == 1 && meta.array.op.c_bl == fg_op_point_default().c_bl);
+    unlink(ck2);
+    free(ck2);
+    ck_assert_int_eq(nn_ckpt_load(ck, 1, &net, &meta), FG_OK);
+    nn_net_free(net);
     /* the same model: runs, reports the backend trained on */
     snprintf(args, sizeof args, "evaluate --ckpt %s --backend hwa --model %s --json",
              ck, m1);
