@@ -179,14 +179,21 @@ static fg_status temp_draw(void *user, nn_net *net, long step)
 static fg_status sampler_new(train_args *a, temp_sampler **out)
 {
     *out = NULL;
-    if (strcmp(a->be.name, "hwa") || a->be.grad_linear || !fg_perturb_is_none(&a->be.perturb))
-        return fg_error(FG_ERR_RANGE, "--tmodel needs --backend hwa, without --perturb "
-                        "and --grad linear");
+    /* the sampler opens fitted models itself: a backend whose array is a
+     * model file (the registry's must_match), given by --model */
+    nn_ckpt_array arr;
+    int fitted = 0;
+    fg_status st = nn_cli_backend_array(&a->be, &arr, &fitted);
+    if (st != FG_OK)
+        return st;
+    if (!fitted || !a->be.model || a->be.grad_linear || !fg_perturb_is_none(&a->be.perturb))
+        return fg_error(FG_ERR_RANGE, "--tmodel needs --backend hwa --model M.json, "
+                        "without --perturb and --grad linear");
     temp_sampler *s = calloc(1, sizeof *s);
     fit_model m;
     if (!s)
         return fg_error(FG_ERR_NOMEM, "out of memory");
-    fg_status st = fit_tmodel_load(&s->t, a->tmodel);
+    st = fit_tmodel_load(&s->t, a->tmodel);
     if (st == FG_OK && (st = fit_model_load(&m, a->be.model)) == FG_OK &&
         fg_op_point_differs(&m.op, &s->t.node[0].op) >= 0)
         st = fg_error(FG_ERR_RANGE, "--tmodel %s is of another array or operating point "
@@ -247,12 +254,12 @@ int cmd_train(int argc, char **argv)
     apply_defaults(&a);
     fg_backend *be = NULL;
     temp_sampler *ts = NULL;
-    fg_status st = nn_cli_backend(&a.be, &be);
+    fg_status st = a.tmodel ? sampler_new(&a, &ts) : FG_OK;
     nn_train_result r;
+    if (st == FG_OK)
+        st = nn_cli_backend(&a.be, &be);
     if (st == FG_OK) /* the checkpoint records the array trained for */
         st = nn_cli_backend_array(&a.be, &a.o.array, NULL);
-    if (st == FG_OK && a.tmodel)
-        st = sampler_new(&a, &ts);
     if (st == FG_OK)
         st = nn_train(&a.o, be, a.out, &r);
     sampler_free(ts);

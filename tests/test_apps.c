@@ -878,6 +878,15 @@ START_TEST(tmodel_cli)
                                      mpath, tpath, ck), 2);
     ck_assert_int_eq(tu_run_fgcosimf("%s --model %s --temp-range 0:50 -o %s", tr, mpath, ck),
                      2);
+    /* the sampler needs a fitted model of its own: not spice, not a bare spec */
+    ck_assert_int_eq(tu_run_fgcosimf("train --net mlp-lowres --data mnist-lowres:" FG_FIXTURES
+                                     "/nn_mnist --epochs 1 --backend spice --layout coupled "
+                                     "--tmodel %s -o %s", tpath, ck), 2);
+    tu_err_lines(line, sizeof line);
+    ck_assert_msg(strstr(line, "--tmodel needs --backend hwa --model"), "%s", line);
+    ck_assert_int_eq(tu_run_fgcosimf("train --net mlp-lowres --data mnist-lowres:" FG_FIXTURES
+                                     "/nn_mnist --epochs 1 --backend hwa:%s --tmodel %s -o %s",
+                                     mpath, tpath, ck), 2);
     ck_assert_int_ne(access(ck, F_OK), 0);
     for (int k = 0; k < 3; k++)
         unlink(node[k]);
