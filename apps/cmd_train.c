@@ -190,12 +190,10 @@ static fg_status sampler_new(train_args *a, temp_sampler **out)
         return fg_error(FG_ERR_RANGE, "--tmodel needs --backend hwa --model M.json, "
                         "without --perturb and --grad linear");
     temp_sampler *s = calloc(1, sizeof *s);
-    fit_model m;
     if (!s)
         return fg_error(FG_ERR_NOMEM, "out of memory");
     st = fit_tmodel_load(&s->t, a->tmodel);
-    if (st == FG_OK && (st = fit_model_load(&m, a->be.model)) == FG_OK &&
-        fg_op_point_differs(&m.op, &s->t.node[0].op) >= 0)
+    if (st == FG_OK && fg_op_point_differs(&arr.op, &s->t.node[0].op) >= 0)
         st = fg_error(FG_ERR_RANGE, "--tmodel %s is of another array or operating point "
                       "than --model %s", a->tmodel, a->be.model);
     if (st == FG_OK && !a->set_range) { /* the model's whole range */

@@ -6,16 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int same_op(const fg_op_point *a, const fg_op_point *b)
-{
-    const double va[] = {a->v_pre, a->v_read, a->t_max, a->c_bl, a->i_unit};
-    const double vb[] = {b->v_pre, b->v_read, b->t_max, b->c_bl, b->i_unit};
-    for (size_t k = 0; k < sizeof va / sizeof va[0]; k++)
-        if (fabs(va[k] - vb[k]) > 1e-9 * fabs(va[k]))
-            return 0;
-    return 1;
-}
-
 static int by_temp(const void *a, const void *b)
 {
     double ta = ((const fit_model *)a)->corner.temp_c;
@@ -26,7 +16,7 @@ static int by_temp(const void *a, const void *b)
 /* what node k differs in from node 0, or NULL */
 static const char *node_differs(const fit_model *m0, const fit_model *m)
 {
-    if (!same_op(&m0->op, &m->op))
+    if (fg_op_point_differs(&m0->op, &m->op) >= 0)
         return "operating point";
     if (m->corner.supply != m0->corner.supply || m->corner.rails != m0->corner.rails)
         return "supply";

@@ -257,7 +257,11 @@ START_TEST(test_tmodel)
     ck_assert_int_eq(fit_model_load(&m2, path), FG_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(fg_errmsg(), "tmodel --at"));
     unlink(path);
-    /* nodes of another supply, or too close */
+    /* nodes of another array, another supply, or too close */
+    nodes[1].op.c_bl *= 2;
+    ck_assert_int_eq(fit_tmodel_init(&t, nodes, 3), FG_ERR_RANGE);
+    ck_assert_ptr_nonnull(strstr(fg_errmsg(), "operating point"));
+    nodes[1].op.c_bl /= 2;
     nodes[1].corner.supply = 0.9;
     ck_assert_int_eq(fit_tmodel_init(&t, nodes, 3), FG_ERR_RANGE);
     ck_assert_ptr_nonnull(strstr(fg_errmsg(), "supply"));
