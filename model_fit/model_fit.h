@@ -90,6 +90,8 @@ typedef struct {
     int count;
     double scale;  /* typical magnitude: the fit works in value/scale */
     int first_fitted; /* 1 if element 0 is a gauge-fixed zero */
+    int since;     /* the model file version that added it (0: every one);
+                      older files read it as zeros */
 } fit_param_field;
 
 #define FIT_NFIELDS 10

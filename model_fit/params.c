@@ -8,16 +8,16 @@
 #include <string.h>
 
 const fit_param_field fit_param_fields[FIT_NFIELDS] = {
-    {"lambda", "1/V", offsetof(fit_params, lambda), 1, 1.0, 0},
-    {"kappa_row", "1", offsetof(fit_params, kappa_row), FG_ROWS, 1e-3, 1},
-    {"kappa_col", "1", offsetof(fit_params, kappa_col), FG_COLS, 1e-3, 0},
-    {"kappa_edge", "1", offsetof(fit_params, kappa_edge), 2, 1e-3, 0},
-    {"q_row", "C", offsetof(fit_params, q_row), FG_ROWS, 1e-15, 1},
-    {"q_col", "C", offsetof(fit_params, q_col), FG_COLS, 1e-15, 0},
-    {"beta", "1", offsetof(fit_params, beta), FIT_NBETA, 1e-2, 0},
-    {"v_off", "V", offsetof(fit_params, v_off), FG_COLS, 1e-3, 0},
-    {"t_edge", "s", offsetof(fit_params, t_edge), FG_ROWS, 1e-10, 0},
-    {"beta2", "1", offsetof(fit_params, beta2), FIT_NBETA2, 1e-2, 0},
+    {"lambda", "1/V", offsetof(fit_params, lambda), 1, 1.0, 0, 0},
+    {"kappa_row", "1", offsetof(fit_params, kappa_row), FG_ROWS, 1e-3, 1, 0},
+    {"kappa_col", "1", offsetof(fit_params, kappa_col), FG_COLS, 1e-3, 0, 0},
+    {"kappa_edge", "1", offsetof(fit_params, kappa_edge), 2, 1e-3, 0, 0},
+    {"q_row", "C", offsetof(fit_params, q_row), FG_ROWS, 1e-15, 1, 0},
+    {"q_col", "C", offsetof(fit_params, q_col), FG_COLS, 1e-15, 0, 0},
+    {"beta", "1", offsetof(fit_params, beta), FIT_NBETA, 1e-2, 0, 0},
+    {"v_off", "V", offsetof(fit_params, v_off), FG_COLS, 1e-3, 0, 0},
+    {"t_edge", "s", offsetof(fit_params, t_edge), FG_ROWS, 1e-10, 0, 0},
+    {"beta2", "1", offsetof(fit_params, beta2), FIT_NBETA2, 1e-2, 0, 4},
 };
 
 _Static_assert(sizeof(fit_params) == FIT_NPHYS * sizeof(double),
@@ -350,8 +350,8 @@ static fg_status read_body(const cJSON *root, const char *what, int version,
         return st;
     for (int f = 0; f < FIT_NFIELDS; f++) {
         const fit_param_field *fd = &fit_param_fields[f];
-        if (version == 3 && !strcmp(fd->name, "beta2"))
-            continue; /* zeros: version 3 had nearest neighbours only */
+        if (version < fd->since)
+            continue; /* zeros: the file predates the field */
         if ((st = read_quantity(pr, fd->name, fd->count, field_ptr(&m->p, fd), what)))
             return st;
     }
