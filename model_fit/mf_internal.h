@@ -10,6 +10,15 @@
  * format and version checked; *m untouched on error). */
 cJSON *mf_model_cjson(const fit_model *m);
 fg_status mf_model_from_cjson(const cJSON *root, const char *what, fit_model *m);
+/* A JSON document's reader: root into out; what names the file. */
+typedef fg_status (*mf_json_reader)(const cJSON *root, const char *what, void *out);
+/* text (named what) through rd; FG_ERR_PARSE if it is not JSON. */
+fg_status mf_json_parse(const char *text, const char *what, mf_json_reader rd, void *out);
+/* The file at path through rd (FG_ERR_IO naming it if unreadable). */
+fg_status mf_json_load(const char *path, mf_json_reader rd, void *out);
+/* Prints root (deleting it; NULL: out of memory) and writes it to path
+ * atomically. */
+fg_status mf_json_save(const char *path, cJSON *root);
 
 /* t^w_exp of a programmed target t (0 for t <= 0): fit_model_cell without
  * the column gain, and its derivative with respect to the gain. */

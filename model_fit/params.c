@@ -407,36 +407,56 @@ fg_status mf_model_from_cjson(const cJSON *root, const char *what, fit_model *m)
     return st;
 }
 
-fg_status fit_model_from_json(const char *text, const char *what, fit_model *m)
+/* ---- JSON documents: parse, load, save -------------------------------------- */
+fg_status mf_json_parse(const char *text, const char *what, mf_json_reader rd, void *out)
 {
     cJSON *root = cJSON_Parse(text);
     if (!root)
         return fg_error(FG_ERR_PARSE, "%s: not valid JSON", what);
-    fg_status st = mf_model_from_cjson(root, what, m);
+    fg_status st = rd(root, what, out);
     cJSON_Delete(root);
     return st;
 }
 
-fg_status fit_model_save(const fit_model *m, const char *path)
-{
-    fg_status st = fit_model_check(m);
-    if (st)
-        return st;
-    char *s = fit_model_to_json(m);
-    if (!s)
-        return fg_error(FG_ERR_NOMEM, "%s: out of memory", path);
-    st = fg_file_write_atomic(path, s, strlen(s));
-    free(s);
-    return st;
-}
-
-fg_status fit_model_load(fit_model *m, const char *path)
+fg_status mf_json_load(const char *path, mf_json_reader rd, void *out)
 {
     char *text;
     fg_status st = fg_file_read(path, &text, NULL);
     if (st)
         return st;
-    st = fit_model_from_json(text, path, m);
+    st = mf_json_parse(text, path, rd, out);
     free(text);
     return st;
+}
+
+fg_status mf_json_save(const char *path, cJSON *root)
+{
+    char *s = root ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!s)
+        return fg_error(FG_ERR_NOMEM, "%s: out of memory", path);
+    fg_status st = fg_file_write_atomic(path, s, strlen(s));
+    free(s);
+    return st;
+}
+
+static fg_status model_reader(const cJSON *root, const char *what, void *m)
+{
+    return mf_model_from_cjson(root, what, m);
+}
+
+fg_status fit_model_from_json(const char *text, const char *what, fit_model *m)
+{
+    return mf_json_parse(text, what, model_reader, m);
+}
+
+fg_status fit_model_save(const fit_model *m, const char *path)
+{
+    fg_status st = fit_model_check(m);
+    return st ? st : mf_json_save(path, mf_model_cjson(m));
+}
+
+fg_status fit_model_load(fit_model *m, const char *path)
+{
+    return mf_json_load(path, model_reader, m);
 }

@@ -128,16 +128,11 @@ fg_status fit_tmodel_save(const fit_tmodel *t, const char *path)
     for (int k = 0; k < t->n; k++)
         cJSON_AddItemToArray(nodes, mf_model_cjson(&t->node[k]));
     cJSON_AddItemToObject(root, "nodes", nodes);
-    char *s = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!s)
-        return fg_error(FG_ERR_NOMEM, "%s: out of memory", path);
-    fg_status st = fg_file_write_atomic(path, s, strlen(s));
-    free(s);
-    return st;
+    return mf_json_save(path, root);
 }
 
-static fg_status read_nodes(const cJSON *root, const char *path, fit_tmodel *t)
+/* an mf_json_reader: the nodes of a temperature model into t */
+static fg_status read_nodes(const cJSON *root, const char *path, void *t)
 {
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
@@ -168,21 +163,10 @@ static fg_status read_nodes(const cJSON *root, const char *path, fit_tmodel *t)
 
 fg_status fit_tmodel_from_json(const char *text, const char *what, fit_tmodel *t)
 {
-    cJSON *root = cJSON_Parse(text);
-    if (!root)
-        return fg_error(FG_ERR_PARSE, "%s: not valid JSON", what);
-    fg_status st = read_nodes(root, what, t);
-    cJSON_Delete(root);
-    return st;
+    return mf_json_parse(text, what, read_nodes, t);
 }
 
 fg_status fit_tmodel_load(fit_tmodel *t, const char *path)
 {
-    char *text;
-    fg_status st = fg_file_read(path, &text, NULL);
-    if (st)
-        return st;
-    st = fit_tmodel_from_json(text, path, t);
-    free(text);
-    return st;
+    return mf_json_load(path, read_nodes, t);
 }
