@@ -19,27 +19,25 @@ def report(name, yh):
     print(f"{name:28s} single {ser(r,e):6.2f} dB  diff {ser(dr,de):6.2f} dB  common {ser(cr,ce):6.2f} dB"
           f"  rms err diff {np.sqrt(((dr-de)**2).mean()):.4f} rms diff {np.sqrt((dr**2).mean()):.4f}")
     return e
+def predict(mp):
+    """The model file mp on every pattern, each on its own programmed array."""
+    be = fgcosim.open_backend("hwa:" + mp)
+    yh = np.zeros_like(y)
+    for a in np.unique(arr):
+        idx = np.where(arr == a)[0]
+        w = np.ascontiguousarray(W[a].reshape(16, 16), dtype=np.float32)
+        yh[idx] = be.vmm(w, np.ascontiguousarray(x[idx]))
+    return yh
 naive = np.zeros_like(y)
 for p in range(len(x)):
     naive[p] = x[p] @ W[arr[p]].reshape(16, 16)
 report("naive", naive)
 for mp in models:
-    be = fgcosim.open_backend("hwa:" + mp)
-    yh = np.zeros_like(y)
-    for a in np.unique(arr):
-        idx = np.where(arr == a)[0]
-        w = np.ascontiguousarray(W[a].reshape(16, 16), dtype=np.float32)
-        yh[idx] = be.vmm(w, np.ascontiguousarray(x[idx]))
-    report(mp, yh)
+    report(mp, predict(mp))
 print("per-array diff SER and slope of model deviation vs SPICE deviation (diff outputs)")
 dn = naive[:, 0::2]-naive[:, 1::2]; dr = y[:, 0::2]-y[:, 1::2]
 for mp in models:
-    be = fgcosim.open_backend("hwa:" + mp)
-    yh = np.zeros_like(y)
-    for a in np.unique(arr):
-        idx = np.where(arr == a)[0]
-        w = np.ascontiguousarray(W[a].reshape(16, 16), dtype=np.float32)
-        yh[idx] = be.vmm(w, np.ascontiguousarray(x[idx]))
+    yh = predict(mp)
     de = yh[:, 0::2]-yh[:, 1::2]
     line = []
     for a in np.unique(arr):
