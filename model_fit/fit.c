@@ -183,31 +183,33 @@ static void pre_rows(double *pre, const mf_lane_grad *g, const theta_map *mp,
     }
 }
 
+/* Row r (of output j) += the share of column j + d (d = +-1, +-2) under the
+ * read-time coupling: b times that column's pre row, and its u in the
+ * column of the coupling parameter b is (field f, element k). */
+static void couple_row(double *r, const double *pre, const double *u, int j, int d,
+                       double b, int f, int k, const theta_map *mp)
+{
+    const int np = mp->np;
+    cblas_daxpy(np, b, pre + (size_t)(j + d) * np, 1, r, 1);
+    r[tcol(mp, f, k)] += u[j + d] * tscale(mp, f);
+}
+
 /* J rows (16, np) of one pattern from pre rows and u (coupling, offset). */
 static void final_rows(double *J, const double *pre, const double *u,
                        const theta_map *mp, const mf_ip *ip)
 {
     const int np = mp->np;
-    double bs = tscale(mp, F_BETA), bs2 = tscale(mp, F_BETA2);
     double os = tscale(mp, F_VOFF) / ip->vs;
     for (int j = 0; j < L; j++) {
         double *r = J + (size_t)j * np;
         memcpy(r, pre + (size_t)j * np, np * sizeof *r);
-        if (j > 0) {
-            cblas_daxpy(np, ip->beta[j - 1], pre + (size_t)(j - 1) * np, 1, r, 1);
-            r[tcol(mp, F_BETA, j - 1)] += u[j - 1] * bs;
-        }
-        if (j < L - 1) {
-            cblas_daxpy(np, ip->beta[j], pre + (size_t)(j + 1) * np, 1, r, 1);
-            r[tcol(mp, F_BETA, j)] += u[j + 1] * bs;
-        }
-        if (j > 1) {
-            cblas_daxpy(np, ip->beta2[j - 2], pre + (size_t)(j - 2) * np, 1, r, 1);
-            r[tcol(mp, F_BETA2, j - 2)] += u[j - 2] * bs2;
-        }
-        if (j < L - 2) {
-            cblas_daxpy(np, ip->beta2[j], pre + (size_t)(j + 2) * np, 1, r, 1);
-            r[tcol(mp, F_BETA2, j)] += u[j + 2] * bs2;
+        for (int d = 1; d <= 2; d++) { /* beta: neighbours; beta2: next but one */
+            const double *b = d == 1 ? ip->beta : ip->beta2;
+            int f = d == 1 ? F_BETA : F_BETA2;
+            if (j >= d)
+                couple_row(r, pre, u, j, -d, b[j - d], f, j - d, mp);
+            if (j < L - d)
+                couple_row(r, pre, u, j, d, b[j], f, j, mp);
         }
         if (tcol(mp, F_VOFF, j) >= 0)
             r[tcol(mp, F_VOFF, j)] += os;
