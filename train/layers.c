@@ -8,14 +8,39 @@
 #include <float.h>
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_get_max_threads(void) { return 1; }
+#endif
 
 /* ---- linear --------------------------------------------------------------- */
+/* The products run single-threaded in OpenBLAS (nn_set_threads); a large one
+ * is split into blocks of rows (or of columns), one per OpenMP thread. */
+#define NN_SPLIT_FLOPS 4e6 /* below: one call (the split costs more)   */
+
+static int blocks(nn_linear_dims d)
+{
+    const double flops = 2.0 * d.N * d.IC * d.OC;
+    const int nt = omp_get_max_threads();
+    return flops >= NN_SPLIT_FLOPS && nt > 1 ? nt : 1;
+}
+
+/* first index of block t of nb over 0..n */
+static int block_start(int n, int nb, int t) { return (int)((long long)n * t / nb); }
+
 void nn_linear_forward(float *out, const float *inp, const float *w,
                        const float *b, nn_linear_dims d)
 {
     /* out (N,OC) = inp (N,IC) . w^T (IC,OC) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d.N, d.OC, d.IC, 1.0f,
-                inp, d.IC, w, d.IC, 0.0f, out, d.OC);
+    const int nb = blocks(d);
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (int t = 0; t < nb; t++) {
+        const int n0 = block_start(d.N, nb, t), n = block_start(d.N, nb, t + 1) - n0;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d.OC, d.IC, 1.0f,
+                    inp + (size_t)n0 * d.IC, d.IC, w, d.IC, 0.0f,
+                    out + (size_t)n0 * d.OC, d.OC);
+    }
     if (!b)
         return;
 #pragma omp parallel for schedule(static)
@@ -29,12 +54,21 @@ void nn_linear_forward(float *out, const float *inp, const float *w,
 void nn_linear_backward(float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w, nn_linear_dims d)
 {
-    if (dinp) /* dinp (N,IC) += dout (N,OC) . w (OC,IC) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.N, d.IC, d.OC,
-                    1.0f, dout, d.OC, w, d.IC, 1.0f, dinp, d.IC);
-    if (dw) /* dw (OC,IC) += dout^T (OC,N) . inp (N,IC) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d.OC, d.IC, d.N,
-                    1.0f, dout, d.OC, inp, d.IC, 1.0f, dw, d.IC);
+    const int nb = blocks(d);
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (int t = 0; t < nb; t++) {
+        /* dinp (N,IC) += dout (N,OC) . w (OC,IC): block t of the N rows */
+        const int n0 = block_start(d.N, nb, t), n = block_start(d.N, nb, t + 1) - n0;
+        if (dinp && n > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d.IC, d.OC,
+                        1.0f, dout + (size_t)n0 * d.OC, d.OC, w, d.IC, 1.0f,
+                        dinp + (size_t)n0 * d.IC, d.IC);
+        /* dw (OC,IC) += dout^T (OC,N) . inp (N,IC): block t of the IC columns */
+        const int i0 = block_start(d.IC, nb, t), ni = block_start(d.IC, nb, t + 1) - i0;
+        if (dw && ni > 0)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d.OC, ni, d.N,
+                        1.0f, dout, d.OC, inp + i0, d.IC, 1.0f, dw + i0, d.IC);
+    }
     if (!db)
         return;
     /* db (OC) += sum_n dout; fixed order per output: deterministic */

@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -15,13 +14,14 @@ void nn_set_threads(int n)
 {
     fg_set_threads(n); /* the hwa backend's kernels; n <= 0: all cores */
     n = fg_threads();
-    openblas_set_num_threads(n);
+    /* One pool of workers: OpenMP's. Two pools that both spin between
+     * calls (OpenBLAS's and OpenMP's) take the cores from each other
+     * (measured: half the samples of a LeNet-5 HWA epoch in sched_yield and
+     * libgomp's spin), so OpenBLAS runs each call on its caller's thread and
+     * the layers split large products over the OpenMP threads. */
+    openblas_set_num_threads(1);
 #ifdef _OPENMP
-    /* OpenMP threads spin after each parallel region and take the cores
-     * from OpenBLAS's threads (measured: 3x slower LeNet-5 training);
-     * the elementwise loops run in OpenMP only under OMP_WAIT_POLICY=passive. */
-    const char *wp = getenv("OMP_WAIT_POLICY");
-    omp_set_num_threads(wp && !strcasecmp(wp, "passive") ? n : 1);
+    omp_set_num_threads(n);
 #endif
 }
 
