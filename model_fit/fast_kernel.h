@@ -25,6 +25,7 @@
 #include "slot.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -124,41 +125,68 @@ typedef struct {
     int gate[R], egate[R];
 } mf_rows;
 
-/* r, r', e and the gates of the 16 rows (all but expf in SIMD). */
+/* e^x for x <= 0 within 2 ulp, in plain float operations (the same bits in
+ * every build, and in SIMD): x = n ln2 + r, |r| <= ln2/2, e^r by its Taylor
+ * polynomial of degree 7 (remainder < 1e-8), 2^n from the exponent bits;
+ * x below -87 is taken as -87 (e^x < 2e-38: zero for the model). */
+static inline float exp_neg_f(float x)
+{
+    x = x > -87.0f ? x : -87.0f;
+    const float magic = 12582912.0f; /* 1.5 2^23: adding it rounds to an integer */
+    const float n = (x * 1.44269504088896341f + magic) - magic;
+    const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union {
+        int32_t i;
+        float f;
+    } two_n = {.i = ((int32_t)n + 127) * (1 << 23)};
+    return p * two_n.f;
+}
+
+/* r, r', e and the gates of the 16 rows, in SIMD. */
 static void rows_ends(mf_rows *t, const float *x, const mf_ipf *f)
 {
-    float ex[R];
-    for (int i = 0; i < R; i++) /* negative or NaN: off, as 0 */
-        ex[i] = x[i] > 0 ? expf(-x[i] / (float)FIT_XR) : 1.0f;
     for (int i = 0; i < R; i++) {
-        float v = x[i] > 0 ? x[i] : 0;
-        t->r[i] = 1.0f - ex[i];
+        const float v = x[i] > 0 ? x[i] : 0; /* negative or NaN: off, as 0 */
+        const float ex = exp_neg_f(-v / (float)FIT_XR);
+        t->r[i] = 1.0f - ex;
         t->gate[i] = x[i] >= 0;
-        t->rp[i] = t->gate[i] ? ex[i] / (float)FIT_XR : 0.0f;
+        t->rp[i] = t->gate[i] ? ex / (float)FIT_XR : 0.0f;
         t->e[i] = row_end_f(v, f->delta[i], t->r[i], &t->egate[i]);
     }
 }
 
-/* G0 in index order; the others sorted by e (insertion, ties by index). */
+/* G0 in index order; the others by e, ties by index: row i goes to place
+ * rank_i = #{on rows j: e_j < e_i, or e_j = e_i and j < i} (counted in
+ * SIMD, without the branches of a comparison sort). */
 static void rows_sort(mf_rows *t, const float *x, const mf_ipf *f)
 {
-    float key[R];
+    int on[R], rank[R];
     rows_ends(t, x, f);
+    for (int i = 0; i < R; i++) {
+        on[i] = t->e[i] > 0;
+        rank[i] = 0;
+    }
+    for (int j = 0; j < R; j++) {
+        const float ej = t->e[j];
+        const int onj = on[j];
+        for (int i = 0; i < R; i++)
+            rank[i] += onj & ((ej < t->e[i]) | ((ej == t->e[i]) & (j < i)));
+    }
     t->n0 = t->np = 0;
     for (int i = 0; i < R; i++) {
-        const float e = t->e[i];
-        if (!(e > 0)) {
+        if (on[i]) {
+            t->ord[rank[i]] = i;
+            t->np++;
+        } else
             t->g0[t->n0++] = i;
-            continue;
-        }
-        int q = t->np++;
-        while (q > 0 && key[q - 1] > e) {
-            key[q] = key[q - 1];
-            t->ord[q] = t->ord[q - 1];
-            q--;
-        }
-        key[q] = e;
-        t->ord[q] = i;
     }
 }
 
@@ -172,23 +200,20 @@ static void rows_start(float *restrict u, float *restrict S, const mf_rows *t,
     for (int q = 0; q < t->np; q++) {
         const float *restrict k = g->k + t->ord[q] * g->ld;
         const float *restrict w = g->w + t->ord[q] * g->ld;
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-        for (int j = 0; j < n; j++) {
-            u[j] -= k[j];
-            S[j] += w[j];
-        }
+        for (int c = 0; c < n; c += L) /* a tile's 16 lanes: one SIMD block */
+            for (int j = c; j < c + L; j++) {
+                u[j] -= k[j];
+                S[j] += w[j];
+            }
     }
     for (int q = 0; q < t->n0; q++) {
         int i = t->g0[q];
         if (t->r[i] > 0.0f) { /* on, but shortened to nothing: its charge */
             const float *restrict rw = g->rhow + i * g->ld;
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-            for (int j = 0; j < n; j++)
-                u[j] += rw[j] * t->r[i];
+            const float r = t->r[i];
+            for (int c = 0; c < n; c += L)
+                for (int j = c; j < c + L; j++)
+                    u[j] += rw[j] * r;
         }
     }
 }
@@ -197,8 +222,9 @@ static void rows_start(float *restrict u, float *restrict S, const mf_rows *t,
 static inline void slot_lanes_f(float *restrict u, const float *restrict S,
                                 float dt, float a, int n)
 {
-    for (int j = 0; j < n; j++)
-        u[j] = slot_u_f(a, u[j], S[j] * dt);
+    for (int c = 0; c < n; c += L)
+        for (int j = c; j < c + L; j++)
+            u[j] = slot_u_f(a, u[j], S[j] * dt);
 }
 
 /* Kick of row i's fall and its cells leaving S. */
@@ -206,11 +232,13 @@ static inline void fall_f(float *restrict u, float *restrict S, int i, float r,
                           const mf_grp *g)
 {
     const size_t o = i * g->ld;
-    const float *k = g->k + o, *rw = g->rhow + o, *w = g->w + o;
-    for (int j = 0; j < g->n; j++) {
-        u[j] += k[j] + rw[j] * r;
-        S[j] -= w[j];
-    }
+    const float *restrict k = g->k + o, *restrict rw = g->rhow + o;
+    const float *restrict w = g->w + o;
+    for (int c = 0; c < g->n; c += L)
+        for (int j = c; j < c + L; j++) {
+            u[j] += k[j] + rw[j] * r;
+            S[j] -= w[j];
+        }
 }
 
 /* y (16) of one tile from its lanes u (16): offset and bit-line coupling */
@@ -237,11 +265,20 @@ static void grp_fwd(float *u, const mf_rows *t, const mf_ipf *f, const mf_grp *g
     }
 }
 
-/* Vector x (16) on all tiles: y_c = y + c*ys (16). */
+/* Vector x (16) on all tiles: y_c = y + c*ys (16). All rows off (an image's
+ * background): u = 0, so y = off, the same bits as the full path. */
 static void vec_fwd(float *y, size_t ys, const float *x, const mf_ipf *f)
 {
     mf_rows t;
     float u[LMAX];
+    int any = 0;
+    for (int i = 0; i < R; i++)
+        any |= x[i] > 0;
+    if (!any) {
+        for (int c = 0; c < f->nt; c++)
+            memcpy(y + (size_t)c * ys, f->off, sizeof f->off);
+        return;
+    }
     rows_sort(&t, x, f);
     for (int c0 = 0; c0 < f->nt; c0 += MF_GROUP) {
         const mf_grp g = ipf_group(f, c0);
