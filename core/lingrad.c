@@ -10,11 +10,14 @@
  * the inner backend again (it recomputes them when they are gone). */
 #include "fgcore.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RING 256
+#define LG_BLOCK 256 /* vectors per task of the parallel loops: fixed, so the
+                      * sums of dw do not depend on the number of threads */
 
 typedef struct {
     uint64_t key;
@@ -23,29 +26,37 @@ typedef struct {
 } lg_entry;
 
 typedef struct {
-    fg_backend *inner, *ideal;
+    fg_backend *inner;
     lg_entry ring[RING];
     int next;
-    float *buf; /* scratch: z or the scaled dy (nt,B,16) */
+    float *buf; /* scratch: m (16, nt*16), then dM per block (nblk,16,nt*16) */
     size_t cap;
     char name[48];
 } lg_ctx;
 
-static uint64_t hash_words(uint64_t h, const float *v, size_t n)
+/* The key of (w, x): 16 multiplicative lanes (a lane per column of x, SIMD),
+ * each a 32-bit FNV-1a over its words, folded into 64 bits with w's. */
+static uint64_t hash_rows(const float *v, size_t rows, uint64_t h)
 {
-    uint32_t u;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(&u, &v[i], sizeof u);
-        h = (h ^ u) * 0x100000001b3ULL;
+    uint32_t lane[16];
+    for (int l = 0; l < 16; l++)
+        lane[l] = 2166136261u + (uint32_t)l;
+    for (size_t r = 0; r < rows; r++) {
+        uint32_t u[16];
+        memcpy(u, v + r * 16, sizeof u);
+        for (int l = 0; l < 16; l++)
+            lane[l] = (lane[l] ^ u[l]) * 16777619u;
     }
+    for (int l = 0; l < 16; l++)
+        h = (h ^ lane[l]) * 0x100000001b3ULL;
     return h ^ (h >> 31);
 }
 
 static uint64_t lg_key(const float *w, int nt, const float *x, int B)
 {
     uint64_t h = 0xcbf29ce484222325ULL ^ ((uint64_t)nt << 32 | (uint32_t)B);
-    h = hash_words(h, w, (size_t)nt * FG_CELLS);
-    return hash_words(h, x, (size_t)B * FG_ROWS);
+    h = hash_rows(w, (size_t)nt * FG_ROWS, h);
+    return hash_rows(x, (size_t)B, h);
 }
 
 static float *grow(float **buf, size_t *cap, size_t n)
@@ -68,27 +79,124 @@ static lg_entry *lg_find(lg_ctx *c, uint64_t key)
     return NULL;
 }
 
+/* m (16, nt*16) with m[i][t*16+j] = w[t][i][j]: a row of tiles as one matrix */
+static void lg_pack(float *m, const float *w, int nt)
+{
+    for (int t = 0; t < nt; t++)
+        for (int i = 0; i < FG_ROWS; i++)
+            memcpy(m + (size_t)i * nt * FG_COLS + (size_t)t * FG_COLS,
+                   w + ((size_t)t * FG_ROWS + i) * FG_COLS, FG_COLS * sizeof *m);
+}
+
+static int lg_blocks(int B) { return (B + LG_BLOCK - 1) / LG_BLOCK; }
+
+/* g (nt,B,16) of the vectors of block k: y / (x.m), z (LG_BLOCK, nt*16) scratch */
+static void lg_gains_block(float *g, const float *y, const float *x, const float *m,
+                           int nt, int B, int k, float *z)
+{
+    const int b0 = k * LG_BLOCK, nb = B - b0 < LG_BLOCK ? B - b0 : LG_BLOCK;
+    const int N = nt * FG_COLS;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, N, FG_ROWS, 1.0f,
+                x + (size_t)b0 * FG_ROWS, FG_ROWS, m, N, 0.0f, z, N);
+    for (int t = 0; t < nt; t++)
+        for (int b = 0; b < nb; b++) {
+            const size_t o = ((size_t)t * B + b0 + b) * FG_COLS;
+            const float *zb = z + (size_t)b * N + (size_t)t * FG_COLS;
+            for (int j = 0; j < FG_COLS; j++) {
+                float gj = fabsf(zb[j]) < 1e-6f ? 1.0f : y[o + j] / zb[j];
+                g[o + j] = gj < 0.0f ? 0.0f : (gj > 4.0f ? 4.0f : gj);
+            }
+        }
+}
+
 /* y (nt,B,16) from the inner backend; its gains stored under key */
 static fg_status lg_forward(lg_ctx *c, const float *w, int nt, const float *x, float *y,
                             int B, uint64_t key, lg_entry **out)
 {
     const size_t n = (size_t)nt * B * FG_COLS;
     lg_entry *e = &c->ring[c->next];
-    float *z = grow(&c->buf, &c->cap, n);
-    if (!z || !grow(&e->g, &e->cap, n))
+    float *m = grow(&c->buf, &c->cap, (size_t)nt * FG_CELLS);
+    if (!m || !grow(&e->g, &e->cap, n))
         return fg_error(FG_ERR_NOMEM, "linear gradient: out of memory");
     fg_status st = fg_backend_vmm_tiles(c->inner, w, nt, x, y, B);
-    if (st == FG_OK)
-        st = fg_backend_vmm_tiles(c->ideal, w, nt, x, z, B);
     if (st != FG_OK)
         return st;
-    for (size_t i = 0; i < n; i++) {
-        float g = fabsf(z[i]) < 1e-6f ? 1.0f : y[i] / z[i];
-        e->g[i] = g < 0.0f ? 0.0f : (g > 4.0f ? 4.0f : g);
+    lg_pack(m, w, nt);
+    const int nblk = lg_blocks(B);
+    int nomem = 0;
+#pragma omp parallel num_threads(fg_threads()) if (nblk > 1) reduction(| : nomem)
+    {
+        float *z = malloc((size_t)LG_BLOCK * nt * FG_COLS * sizeof *z);
+        nomem = !z;
+#pragma omp for schedule(static)
+        for (int k = 0; k < nblk; k++)
+            if (z)
+                lg_gains_block(e->g, y, x, m, nt, B, k, z);
+        free(z);
     }
+    if (nomem)
+        return fg_error(FG_ERR_NOMEM, "linear gradient: out of memory");
     e->key = key;
     c->next = (c->next + 1) % RING;
     *out = e;
+    return FG_OK;
+}
+
+/* Block k of the backward: gd (LG_BLOCK, nt*16) = g o dy regrouped;
+ * dx rows (+=) = gd . m^T; dm (16, nt*16) = x^T . gd (the block's own). */
+static void lg_back_block(float *dx, float *dm, const float *g, const float *dy,
+                          const float *x, const float *m, int nt, int B, int k,
+                          float *gd)
+{
+    const int b0 = k * LG_BLOCK, nb = B - b0 < LG_BLOCK ? B - b0 : LG_BLOCK;
+    const int N = nt * FG_COLS;
+    for (int t = 0; t < nt; t++)
+        for (int b = 0; b < nb; b++) {
+            const size_t o = ((size_t)t * B + b0 + b) * FG_COLS;
+            float *d = gd + (size_t)b * N + (size_t)t * FG_COLS;
+            for (int j = 0; j < FG_COLS; j++)
+                d[j] = g[o + j] * dy[o + j];
+        }
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, FG_ROWS, N, 1.0f, gd,
+                    N, m, N, 1.0f, dx + (size_t)b0 * FG_ROWS, FG_ROWS);
+    if (dm)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, FG_ROWS, N, nb, 1.0f,
+                    x + (size_t)b0 * FG_ROWS, FG_ROWS, gd, N, 0.0f, dm, N);
+}
+
+/* dx (B,16) +=, dw (nt,16,16) += through the gains g (nt,B,16) */
+static fg_status lg_backward_gains(lg_ctx *c, const float *g, const float *w, int nt,
+                                   const float *x, const float *dy, float *dx,
+                                   float *dw, int B)
+{
+    const int nblk = lg_blocks(B), N = nt * FG_COLS;
+    const size_t nm = (size_t)nt * FG_CELLS;
+    float *m = grow(&c->buf, &c->cap, nm * (1 + (size_t)nblk));
+    if (!m)
+        return fg_error(FG_ERR_NOMEM, "linear gradient: out of memory");
+    float *dm = m + nm; /* (nblk, 16, nt*16) */
+    lg_pack(m, w, nt);
+    int nomem = 0;
+#pragma omp parallel num_threads(fg_threads()) if (nblk > 1) reduction(| : nomem)
+    {
+        float *gd = malloc((size_t)LG_BLOCK * N * sizeof *gd);
+        nomem = !gd;
+#pragma omp for schedule(static)
+        for (int k = 0; k < nblk; k++)
+            if (gd)
+                lg_back_block(dx, dw ? dm + (size_t)k * nm : NULL, g, dy, x, m, nt, B,
+                              k, gd);
+        free(gd);
+    }
+    if (nomem)
+        return fg_error(FG_ERR_NOMEM, "linear gradient: out of memory");
+    for (int k = 0; dw && k < nblk; k++) /* in block order */
+        for (int t = 0; t < nt; t++)
+            for (int i = 0; i < FG_ROWS; i++)
+                for (int j = 0; j < FG_COLS; j++)
+                    dw[((size_t)t * FG_ROWS + i) * FG_COLS + j] +=
+                        dm[(size_t)k * nm + (size_t)i * N + (size_t)t * FG_COLS + j];
     return FG_OK;
 }
 
@@ -108,24 +216,17 @@ static fg_status lg_tiles_backward(void *ctx, const float *w, int nt, const floa
                                    const float *dy, float *dx, float *dw, int B)
 {
     lg_ctx *c = ctx;
-    const size_t n = (size_t)nt * B * FG_COLS;
     const uint64_t key = lg_key(w, nt, x, B);
     lg_entry *e = lg_find(c, key);
-    fg_status st = FG_OK;
     if (!e) { /* gone from the ring: run the forward again */
-        float *y = malloc(n * sizeof *y);
-        st = y ? lg_forward(c, w, nt, x, y, B, key, &e)
-               : fg_error(FG_ERR_NOMEM, "linear gradient: out of memory");
+        float *y = malloc((size_t)nt * B * FG_COLS * sizeof *y);
+        fg_status st = y ? lg_forward(c, w, nt, x, y, B, key, &e)
+                         : fg_error(FG_ERR_NOMEM, "linear gradient: out of memory");
         free(y);
+        if (st != FG_OK)
+            return st;
     }
-    float *gdy = st == FG_OK ? grow(&c->buf, &c->cap, n) : NULL;
-    if (st == FG_OK && !gdy)
-        st = fg_error(FG_ERR_NOMEM, "linear gradient: out of memory");
-    if (st != FG_OK)
-        return st;
-    for (size_t i = 0; i < n; i++)
-        gdy[i] = e->g[i] * dy[i];
-    return fg_backend_vmm_tiles_backward(c->ideal, w, nt, x, gdy, dx, dw, B);
+    return lg_backward_gains(c, e->g, w, nt, x, dy, dx, dw, B);
 }
 
 static fg_status lg_backward(void *ctx, const float *w, const float *x, const float *dy,
@@ -138,7 +239,6 @@ static void lg_free(void *ctx)
 {
     lg_ctx *c = ctx;
     fg_backend_free(c->inner);
-    fg_backend_free(c->ideal);
     for (int k = 0; k < RING; k++)
         free(c->ring[k].g);
     free(c->buf);
@@ -149,10 +249,8 @@ fg_status fg_backend_linear_grad(fg_backend *inner, fg_backend **out)
 {
     *out = NULL;
     lg_ctx *c = calloc(1, sizeof *c);
-    if (!c || !(c->ideal = fg_backend_ideal_new())) {
-        free(c);
+    if (!c)
         return fg_error(FG_ERR_NOMEM, "linear gradient: out of memory");
-    }
     c->inner = inner;
     snprintf(c->name, sizeof c->name, "%s", fg_backend_name(inner));
     static const fg_backend_ops ops0 = {
@@ -162,7 +260,6 @@ fg_status fg_backend_linear_grad(fg_backend *inner, fg_backend **out)
     fg_backend_ops ops = ops0;
     ops.name = c->name; /* the inner backend's: callers see the same array */
     if (!(*out = fg_backend_new(&ops, c))) {
-        fg_backend_free(c->ideal);
         free(c);
         return fg_error(FG_ERR_NOMEM, "linear gradient: out of memory");
     }

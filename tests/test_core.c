@@ -416,6 +416,58 @@ START_TEST(test_linear_grad)
 }
 END_TEST
 
+/* curved_vmm on a row of tiles: each tile on its own */
+static fg_status curved_tiles(void *ctx, const float *w, int nt, const float *x, float *y,
+                              int B)
+{
+    for (int t = 0; t < nt; t++)
+        if (curved_vmm(ctx, w + (size_t)t * FG_CELLS, x, y + (size_t)t * B * FG_COLS,
+                       B) != FG_OK)
+            return FG_ERR_INTERNAL;
+    return FG_OK;
+}
+
+/* A row of 3 tiles and a batch of several blocks of the parallel loops:
+ * each tile's dx share and dw equal the single-tile reference. */
+START_TEST(test_linear_grad_tiles)
+{
+    enum { B = 600, NT = 3 };
+    fg_backend *ideal = fg_backend_ideal_new();
+    static const fg_backend_ops curved = {.name = "curved", .vmm = curved_vmm,
+                                          .vmm_tiles = curved_tiles};
+    fg_backend *lin = NULL;
+    ck_assert_int_eq(fg_backend_linear_grad(fg_backend_new(&curved, ideal), &lin), FG_OK);
+    static float w[NT * FG_CELLS], x[B * FG_ROWS], y[NT * B * FG_COLS], dy[NT * B * FG_COLS];
+    static float z[B * FG_COLS], gdy[B * FG_COLS], rdx[B * FG_ROWS], dx[B * FG_ROWS];
+    static float rdw[NT * FG_CELLS], dw[NT * FG_CELLS];
+    for (int k = 0; k < NT * FG_CELLS; k++)
+        w[k] = (float)((k * 5) % 11) / 11.0f;
+    for (int k = 0; k < B * FG_ROWS; k++)
+        x[k] = (float)((k * 7) % 5) / 4.0f;
+    for (int k = 0; k < NT * B * FG_COLS; k++)
+        dy[k] = (float)(k % 7) - 3.0f;
+    memset(rdx, 0, sizeof rdx), memset(rdw, 0, sizeof rdw);
+    for (int t = 0; t < NT; t++) {
+        ck_assert_int_eq(fg_backend_vmm(ideal, w + t * FG_CELLS, x, z, B), FG_OK);
+        for (int k = 0; k < B * FG_COLS; k++) /* the gain, clipped to [0, 4] */
+            gdy[k] = (fabsf(z[k]) < 1e-6f ? 1.0f : fminf(2.0f + 0.5f * z[k], 4.0f)) *
+                     dy[(size_t)t * B * FG_COLS + k];
+        ck_assert_int_eq(fg_backend_vmm_backward(ideal, w + t * FG_CELLS, x, gdy, rdx,
+                                                 rdw + t * FG_CELLS, B),
+                         FG_OK);
+    }
+    memset(dx, 0, sizeof dx), memset(dw, 0, sizeof dw);
+    ck_assert_int_eq(fg_backend_vmm_tiles(lin, w, NT, x, y, B), FG_OK);
+    ck_assert_int_eq(fg_backend_vmm_tiles_backward(lin, w, NT, x, dy, dx, dw, B), FG_OK);
+    for (int k = 0; k < B * FG_ROWS; k++)
+        ck_assert_double_eq_tol(dx[k], rdx[k], 1e-3 * (1 + fabsf(rdx[k])));
+    for (int k = 0; k < NT * FG_CELLS; k++)
+        ck_assert_double_eq_tol(dw[k], rdw[k], 1e-3 * (1 + fabsf(rdw[k])));
+    fg_backend_free(lin);
+    fg_backend_free(ideal);
+}
+END_TEST
+
 /* Specs: errors name the key and the range; describe lists what is set. */
 START_TEST(test_perturb_parse)
 {
@@ -541,6 +593,7 @@ Suite *core_suite(void)
     tcase_add_test(tb, test_perturb_noise);
     tcase_add_test(tb, test_perturb_parse);
     tcase_add_test(tb, test_linear_grad);
+    tcase_add_test(tb, test_linear_grad_tiles);
     suite_add_tcase(s, tb);
     return s;
 }
