@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define PAIRS (FG_COLS / 2) /* outputs per tile */
+#define NN_PAR_ROWS 1024    /* rows from which a loop over them runs on the threads */
 
 int nn_tile_count(int IC, int OC)
 {
@@ -53,6 +54,7 @@ static void tile_pulses(float *xb, const float *inp, int N, int IC, int r,
     const float inv = s_x > 0.0f ? 1.0f / s_x : 0.0f;
     const int i0 = r * FG_ROWS;
     const int ni = IC - i0 < FG_ROWS ? IC - i0 : FG_ROWS;
+#pragma omp parallel for schedule(static) if (N >= NN_PAR_ROWS)
     for (int n = 0; n < N; n++) {
         float *x = xb + (size_t)n * FG_ROWS;
         const float *a = inp + (size_t)n * IC + i0;
@@ -89,18 +91,20 @@ static fg_status scratch_get(nn_scratch *ws, size_t n, float **buf, float **own)
     return FG_OK;
 }
 
-/* out (N,k0..k0+nk) += s_x g (y+ - y-) of the pairs of yb (N,16) */
-static void tile_out(float *out, const float *yb, nn_linear_dims d, int c,
+/* out (N,OC) += s_x g (y+ - y-) of the pairs of yb (nc,N,16) */
+static void tile_out(float *out, const float *yb, nn_linear_dims d, int nc,
                      float scale)
 {
-    const int k0 = c * PAIRS;
-    const int nk = d.OC - k0 < PAIRS ? d.OC - k0 : PAIRS;
-    for (int n = 0; n < d.N; n++) {
-        const float *y = yb + (size_t)n * FG_COLS;
-        float *o = out + (size_t)n * d.OC + k0;
-        for (int k = 0; k < nk; k++)
-            o[k] += scale * (y[2 * k] - y[2 * k + 1]);
-    }
+#pragma omp parallel for schedule(static) if (d.N >= NN_PAR_ROWS)
+    for (int n = 0; n < d.N; n++)
+        for (int c = 0; c < nc; c++) {
+            const int k0 = c * PAIRS;
+            const int nk = d.OC - k0 < PAIRS ? d.OC - k0 : PAIRS;
+            const float *y = yb + ((size_t)c * d.N + n) * FG_COLS;
+            float *o = out + (size_t)n * d.OC + k0;
+            for (int k = 0; k < nk; k++)
+                o[k] += scale * (y[2 * k] - y[2 * k + 1]);
+        }
 }
 
 fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
@@ -119,6 +123,7 @@ fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
     if (st != FG_OK)
         return st;
     float *yb = xb + nv, *cells = yb + (size_t)nc * nv;
+#pragma omp parallel for schedule(static) if (d.N >= NN_PAR_ROWS)
     for (int n = 0; n < d.N; n++)
         for (int k = 0; k < d.OC; k++)
             out[(size_t)n * d.OC + k] = b ? b[k] : 0.0f;
@@ -128,8 +133,7 @@ fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
             nn_tile_cells(cells + (size_t)c * FG_CELLS, w, d.IC, d.OC, r, c, g);
         if ((st = fg_backend_vmm_tiles(be, cells, nc, xb, yb, d.N)) != FG_OK)
             break;
-        for (int c = 0; c < nc; c++)
-            tile_out(out, yb + (size_t)c * nv, d, c, s_x * g);
+        tile_out(out, yb, d, nc, s_x * g);
     }
     free(own);
     return st;
@@ -139,10 +143,11 @@ fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
 static void tile_dy(float *dyb, const float *dout, nn_linear_dims d, int nc,
                     float scale)
 {
-    for (int c = 0; c < nc; c++) {
-        const int k0 = c * PAIRS;
-        const int nk = d.OC - k0 < PAIRS ? d.OC - k0 : PAIRS;
+#pragma omp parallel for collapse(2) schedule(static) if (d.N >= NN_PAR_ROWS)
+    for (int c = 0; c < nc; c++)
         for (int n = 0; n < d.N; n++) {
+            const int k0 = c * PAIRS;
+            const int nk = d.OC - k0 < PAIRS ? d.OC - k0 : PAIRS;
             float *dy = dyb + ((size_t)c * d.N + n) * FG_COLS;
             const float *go = dout + (size_t)n * d.OC + k0;
             memset(dy, 0, FG_COLS * sizeof *dy);
@@ -151,7 +156,6 @@ static void tile_dy(float *dyb, const float *dout, nn_linear_dims d, int nc,
                 dy[2 * k + 1] = -scale * go[k];
             }
         }
-    }
 }
 
 /* dw (OC,IC) += dv/g for tile (r,c) from the cells' gradient dcell (16,16) */
@@ -173,6 +177,7 @@ static void tile_dx(float *dinp, const float *dxb, nn_linear_dims d, int r,
     const int i0 = r * FG_ROWS;
     const int ni = d.IC - i0 < FG_ROWS ? d.IC - i0 : FG_ROWS;
     const float inv = s_x > 0.0f ? 1.0f / s_x : 0.0f;
+#pragma omp parallel for schedule(static) if (d.N >= NN_PAR_ROWS)
     for (int n = 0; n < d.N; n++)
         for (int i = 0; i < ni; i++)
             dinp[(size_t)n * d.IC + i0 + i] += dxb[(size_t)n * FG_ROWS + i] * inv;
