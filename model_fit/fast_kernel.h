@@ -298,7 +298,7 @@ static fg_status fast_forward(float *y, const float *x, const float *w, int nt,
         return st;
     const size_t ys = (size_t)B * L; /* one tile's outputs */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(fg_threads()) if (B > MF_CHUNK)
+#pragma omp parallel for schedule(dynamic, MF_CHUNK) num_threads(fg_threads()) if (B > MF_CHUNK)
 #endif
     for (int b = 0; b < B; b++)
         vec_fwd(y + (size_t)b * L, ys, x + (size_t)b * R, f);
