@@ -250,45 +250,88 @@ static void couple_f(float *restrict y, const float *restrict u, const mf_ipf *f
 }
 
 /* ---- forward --------------------------------------------------------------- */
-/* u (n lanes) at the end of the window for the rows t of a vector */
-static void grp_fwd(float *u, const mf_rows *t, const mf_ipf *f, const mf_grp *g)
+/* A slot is a chain of dependent operations per lane (its division waits on
+ * the one before), and a tile has only 16 lanes: the forward runs up to
+ * MF_VEC vectors' slots interleaved, so that the core has several chains
+ * to work on (each vector's own arithmetic is unchanged: the same bits). */
+#define MF_VEC 4
+
+/* u[v] (n lanes) at the end of the window for the rows t[v] of nv vectors */
+static void grp_fwd(float *const *u, const mf_rows *t, int nv, const mf_ipf *f,
+                    const mf_grp *g)
 {
-    float S[LMAX], tprev = 0.0f;
-    rows_start(u, S, t, g);
-    for (int q = 0; q < t->np; q++) {
-        int i = t->ord[q];
-        float dt = t->e[i] - tprev;
-        tprev = t->e[i];
-        if (dt > 0) /* ties: empty slots */
-            slot_lanes_f(u, S, dt, f->a, g->n);
-        fall_f(u, S, i, t->r[i], g);
+    float S[MF_VEC][LMAX], tprev[MF_VEC];
+    int npmax = 0;
+    for (int v = 0; v < nv; v++) {
+        rows_start(u[v], S[v], &t[v], g);
+        tprev[v] = 0.0f;
+        npmax = t[v].np > npmax ? t[v].np : npmax;
     }
+    for (int q = 0; q < npmax; q++)
+        for (int v = 0; v < nv; v++) {
+            if (q >= t[v].np)
+                continue;
+            const int i = t[v].ord[q];
+            const float dt = t[v].e[i] - tprev[v];
+            tprev[v] = t[v].e[i];
+            if (dt > 0) /* ties: empty slots */
+                slot_lanes_f(u[v], S[v], dt, f->a, g->n);
+            fall_f(u[v], S[v], i, t[v].r[i], g);
+        }
 }
 
-/* Vector x (16) on all tiles: y_c = y + c*ys (16). All rows off (an image's
- * background): u = 0, so y = off, the same bits as the full path. */
-static void vec_fwd(float *y, size_t ys, const float *x, const mf_ipf *f)
+/* nv vectors x[v] (16) on all tiles: y[v] + c*ys (16) for tile c */
+static void vecs_fwd(float *const *y, size_t ys, const float *const *x, int nv,
+                     const mf_ipf *f)
 {
-    mf_rows t;
-    float u[LMAX];
-    int any = 0;
-    for (int i = 0; i < R; i++)
-        any |= x[i] > 0;
-    if (!any) {
-        for (int c = 0; c < f->nt; c++)
-            memcpy(y + (size_t)c * ys, f->off, sizeof f->off);
-        return;
+    mf_rows t[MF_VEC];
+    float u[MF_VEC][LMAX];
+    float *up[MF_VEC];
+    for (int v = 0; v < nv; v++) {
+        rows_sort(&t[v], x[v], f);
+        up[v] = u[v];
     }
-    rows_sort(&t, x, f);
     for (int c0 = 0; c0 < f->nt; c0 += MF_GROUP) {
         const mf_grp g = ipf_group(f, c0);
-        grp_fwd(u, &t, f, &g);
-        for (int c = 0; c < g.n / L; c++)
-            couple_f(y + (size_t)(c0 + c) * ys, u + c * L, f);
+        grp_fwd(up, t, nv, f, &g);
+        for (int v = 0; v < nv; v++)
+            for (int c = 0; c < g.n / L; c++)
+                couple_f(y[v] + (size_t)(c0 + c) * ys, u[v] + c * L, f);
     }
 }
 
-/* The forward entry point (mf_fast_kernel.forward). */
+/* Vectors [b0,b1): those with all rows off (an image's background) have
+ * u = 0, so y = off (the same bits as the full path); the others MF_VEC at
+ * a time. */
+static void range_fwd(float *y, size_t ys, const float *x, const mf_ipf *f, int b0,
+                      int b1)
+{
+    float *yv[MF_VEC];
+    const float *xv[MF_VEC];
+    int nv = 0;
+    for (int b = b0; b < b1; b++) {
+        const float *xb = x + (size_t)b * R;
+        int any = 0;
+        for (int i = 0; i < R; i++)
+            any |= xb[i] > 0;
+        if (!any) {
+            for (int c = 0; c < f->nt; c++)
+                memcpy(y + (size_t)c * ys + (size_t)b * L, f->off, sizeof f->off);
+            continue;
+        }
+        yv[nv] = y + (size_t)b * L;
+        xv[nv++] = xb;
+        if (nv == MF_VEC || b == b1 - 1) {
+            vecs_fwd(yv, ys, xv, nv, f);
+            nv = 0;
+        }
+    }
+    if (nv)
+        vecs_fwd(yv, ys, xv, nv, f);
+}
+
+/* The forward entry point (mf_fast_kernel.forward): chunks of MF_CHUNK
+ * vectors on the threads (dynamic: all-off vectors cost next to nothing). */
 static fg_status fast_forward(float *y, const float *x, const float *w, int nt,
                               const fit_model *m, int B)
 {
@@ -297,11 +340,12 @@ static fg_status fast_forward(float *y, const float *x, const float *w, int nt,
     if (st != FG_OK)
         return st;
     const size_t ys = (size_t)B * L; /* one tile's outputs */
+    const int nch = (B + MF_CHUNK - 1) / MF_CHUNK;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, MF_CHUNK) num_threads(fg_threads()) if (B > MF_CHUNK)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(fg_threads()) if (nch > 1)
 #endif
-    for (int b = 0; b < B; b++)
-        vec_fwd(y + (size_t)b * L, ys, x + (size_t)b * R, f);
+    for (int c = 0; c < nch; c++)
+        range_fwd(y, ys, x, f, c * MF_CHUNK, (c + 1) * MF_CHUNK < B ? (c + 1) * MF_CHUNK : B);
     free(f);
     return FG_OK;
 }
