@@ -321,7 +321,7 @@ static void range_fwd(float *y, size_t ys, const float *x, const mf_ipf *f, int 
         }
         yv[nv] = y + (size_t)b * L;
         xv[nv++] = xb;
-        if (nv == MF_VEC || b == b1 - 1) {
+        if (nv == MF_VEC) {
             vecs_fwd(yv, ys, xv, nv, f);
             nv = 0;
         }
