@@ -180,14 +180,13 @@ static void rows_sort(mf_rows *t, const float *x, const mf_ipf *f)
         for (int i = 0; i < R; i++)
             rank[i] += onj & ((ej < t->e[i]) | ((ej == t->e[i]) & (j < i)));
     }
-    t->n0 = t->np = 0;
-    for (int i = 0; i < R; i++) {
-        if (on[i]) {
-            t->ord[rank[i]] = i;
-            t->np++;
-        } else
-            t->g0[t->n0++] = i;
+    t->np = 0;
+    for (int i = 0; i < R; i++) { /* no branch on the data (mispredicted) */
+        int *dst = on[i] ? &t->ord[rank[i]] : &t->g0[i - t->np];
+        *dst = i;
+        t->np += on[i];
     }
+    t->n0 = R - t->np;
 }
 
 /* u, S (n lanes) after the falls of G0 (the start of the first slot) */
