@@ -12,7 +12,6 @@ the CPU: anything else raises TypeError/ValueError naming the argument.
 """
 import ctypes
 import json
-import os
 import threading
 
 import numpy as np
@@ -46,19 +45,18 @@ def version():
 
 
 def set_threads(n):
-    """Threads of fgcosim's kernels, OpenBLAS and torch together (n <= 0:
-    all cores), by the C trainer's rule (nn_set_threads): the compact
-    model's kernels and OpenBLAS get n; OpenMP's element-wise loops, torch's
-    intra-op threads included, get n only under OMP_WAIT_POLICY=passive,
-    else 1 (idle OpenMP threads spin and take the cores: measured on the
-    shared 2-core machine, F.unfold of a LeNet-5 batch 750 ms on 2 torch
-    threads against 6 ms on 1)."""
+    """Threads of fgcosim's kernels and torch together (n <= 0: all cores),
+    by the C trainer's rule (nn_set_threads): one pool of workers, OpenMP's
+    (fgcosim's kernels and loops, and torch's intra-op threads: the same
+    libgomp) get n; OpenBLAS runs each call on its caller's thread (a
+    second pool of spinning threads took the cores from the first:
+    measured on the 2-core machine, F.unfold of a LeNet-5 batch 750 ms
+    with both pools at 2 threads against 6 ms with torch at 1)."""
     L = _lib.lib()
     L.nn_set_threads(int(n))
-    passive = os.environ.get("OMP_WAIT_POLICY", "").lower() == "passive"
     try:
         import torch
-        torch.set_num_threads(L.fg_threads() if passive else 1)
+        torch.set_num_threads(L.fg_threads())
     except ImportError:
         pass
 

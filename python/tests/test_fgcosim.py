@@ -294,22 +294,15 @@ class TestConvAndConvert(unittest.TestCase):
         np.testing.assert_allclose(out, c_out, rtol=0, atol=1e-6 * np.abs(c_out).max())
 
     def test_set_threads(self):
-        """The C trainer's rule: fgcosim n threads; torch's OpenMP loops n
-        only under OMP_WAIT_POLICY=passive, else 1."""
-        saved, policy = torch.get_num_threads(), os.environ.get("OMP_WAIT_POLICY")
+        """The C trainer's rule: fgcosim and torch's OpenMP threads n."""
+        saved = torch.get_num_threads()
         L = _lib.lib()
         try:
-            os.environ.pop("OMP_WAIT_POLICY", None)
             fgcosim.set_threads(3)
-            self.assertEqual((L.fg_threads(), torch.get_num_threads()), (3, 1))
-            os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-            fgcosim.set_threads(2)
-            self.assertEqual((L.fg_threads(), torch.get_num_threads()), (2, 2))
+            self.assertEqual((L.fg_threads(), torch.get_num_threads()), (3, 3))
+            fgcosim.set_threads(1)
+            self.assertEqual((L.fg_threads(), torch.get_num_threads()), (1, 1))
         finally:
-            if policy is None:
-                os.environ.pop("OMP_WAIT_POLICY", None)
-            else:
-                os.environ["OMP_WAIT_POLICY"] = policy
             fgcosim.set_threads(1)
             torch.set_num_threads(saved)
 
