@@ -249,6 +249,15 @@ static void couple_f(float *restrict y, const float *restrict u, const mf_ipf *f
 }
 
 /* ---- forward --------------------------------------------------------------- */
+/* All 16 rows off (x <= 0 or NaN): an image's background */
+static inline int vec_off(const float *x)
+{
+    int any = 0;
+    for (int i = 0; i < R; i++)
+        any |= x[i] > 0;
+    return !any;
+}
+
 /* A slot is a chain of dependent operations per lane (its division waits on
  * the one before), and a tile has only 16 lanes: the forward runs up to
  * MF_VEC vectors' slots interleaved, so that the core has several chains
@@ -310,10 +319,7 @@ static void range_fwd(float *y, size_t ys, const float *x, const mf_ipf *f, int 
     int nv = 0;
     for (int b = b0; b < b1; b++) {
         const float *xb = x + (size_t)b * R;
-        int any = 0;
-        for (int i = 0; i < R; i++)
-            any |= xb[i] > 0;
-        if (!any) {
+        if (vec_off(xb)) {
             for (int c = 0; c < f->nt; c++)
                 memcpy(y + (size_t)c * ys + (size_t)b * L, f->off, sizeof f->off);
             continue;
@@ -530,6 +536,8 @@ static void backward_range_f(float *dx, float *dw, const float *dy,
         mf_rows t;
         float du[LMAX];
         float *dxb = dx ? dx + (size_t)b * R : NULL;
+        if (!dx && vec_off(x + (size_t)b * R))
+            continue; /* no charge (r = 0), no slot: dw gets nothing */
         rows_sort(&t, x + (size_t)b * R, f);
         for (int c0 = 0; c0 < f->nt; c0 += MF_GROUP) {
             const mf_grp g = ipf_group(f, c0);

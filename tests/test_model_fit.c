@@ -501,6 +501,8 @@ START_TEST(test_f32_matches_double)
             x[k] = xf[k] = 0.004f;
         if (k % 11 == 5)
             x[k] = xf[k] = -0.2f;
+        if ((k / FG_ROWS) % 5 == 1) /* vectors with all rows off */
+            x[k] = xf[k] = k % 3 ? 0.0f : -0.1f;
     }
     for (int i = 0; _i == 2 && i < FG_ROWS; i++)
         c.m.p.t_edge[i] = 0.03 * c.m.op.t_max;
