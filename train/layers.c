@@ -112,11 +112,16 @@ void nn_im2col(float *cols, const float *inp, nn_conv_dims d)
                     for (int kw = 0; kw < d.K; kw++) {
                         int iw = ow * d.stride - d.pad + kw;
                         float *dst = row + (kh * d.K + kw) * d.C; /* (C) */
+                        /* loops, not memset/memcpy: C is 1 to a few
+                         * floats, a library call per pixel cost more */
                         if (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W)
-                            memset(dst, 0, (size_t)d.C * sizeof *dst);
-                        else
-                            memcpy(dst, ib + ((size_t)ih * d.W + iw) * d.C,
-                                   (size_t)d.C * sizeof *dst);
+                            for (int c = 0; c < d.C; c++)
+                                dst[c] = 0.0f;
+                        else {
+                            const float *src = ib + ((size_t)ih * d.W + iw) * d.C;
+                            for (int c = 0; c < d.C; c++)
+                                dst[c] = src[c];
+                        }
                     }
                 }
             }
