@@ -22,7 +22,7 @@ static void usage(FILE *f)
         NN_CLI_BACKEND_HELP
         "                     (hwa: the model's op point must be the one CKPT\n"
         "                     was trained for, unless CKPT was trained ideal)\n"
-        "  --threads N        threads of OpenBLAS and of the hwa model\n"
+        "  --threads N        threads of the layers and the hwa model\n"
         "                     (default: all cores)\n"
         "  --json             print one JSON object\n");
 }

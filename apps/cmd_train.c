@@ -35,7 +35,7 @@ static void usage(FILE *f)
         "                     model's whole range; seeded by --seed); the test\n"
         "                     passes and the checkpoint's array stay --model's\n"
         "  --temp-range LO:HI  die temperatures drawn per batch, C\n"
-        "  --threads N        threads of OpenBLAS and of the hwa model (default 2:\n"
+        "  --threads N        threads of the layers and the hwa model (default 2:\n"
         "                     same seed and threads give the same checkpoint;\n"
         "                     0 = all cores)\n"
         "  --json             print one JSON object with the results\n"
