@@ -34,6 +34,9 @@ const char *fgc_version(void);
  * A spec is NAME or NAME:ARG. Built in:
  *   ideal                    y = x.W (OpenBLAS sgemm)
  *   hwa:MODEL.json           the fitted compact model (from `fgcosim fit`)
+ *   hwa:T.json,temp=C        a temperature model (`fgcosim tmodel`) at die
+ *                            temperature C: the model and T_max trim that
+ *                            `fgcosim tmodel --at C` would write
  *   spice:LAYOUT             ngspice on a built-in layout name or a layout
  *                            JSON file; options after commas:
  *                            spice:coupled,jobs=2

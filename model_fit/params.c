@@ -398,7 +398,8 @@ fg_status mf_model_from_cjson(const cJSON *root, const char *what, fit_model *m)
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
     if (cJSON_IsString(fmt) && !strcmp(fmt->valuestring, FIT_TFORMAT))
         return fg_error(FG_ERR_FORMAT, "%s: a temperature model (%s): pick a "
-                        "temperature first (fgcosim tmodel --at C)", what, FIT_TFORMAT);
+                        "temperature first (fgcosim tmodel --at C, or the backend "
+                        "hwa:FILE,temp=C)", what, FIT_TFORMAT);
     fg_status st = read_header(root, what, &version);
     if (st == FG_OK)
         st = read_body(root, what, version, &tmp);

@@ -93,6 +93,66 @@ START_TEST(test_open_hwa)
 }
 END_TEST
 
+/* hwa:T.json,temp=C is the temperature model at C: the same bits as the
+ * backend of fit_tmodel_at's model, another output at another C; a
+ * temperature model without temp=, a bad temp= and one out of range fail
+ * with a message that says so. */
+START_TEST(test_open_hwa_tmodel)
+{
+    fit_model nodes[3], m;
+    ck_assert_int_eq(fit_model_load(&nodes[0], MODEL), FG_OK);
+    for (int k = 0; k < 3; k++) { /* lambda and the trim move with T */
+        nodes[k] = nodes[0];
+        nodes[k].corner.temp_c = -20.0 + 50.0 * k;
+        nodes[k].p.lambda = nodes[0].p.lambda * (1.0 + 0.1 * k);
+        nodes[k].corner.t_max_trim = 1.0 + 0.05 * k;
+    }
+    fit_tmodel *t = malloc(sizeof *t);
+    ck_assert_int_eq(fit_tmodel_init(t, nodes, 3), FG_OK);
+    const char *path = tu_tmp_path("api_tmodel.json");
+    ck_assert_int_eq(fit_tmodel_save(t, path), FG_OK);
+    char spec[512];
+    snprintf(spec, sizeof spec, "hwa:%s,temp=55", path);
+    fg_backend *be = NULL, *ref = NULL, *other = NULL;
+    ck_assert_msg(fgc_backend_open(spec, &be) == FG_OK, "%s", fg_errmsg());
+    ck_assert_int_eq(fit_tmodel_at(t, 55.0, &m), FG_OK);
+    ck_assert_int_eq(fit_backend_hwa_open(&m, &ref), FG_OK);
+    snprintf(spec, sizeof spec, "hwa:%s,temp=-10", path);
+    ck_assert_int_eq(fgc_backend_open(spec, &other), FG_OK);
+    float w[FG_CELLS], x[FG_ROWS], y[FG_COLS], yr[FG_COLS], yo[FG_COLS];
+    example_tile(w, x);
+    ck_assert_int_eq(fg_backend_vmm(be, w, x, y, 1), FG_OK);
+    ck_assert_int_eq(fg_backend_vmm(ref, w, x, yr, 1), FG_OK);
+    ck_assert_int_eq(fg_backend_vmm(other, w, x, yo, 1), FG_OK);
+    ck_assert_int_eq(memcmp(y, yr, sizeof y), 0);
+    ck_assert(fabsf(yo[15] - y[15]) > 1e-3f);
+    fgc_array a;
+    snprintf(spec, sizeof spec, "hwa:%s,temp=55", path);
+    ck_assert_int_eq(fgc_backend_array(spec, NULL, &a), FG_OK);
+    ck_assert(a.on_array && a.corner.temp_c == 55.0 && a.corner.t_max_trim > 1.0);
+    fg_backend_free(be), fg_backend_free(ref), fg_backend_free(other);
+    const struct {
+        const char *tail, *msg;
+        fg_status st;
+    } bad[] = {{"", "hwa:FILE,temp=C", FG_ERR_FORMAT},
+               {",temp=warm", "temp=warm", FG_ERR_RANGE},
+               {",temp=", "temp=", FG_ERR_RANGE},
+               {",temp=81", "-20..80", FG_ERR_RANGE}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        snprintf(spec, sizeof spec, "hwa:%s%s", path, bad[k].tail);
+        be = (fg_backend *)t;
+        ck_assert_int_eq(fgc_backend_open(spec, &be), bad[k].st);
+        ck_assert_ptr_null(be);
+        ck_assert_msg(strstr(fg_errmsg(), bad[k].msg), "%s: %s", spec, fg_errmsg());
+    }
+    snprintf(spec, sizeof spec, "hwa:%s,temp=27", MODEL); /* not a temperature model */
+    ck_assert_int_ne(fgc_backend_open(spec, &be), FG_OK);
+    ck_assert_int_ne(fgc_backend_open("hwa:,temp=27", &be), FG_OK);
+    unlink(path);
+    free(t);
+}
+END_TEST
+
 /* The constructor's own convention: a status and a message, no backend. */
 START_TEST(test_hwa_open_bad_model)
 {
@@ -282,6 +342,7 @@ Suite *api_suite(void)
     tcase_add_test(tc, test_kinds_table);
     tcase_add_test(tc, test_open_ideal);
     tcase_add_test(tc, test_open_hwa);
+    tcase_add_test(tc, test_open_hwa_tmodel);
     tcase_add_test(tc, test_hwa_open_bad_model);
     tcase_add_test(tc, test_open_spice);
     tcase_add_test(tc, test_open_errors);
