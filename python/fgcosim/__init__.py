@@ -199,6 +199,24 @@ def backend_kinds():
             for i in range(n.value)]
 
 
+def _struct_dict(st):
+    return {name: getattr(st, name) for name, _ in st._fields_}
+
+
+def backend_array(spec):
+    """The array the backend of spec runs on, without opening it
+    (fgc_backend_array): {"on_array": bool, "op": {v_pre, v_read, t_max,
+    c_bl, i_unit} in SI units, "corner": {temp_c, supply, rails, drift_s,
+    ..., t_max_trim, out_gain}, "must_match": bool}. hwa: the model file's
+    array and corner (a recalibrated model's trims, a temperature model's
+    at temp=C); spice: the layout's at the nominal corner; ideal: none."""
+    L = _lib.lib()
+    a = _lib.Array()
+    _check(L.fgc_backend_array(str(spec).encode(), None, ctypes.byref(a)))
+    return {"on_array": bool(a.on_array), "op": _struct_dict(a.op),
+            "corner": _struct_dict(a.corner), "must_match": bool(a.must_match)}
+
+
 def read_model(path):
     """A model file of `fgcosim fit` as a dict (format checked)."""
     with open(path) as f:

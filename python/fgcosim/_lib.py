@@ -28,11 +28,34 @@ class BackendKind(ctypes.Structure):
                 ("array", ctypes.c_void_p), ("cli", ctypes.c_void_p)]
 
 
+class OpPoint(ctypes.Structure):
+    """fgcore.h's fg_op_point (SI units)."""
+    _fields_ = [(n, ctypes.c_double) for n in ("v_pre", "v_read", "t_max", "c_bl",
+                                                "i_unit")]
+
+
+class Corner(ctypes.Structure):
+    """fgcore.h's fg_corner."""
+    _fields_ = [("temp_c", ctypes.c_double), ("supply", ctypes.c_double),
+                ("rails", ctypes.c_uint), ("drift_s", ctypes.c_double),
+                ("drift_rate", ctypes.c_double), ("drift_t0_s", ctypes.c_double),
+                ("drift_sigma", ctypes.c_double), ("drift_neutral_v", ctypes.c_double),
+                ("drift_seed", ctypes.c_uint64), ("t_max_trim", ctypes.c_double),
+                ("out_gain", ctypes.c_double)]
+
+
+class Array(ctypes.Structure):
+    """fgcosim.h's fgc_array."""
+    _fields_ = [("on_array", ctypes.c_int), ("op", OpPoint), ("corner", Corner),
+                ("must_match", ctypes.c_int)]
+
+
 # name: (restype, argtypes)
 _PROTOS = {
     "fgc_version": (ctypes.c_char_p, []),
     "fgc_backend_kinds": (ctypes.POINTER(BackendKind), [ctypes.POINTER(ctypes.c_int)]),
     "fgc_backend_open": (_S, [ctypes.c_char_p, ctypes.POINTER(_P)]),
+    "fgc_backend_array": (_S, [ctypes.c_char_p, _P, ctypes.POINTER(Array)]),
     "fg_backend_free": (None, [_P]),
     "fg_backend_name": (ctypes.c_char_p, [_P]),
     "fg_backend_can_backward": (_I, [_P]),

@@ -153,6 +153,23 @@ class TestBackend(unittest.TestCase):
         m = fgcosim.read_model(MODEL)
         self.assertEqual(m["version"], 3)
 
+    def test_backend_array(self):
+        """hwa: the model file's operating point and corner; ideal: none;
+        a bad spec raises naming it."""
+        m = fgcosim.read_model(MODEL)
+        a = fgcosim.backend_array("hwa:" + MODEL)
+        self.assertTrue(a["on_array"] and a["must_match"])
+        for k, v in m["op_point"].items():
+            self.assertAlmostEqual(a["op"][k], v["value"], delta=1e-12 * abs(v["value"]))
+        for k, v in m["corner"].items():
+            self.assertEqual(a["corner"][k], v, k)
+        a = fgcosim.backend_array("ideal")
+        self.assertFalse(a["on_array"])
+        self.assertEqual(a["op"]["c_bl"], 0.0)
+        self.assertEqual(a["corner"]["temp_c"], 27.0)
+        with self.assertRaisesRegex(fgcosim.FgcosimError, "nosuch"):
+            fgcosim.backend_array("nosuch")
+
 
 class TestAnalogLinear(unittest.TestCase):
     def test_ideal_equals_tiled_float(self):
