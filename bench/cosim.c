@@ -23,11 +23,12 @@
 
 static cosim_pool *pool_make(const nl_layout *lay, fg_op_point op,
                              const double *dvt, int jobs, double step_scale,
-                             double reltol)
+                             double reltol, nl_wl_drive drive)
 {
     cosim_pool *p;
     cosim_pool_config cfg = {.layout = lay, .op = op, .jobs = jobs,
-                             .max_step_scale = step_scale, .reltol = reltol};
+                             .max_step_scale = step_scale, .reltol = reltol,
+                             .wl_drive = drive};
     if (cosim_pool_new(&cfg, dvt, &p) != FG_OK) {
         fprintf(stderr, "bench-cosim: %s\n", fg_errmsg());
         exit(1);
@@ -47,8 +48,8 @@ static double run_rate(cosim_pool *p, const double *x, int P, double *v)
 }
 
 /* `ngspice -b` on one deck file per pattern, one at a time. */
-static double program_rate(const nl_layout *lay, fg_op_point op,
-                           const double *dvt, const double *x, int n, double reltol)
+static double program_rate(const nl_layout *lay, fg_op_point op, const double *dvt,
+                           const double *x, int n, double reltol, nl_wl_drive drive)
 {
     char dir[] = "/tmp/fgcosim-bench-XXXXXX";
     if (!mkdtemp(dir))
@@ -56,7 +57,7 @@ static double program_rate(const nl_layout *lay, fg_op_point op,
     for (int p = 0; p < n; p++) {
         nl_deck_spec spec = {.layout = lay, .op = op, .dvt = dvt,
                              .x = x + (size_t)p * FG_ROWS, .max_step_scale = 1.0,
-                             .reltol = reltol};
+                             .reltol = reltol, .wl_drive = drive};
         char *deck, path[96];
         if (nl_deck_build(&spec, &deck) != FG_OK)
             exit(1);
@@ -108,34 +109,56 @@ static void dense_patterns(double *x, int P)
         x[k] = fg_rng_uniform(&r);
 }
 
-/* Pool, loop, ratio and step error at one relative tolerance. */
+static double max_diff_mv(const double *a, const double *b, int n)
+{
+    double d = 0;
+    for (int k = 0; k < n * FG_COLS; k++)
+        d = fmax(d, fabs(a[k] - b[k]));
+    return 1e3 * d;
+}
+
+/* Pool, loop, ratio and step error at one relative tolerance. The pool
+ * runs the default deck (word lines with breakpoints at the fall starts
+ * only); the loop runs `ngspice -b` on the same decks and on the decks with
+ * PULSE word lines (a breakpoint at every corner: fgcosim's deck until
+ * stop 20, the issue's baseline). The reference is the PULSE deck at a 10x
+ * smaller max step. */
 static void measure(const nl_layout *lay, fg_op_point op, const double *dvt,
                     const double *x, int P, int L, double reltol, double *v, double *vf)
 {
-    int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    cosim_pool *pool = pool_make(lay, op, dvt, 0, 1.0, reltol);
+    int cores = (int)sysconf(_SC_NPROCESSORS_ONLN), nl = L < P ? L : P;
+    cosim_pool *pool = pool_make(lay, op, dvt, 0, 1.0, reltol, NL_WL_FALL_BREAKS);
     run_rate(pool, x, cores * 2, v); /* warm-up */
     double rate = run_rate(pool, x, P, v);
-    double prate = program_rate(lay, op, dvt, x, L < P ? L : P, reltol);
+    int jobs = cosim_pool_jobs(pool);
+    cosim_pool_free(pool);
+    cosim_pool *pp = pool_make(lay, op, dvt, 0, 1.0, reltol, NL_WL_PULSE);
+    double rate_p = run_rate(pp, x, P, vf);
+    cosim_pool_free(pp);
+    double loop_f = program_rate(lay, op, dvt, x, nl, reltol, NL_WL_FALL_BREAKS);
+    double loop_p = program_rate(lay, op, dvt, x, nl, reltol, NL_WL_PULSE);
     printf("reltol %g%s:\n", reltol > 0 ? reltol : NL_RELTOL_DEFAULT,
            reltol > 0 ? "" : " (the deck's default)");
-    printf("  fgcosim pool (%d workers): %.2f VMM/s over %d patterns\n",
-           cosim_pool_jobs(pool), rate, P);
-    printf("  ngspice -b loop (1 core):  %.2f VMM/s over %d patterns\n", prate,
-           L < P ? L : P);
-    printf("  ratio: %.2fx\n", rate / prate);
-    cosim_pool_free(pool);
-    cosim_pool *fine = pool_make(lay, op, dvt, 0, 0.1, reltol);
+    printf("  fgcosim pool (%d workers): %.2f VMM/s over %d patterns\n", jobs, rate, P);
+    printf("  same pool, PULSE word lines: %.2f VMM/s (fall breaks: %.2fx)\n", rate_p,
+           rate / rate_p);
+    printf("  ngspice -b loop (1 core), the same decks: %.2f VMM/s over %d patterns\n",
+           loop_f, nl);
+    printf("  ngspice -b loop (1 core), PULSE decks:    %.2f VMM/s over %d patterns\n",
+           loop_p, nl);
+    printf("  ratio to the loop on the same decks: %.2fx\n", rate / loop_f);
+    printf("  ratio to the loop on PULSE decks: %.2fx\n", rate / loop_p);
+    cosim_pool *fine = pool_make(lay, op, dvt, 0, 0.1, reltol, NL_WL_PULSE);
     int nf = P < 50 ? P : 50;
+    double *vp = malloc((size_t)nf * FG_COLS * sizeof *vp);
+    memcpy(vp, vf, (size_t)nf * FG_COLS * sizeof *vp);
     run_rate(fine, x, nf, vf);
     cosim_pool_free(fine);
-    double dmax = 0;
-    for (int k = 0; k < nf * FG_COLS; k++)
-        dmax = fmax(dmax, fabs(v[k] - vf[k]));
-    printf("  max |dV| against a 10x smaller max step: %.3f mV over %d patterns\n",
-           1e3 * dmax, nf);
+    printf("  max |dV| against PULSE word lines at a 10x smaller max step, over %d "
+           "patterns: %.3f mV (PULSE word lines at this step: %.3f mV)\n",
+           nf, max_diff_mv(v, vf, nf), max_diff_mv(vp, vf, nf));
+    free(vp);
 }
-
 
 int main(int argc, char **argv)
 {
@@ -170,7 +193,7 @@ int main(int argc, char **argv)
         measure(lay, op, dvt, x, P, L, atof(t), v, vf);
     printf("load average at the end %.2f\n", bench_load_avg());
     if (M > 0) {
-        cosim_pool *pool = pool_make(lay, op, dvt, 0, 1.0, 0);
+        cosim_pool *pool = pool_make(lay, op, dvt, 0, 1.0, 0, NL_WL_FALL_BREAKS);
         memory_growth(pool, x, P, M);
         cosim_pool_free(pool);
     }

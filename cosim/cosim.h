@@ -31,28 +31,35 @@ fg_status cosim_engine_init(void);
 /* Loads a deck (text, '\n'-separated); parse errors reported by ngspice on
  * its stderr channel become FG_ERR_SPICE with the first message. */
 fg_status cosim_engine_load(const char *deck);
-fg_status cosim_engine_set_inputs(const fg_op_point *op, const double *x /*(16)*/);
+/* Sets the 16 inputs of the loaded VMM deck, whose word lines are driven
+ * as d (the deck's nl_deck_spec.wl_drive). */
+fg_status cosim_engine_set_inputs(const fg_op_point *op, const double *x /*(16)*/,
+                                  nl_wl_drive d);
 fg_status cosim_engine_set_dvt(const double *dvt /*(16,16) V*/);
 /* Runs the transient and copies v(bl<j>) at read time into v_bl (16). */
 fg_status cosim_engine_run(double *v_bl /*(16)*/);
 
 /* ---- energy of one VMM ------------------------------------------------------
- * Integrated in C over the transient's own time points (trapezoidal rule)
- * from the vectors the deck saves. Sources (the columns of /energy):
+ * From the deck's charge meters (nl_write_periphery): ngspice integrates
+ * the currents of the strap and of each driver with the rule of each of
+ * its steps, so the charges agree with what the bit-line capacitors lose
+ * (a trapezoidal sum over the saved points does not: the step after a
+ * breakpoint is backward Euler, and not every word-line corner is a time
+ * point). Sources (the columns of /energy):
  *   precharge: the V_pre supply. The deck starts with its bit lines
  *     precharged (the operating point), so the supply's energy of a VMM is
  *     the recharge that follows it: V_pre * Q, Q the charge the cells
  *     took off the bit lines, which all flows to ground through the
- *     source-line strap: Q = integral of v(sl) / R_strap dt. A recharge
- *     from V_BL to V_pre draws C (V_pre - V_BL) at V_pre: E = C V_pre dV,
- *     half stored on C, half lost in the switch.
- *   wordline: the 16 drivers VWL<i>. SPICE's i(vwl<i>) is positive into
- *     the + terminal, so a driver sources -i(vwl<i>). supply: V_read *
- *     the charge each driver sources, what a CMOS driver fed from a V_read
- *     rail draws from it (the charge a falling edge returns goes to
+ *     source-line strap (its meter). A recharge from V_BL to V_pre draws
+ *     C (V_pre - V_BL) at V_pre: E = C V_pre dV, half stored on C, half
+ *     lost in the switch.
+ *   wordline: the 16 drivers VWL<i>. supply: V_read * the charge each
+ *     driver sources while it drives high, what a CMOS driver fed from a
+ *     V_read rail draws from it (the charge a falling edge returns goes to
  *     ground, not back to the rail); delivered: the net energy the ideal
- *     sources deliver, integral of v(wld<i>) * -i(vwl<i>) dt, small,
- *     since a 0.5 ns edge into a ps-scale RC gets most of C V^2 / 2 back.
+ *     sources deliver, the sum over the steps of each step's charge times
+ *     the mean of v(wld<i>), small, since a 0.5 ns edge into a ps-scale RC
+ *     gets most of C V^2 / 2 back.
  * Not counted: the precharge switches' control (no current), the VFG
  * threshold sources (the stored charge, not a supply), and leakage of the
  * cells' drain junctions to the substrate (~1e-17 J a VMM on regular). */
@@ -65,8 +72,7 @@ typedef struct {
 } cosim_energy;
 /* What the energy needs besides the deck's vectors. */
 typedef struct {
-    double v_pre;          /* precharge level applied (the corner's), V */
-    double r_sl_strap_ohm; /* the deck's source-line strap to ground    */
+    double v_pre; /* precharge level applied (the corner's), V */
 } cosim_meter;
 double cosim_energy_total(const cosim_energy *e); /* sum of supply[], J */
 /* cosim_engine_run, and the run's energy into e (NULL: none). */
@@ -103,6 +109,7 @@ typedef struct {
     double timeout_s;           /* per-run limit; 0 = 60 s                  */
     double max_step_scale;      /* 1.0 (0 means 1.0)                        */
     double reltol;              /* transient relative tolerance (0: 1e-3)   */
+    nl_wl_drive wl_drive;       /* word-line sources (0: fall breaks)       */
 } cosim_pool_config;
 
 fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,

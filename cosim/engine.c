@@ -153,19 +153,24 @@ fg_status cosim_engine_load(const char *deck)
     return FG_OK;
 }
 
-fg_status cosim_engine_set_inputs(const fg_op_point *op, const double *x)
+fg_status cosim_engine_set_inputs(const fg_op_point *op, const double *x, nl_wl_drive d)
 {
     eng.t_read = nl_t_read(op);
     for (int i = 0; i < FG_ROWS; i++) {
         double p[7];
+        char cmds[512];
         nl_pulse_params(op, x[i], p);
         eng.v_high[i] = p[1];
         eng.t_on[i] = p[2];
         eng.t_off[i] = p[2] + p[3] + p[5];
-        fg_status st = command("alter @vwl%d[pulse] = [ %.9g %.9g %.9g %.9g %.9g %.9g %.9g ]",
-                               i, p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
-        if (st != FG_OK)
-            return st;
+        if (nl_wl_alters(op, i, x[i], d, cmds, sizeof cmds) >= sizeof cmds)
+            return fg_error(FG_ERR_INTERNAL, "alter commands of row %d too long", i);
+        for (char *save = NULL, *c = strtok_r(cmds, "\n", &save); c;
+             c = strtok_r(NULL, "\n", &save)) {
+            fg_status st = command("%s", c);
+            if (st != FG_OK)
+                return st;
+        }
     }
     return FG_OK;
 }
@@ -249,61 +254,47 @@ static fg_status vec_data(const char *name, int n, const double **out)
     return FG_OK;
 }
 
-/* Integral over [a, b] of the piecewise-linear f(t) through the n points
- * (the trapezoidal rule, cut at a and b by linear interpolation). */
-static double trap_window(const double *t, const double *f, int n, double a, double b)
+/* f(t) at a by linear interpolation between the run's points (a point of
+ * the run itself when a is one of its breakpoints). */
+static double at_time(const double *t, const double *f, int n, double a)
 {
-    double s = 0;
-    for (int k = 0; k + 1 < n; k++) {
-        double t0 = t[k] > a ? t[k] : a, t1 = t[k + 1] < b ? t[k + 1] : b;
-        double h = t[k + 1] - t[k];
-        if (t1 <= t0 || h <= 0)
-            continue;
-        double f0 = f[k] + (f[k + 1] - f[k]) * (t0 - t[k]) / h;
-        double f1 = f[k] + (f[k + 1] - f[k]) * (t1 - t[k]) / h;
-        s += 0.5 * (t1 - t0) * (f0 + f1);
-    }
-    return s;
+    if (a <= t[0])
+        return f[0];
+    for (int k = 1; k < n; k++)
+        if (t[k] >= a)
+            return f[k - 1] + (f[k] - f[k - 1]) * (a - t[k - 1]) / (t[k] - t[k - 1]);
+    return f[n - 1];
 }
 
-/* Word-line driver i: out[0] += V_high * the charge it sources while it
- * drives high (from the start of its pulse to the start of the falling
- * edge: a CMOS driver's pull-up window), out[1] += the net energy it
- * delivers. SPICE's i(vwl) is positive into the + terminal, so the driver
- * sources -i(vwl). Both are trapezoids of signed values: after an edge
- * the word line rings by +-0.1 mV from point to point (the trapezoidal
- * rule on a ps-scale RC with ns steps), which a sum of the positive
- * current alone would count as charge; signed, the ringing cancels. */
+/* Word-line driver i, from its charge meter q (v(qw<i>) / NL_METER_GAIN:
+ * the charge it has sourced, C) and its voltage v: out[0] += V_high * the
+ * charge it sources while it drives high (from the start of its pulse to
+ * the start of the falling edge: a CMOS driver's pull-up window), out[1] +=
+ * the net energy it delivers, the sum over the steps of each step's charge
+ * times the mean voltage. */
 static fg_status driver_energy(int i, const double *t, int n, double out[2])
 {
-    char iname[32], vname[32];
-    snprintf(iname, sizeof iname, "vwl%d#branch", i);
+    char qname[32], vname[32];
+    snprintf(qname, sizeof qname, "qw%d", i);
     snprintf(vname, sizeof vname, "wld%d", i);
-    const double *cur = NULL, *v = NULL;
-    fg_status st = vec_data(iname, n, &cur);
+    const double *q = NULL, *v = NULL;
+    fg_status st = vec_data(qname, n, &q);
     if (st == FG_OK)
         st = vec_data(vname, n, &v);
     if (st != FG_OK)
         return st;
-    double *iout = malloc((size_t)n * sizeof *iout), *pw = malloc((size_t)n * sizeof *pw);
-    if (!iout || !pw) {
-        free(iout);
-        free(pw);
-        return fg_error(FG_ERR_NOMEM, "out of memory");
-    }
-    for (int k = 0; k < n; k++) {
-        iout[k] = -cur[k];
-        pw[k] = v[k] * iout[k];
-    }
     if (eng.v_high[i] > 0)
-        out[0] += eng.v_high[i] * trap_window(t, iout, n, eng.t_on[i], eng.t_off[i]);
-    out[1] += trap_window(t, pw, n, t[0], t[n - 1]);
-    free(iout);
-    free(pw);
+        out[0] += eng.v_high[i] *
+                  (at_time(t, q, n, eng.t_off[i]) - at_time(t, q, n, eng.t_on[i])) /
+                  NL_METER_GAIN;
+    double e = 0;
+    for (int k = 1; k < n; k++)
+        e += 0.5 * (v[k] + v[k - 1]) * (q[k] - q[k - 1]);
+    out[1] += e / NL_METER_GAIN;
     return FG_OK;
 }
 
-/* Trapezoidal rule over the run's own time points (see cosim.h). */
+/* From the deck's charge meters (see cosim.h). */
 static fg_status run_energy(const cosim_meter *m, cosim_energy *e)
 {
     *e = (cosim_energy){0};
@@ -311,10 +302,10 @@ static fg_status run_energy(const cosim_meter *m, cosim_energy *e)
     if (!vt || !vt->v_realdata || vt->v_length < 2)
         return fg_error(FG_ERR_SPICE, "no time vector after the run");
     int n = vt->v_length;
-    const double *t = vt->v_realdata, *sl = NULL;
-    fg_status st = vec_data("sl", n, &sl);
+    const double *t = vt->v_realdata, *qsl = NULL;
+    fg_status st = vec_data("qsl", n, &qsl);
     /* charge through the source-line strap, C */
-    double q = st == FG_OK ? trap_window(t, sl, n, t[0], t[n - 1]) / m->r_sl_strap_ohm : 0;
+    double q = st == FG_OK ? (qsl[n - 1] - qsl[0]) / NL_METER_GAIN : 0;
     e->supply[COSIM_SRC_PRECHARGE] = e->delivered[COSIM_SRC_PRECHARGE] = m->v_pre * q;
     for (int i = 0; i < FG_ROWS && st == FG_OK; i++) {
         double wl[2] = {0, 0};

@@ -37,8 +37,9 @@ struct cosim_pool {
     fg_op_point op;       /* what the chip applies: the corner's rails */
     fg_op_point op_nom;
     fg_corner corner;
-    cosim_meter meter;    /* V_pre applied, source-line strap */
+    cosim_meter meter;    /* V_pre applied */
     char *deck;
+    nl_wl_drive wl_drive; /* how the deck drives the word lines */
     double dvt[FG_CELLS];
     double timeout_s;
     int n, restarts;
@@ -93,7 +94,8 @@ static fg_status worker_handle(const cosim_pool *p, const msg_head *h,
     case MSG_DVT: return cosim_engine_set_dvt((const double *)payload);
     case MSG_RUN: {
         fault_inject(h->id);
-        fg_status st = cosim_engine_set_inputs(&p->op, (const double *)payload);
+        fg_status st = cosim_engine_set_inputs(&p->op, (const double *)payload,
+                                                 p->wl_drive);
         return st != FG_OK ? st : cosim_engine_run_energy(&p->meter, r->v, &r->e);
     }
     }
@@ -212,8 +214,7 @@ fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,
     }
     p->op = fg_corner_op(&p->corner, &cfg->op);
     p->op_nom = cfg->op;
-    p->meter = (cosim_meter){.v_pre = p->op.v_pre,
-                             .r_sl_strap_ohm = cfg->layout->sl_strap_res_ohm};
+    p->meter = (cosim_meter){.v_pre = p->op.v_pre};
     p->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 60.0;
     p->n = cfg->jobs > 0 ? cfg->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (p->n < 1)
@@ -224,8 +225,9 @@ fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,
         .layout = cfg->layout, .array_netlist = cfg->array_netlist,
         .op = cfg->op, .corner = &p->corner, .dvt = dvt, .x = x0,
         .max_step_scale = cfg->max_step_scale > 0 ? cfg->max_step_scale : 1.0,
-        .reltol = cfg->reltol,
+        .reltol = cfg->reltol, .wl_drive = cfg->wl_drive,
     };
+    p->wl_drive = cfg->wl_drive;
     st = nl_deck_build(&spec, &p->deck);
     snprintf(p->home, sizeof p->home, "/tmp/fgcosim-home-XXXXXX");
     if (st == FG_OK && !mkdtemp(p->home))

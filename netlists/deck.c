@@ -145,15 +145,78 @@ static void write_header(nl_sb *b, const nl_deck_spec *s, const char *what)
     nl_sb_printf(b, ".temp %.6g\n", s->corner ? s->corner->temp_c : FG_TEMP_NOMINAL_C);
 }
 
-/* Driver of row i: PULSE source (a DC level in the verify deck) +
- * output resistance into net wl<i> (or into the row's feed wire, which
- * ends at wl<i>). */
+/* Row i's pulse with breakpoints at its corners that matter only
+ * (NL_WL_FALL_BREAKS): the trapezoid of nl_pulse_params, written as a B
+ * source of time whose amplitude A (V), edge E (ns) and fall start F (ns)
+ * are the DC levels of sources VWLA/VWLE/VWLF<i>, so that the cosim driver
+ * alters numbers, not expressions. A B source sets no breakpoints; VWLF,
+ * a PWL source held at F, puts its corners at the rise's start and end
+ * and at the fall's start, where the cells' currents switch. The fall's
+ * end gets none: the gate is 0.55 V lower there and the current
+ * e^-14 of what it was, so the step control may pass it; a breakpoint
+ * costs ~6 points, since ngspice restarts the step at a tenth of the last
+ * one and regrows it at most 2x per step (spice_decks/TRANSIENT.md). A 0 V
+ * ammeter VWL<i> (+ at wld<i>) keeps i(vwl<i>) the driver's current, as
+ * with a PULSE source. */
+static void wl_levels(const fg_op_point *op, double x, double lv[3], double bp[4])
+{
+    double p[7];
+    nl_pulse_params(op, x, p);
+    lv[0] = p[1];
+    lv[1] = p[3] * 1e9;
+    lv[2] = (p[2] + p[3] + p[5]) * 1e9;
+    bp[0] = 0.0;
+    bp[1] = p[2];
+    bp[2] = p[2] + p[3];
+    bp[3] = p[1] > 0 ? p[2] + p[3] + p[5] : 1.0; /* x = 0: past the stop */
+}
+
+static void write_fall_breaks_driver(nl_sb *b, const fg_op_point *op, int i, double x)
+{
+    double lv[3], bp[4], t0 = T_START * 1e9;
+    wl_levels(op, x, lv, bp);
+    nl_sb_printf(b, "VWLA%d wla%d 0 DC %.9g\nVWLE%d wle%d 0 DC %.9g\n", i, i, lv[0], i, i,
+                 lv[1]);
+    nl_sb_printf(b, "VWLF%d wlf%d 0 PWL(", i, i);
+    for (int k = 0; k < 4; k++)
+        nl_sb_printf(b, "%s%.9g %.9g", k ? " " : "", bp[k], lv[2]);
+    nl_sb_printf(b, ")\nBWL%d wlb%d 0 V = v(wla%d)"
+                    " * (uramp((time*1e9-%g)/v(wle%d)) - uramp((time*1e9-%g)/v(wle%d)-1))"
+                    " * (1 - uramp((time*1e9-v(wlf%d))/v(wle%d))"
+                    " + uramp((time*1e9-v(wlf%d))/v(wle%d)-1))\n",
+                 i, i, i, t0, i, t0, i, i, i, i, i);
+    nl_sb_printf(b, "VWL%d wld%d wlb%d DC 0\n", i, i, i);
+}
+
+size_t nl_wl_alters(const fg_op_point *op, int row, double x, nl_wl_drive d, char *buf,
+                    size_t n)
+{
+    if (d == NL_WL_PULSE) {
+        double p[7];
+        nl_pulse_params(op, x, p);
+        return (size_t)snprintf(buf, n,
+                                "alter @vwl%d[pulse] = [ %.9g %.9g %.9g %.9g %.9g %.9g %.9g ]",
+                                row, p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+    }
+    double lv[3], bp[4];
+    wl_levels(op, x, lv, bp);
+    return (size_t)snprintf(buf, n,
+                            "alter @vwla%d[dc] = %.9g\nalter @vwle%d[dc] = %.9g\n"
+                            "alter @vwlf%d[pwl] = [ %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g ]",
+                            row, lv[0], row, lv[1], row, bp[0], lv[2], bp[1], lv[2], bp[2],
+                            lv[2], bp[3], lv[2]);
+}
+
+/* Driver of row i (a DC level in the verify deck) + output resistance
+ * into net wl<i> (or into the row's feed wire, which ends at wl<i>). */
 static void write_drivers(nl_sb *b, const nl_deck_spec *s, double r_drv)
 {
     for (int i = 0; i < FG_ROWS; i++) {
         if (s->verify)
             nl_sb_printf(b, "VWL%d wld%d 0 DC %.9g\n", i, i,
                          i == s->verify_row ? s->op.v_read : 0.0);
+        else if (s->wl_drive == NL_WL_FALL_BREAKS)
+            write_fall_breaks_driver(b, &s->op, i, s->x[i]);
         else {
             double p[7];
             nl_pulse_params(&s->op, s->x[i], p);
@@ -289,16 +352,38 @@ static void write_verify_periphery(nl_sb *b)
     nl_sb_printf(b, ".op\n.end\n");
 }
 
-/* Source-line strap and V_pre; then precharge, bit-line capacitors,
+/* Charge meters for the energy of a VMM: a current-controlled source
+ * copies NL_METER_GAIN times the current of the strap's ammeter VSLM (and
+ * of each driver's VWL<i>, as the charge it sources) into a 1 F capacitor,
+ * so that v(qsl) and v(qw<i>) are that charge as ngspice itself integrates
+ * it, with the integration rule of each step: consistent with the charge
+ * the bit-line capacitors lose, where a trapezoidal sum over the saved
+ * points is not (the steps after a breakpoint are backward Euler, and the
+ * word-line falls are not all time points). 1 ohm gives the node a DC path
+ * (time constant 1 s: 1e-7 of the node's offset over a VMM); the gain
+ * keeps the meters' local truncation error far inside that of the bit
+ * lines, so that they add no time points. */
+static void write_charge_meters(nl_sb *b)
+{
+    nl_sb_printf(b, "FQSL 0 qsl VSLM %g\nCQSL qsl 0 1\nRQSL qsl 0 1\n", NL_METER_GAIN);
+    for (int i = 0; i < FG_ROWS; i++)
+        nl_sb_printf(b, "FQW%d 0 qw%d VWL%d %g\nCQW%d qw%d 0 1\nRQW%d qw%d 0 1\n", i, i, i,
+                     -NL_METER_GAIN, i, i, i, i);
+}
+
+/* Source-line strap (with its 0 V ammeter VSLM) and V_pre; then the charge
+ * meters, precharge, bit-line capacitors,
  * analysis, read-out (or the verify deck's ammeters). */
 void nl_write_periphery(nl_sb *b, const nl_deck_spec *s)
 {
     const nl_layout *l = s->layout;
-    nl_sb_printf(b, "RSLS sl 0 %.6g\nVPRE vpre 0 DC %.9g\n", l->sl_strap_res_ohm, s->op.v_pre);
+    nl_sb_printf(b, "RSLS sl slm %.6g\nVSLM slm 0 DC 0\nVPRE vpre 0 DC %.9g\n",
+                 l->sl_strap_res_ohm, s->op.v_pre);
     if (s->verify) {
         write_verify_periphery(b);
         return;
     }
+    write_charge_meters(b);
     nl_sb_printf(b, "VPC pre 0 PWL(0 1 %.9g 1 %.9g 0)\n", T_PRE_OFF, T_PRE_OFF + NL_T_EDGE);
     nl_sb_printf(b, ".model swpre sw vt=0.5 vh=0 ron=100 roff=1e13\n");
     for (int j = 0; j < FG_COLS; j++) {
@@ -309,12 +394,11 @@ void nl_write_periphery(nl_sb *b, const nl_deck_spec *s)
     nl_sb_printf(b, ".tran 1n %.9g 0 %.6g\n.save", t_read, MAX_STEP * scale);
     for (int j = 0; j < FG_COLS; j++)
         nl_sb_printf(b, " v(bl%d)", j);
-    /* energy of the VMM (cosim_engine_run_energy): the source-line strap
-     * (the charge the cells take off the bit lines, which the precharge
-     * supply puts back), each driver's current and voltage */
-    nl_sb_printf(b, "\n.save v(sl)");
+    /* energy of the VMM (cosim_engine_run_energy): the charge meters and
+     * each driver's voltage */
+    nl_sb_printf(b, "\n.save v(qsl)");
     for (int i = 0; i < FG_ROWS; i++)
-        nl_sb_printf(b, " i(vwl%d) v(wld%d)", i, i);
+        nl_sb_printf(b, " v(qw%d) v(wld%d)", i, i);
     nl_sb_printf(b, "\n");
     for (int j = 0; j < FG_COLS; j++)
         nl_sb_printf(b, ".meas tran vbl%d FIND v(bl%d) AT=%.12g\n", j, j,

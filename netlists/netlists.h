@@ -128,8 +128,23 @@ const char *nl_model_card(void);           /* `.model nfg ...` text       */
 const char *nl_cell_instance_params(void); /* "W=0.2u L=0.1u"              */
 
 #define NL_RELTOL_DEFAULT 1e-3 /* ngspice's own default */
+/* The VMM deck's charge meters: v(qsl) and v(qw<i>) change by NL_METER_GAIN
+ * times the charge (C) through the source-line strap to ground, and that
+ * driver i sources into its word line (nl_write_periphery). */
+#define NL_METER_GAIN 1e-6
 
 /* ---- decks -------------------------------------------------------------------- */
+/* How the VMM deck drives the word lines. Both give the same waveform, the
+ * trapezoid of nl_pulse_params; they differ in the breakpoints ngspice
+ * steps on, and so in the time points of the transient (~36 % fewer with
+ * the default on dense random patterns, within 0.03 mV:
+ * spice_decks/TRANSIENT.md). */
+typedef enum {
+    NL_WL_FALL_BREAKS = 0, /* B sources of time; breakpoints at the rise and
+                              at each pulse's fall start only (default)  */
+    NL_WL_PULSE,           /* PULSE sources, a breakpoint at every corner */
+} nl_wl_drive;
+
 typedef struct {
     const nl_layout *layout;     /* geometry of the generated array       */
     const char *array_netlist;   /* NULL, or a user's flat array netlist  */
@@ -142,6 +157,8 @@ typedef struct {
     double max_step_scale;       /* 1.0; 0.1 for the accuracy check       */
     double reltol;               /* the transient's relative tolerance;
                                     0 = NL_RELTOL_DEFAULT                  */
+    nl_wl_drive wl_drive;        /* word-line sources (default 0: fall
+                                    breaks)                               */
     int verify;                  /* 0: the VMM transient deck; 1: the DC
                                     verify deck (below); x is then unused */
     int verify_row;              /* verify deck: the row driven at V_read,
@@ -166,9 +183,13 @@ typedef struct {
  * drift does not (the cells are read right at programming). No precharge
  * switch or sense capacitors (open at DC). */
 fg_status nl_deck_build(const nl_deck_spec *spec, char **text);
-/* PULSE(v1 v2 td tr tf pw per) of word line input x, as in the deck; the
- * cosim driver alters `@vwl<i>[pulse]` with exactly these values. */
+/* PULSE(v1 v2 td tr tf pw per) of word line input x, as in the deck. */
 void nl_pulse_params(const fg_op_point *op, double x, double p[7]);
+/* The ngspice `alter` commands ('\n'-separated, no trailing newline) that
+ * set row `row` of a loaded VMM deck of drive d to input x; returns the
+ * length snprintf would write (>= n: buf too small). */
+size_t nl_wl_alters(const fg_op_point *op, int row, double x, nl_wl_drive d, char *buf,
+                    size_t n);
 double nl_t_read(const fg_op_point *op); /* read time = .tran stop, s */
 /* The phases of one VMM in the deck, s: precharge (bit lines held at V_pre
  * through the switches, released, then a guard until the pulses start),
