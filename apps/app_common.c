@@ -153,6 +153,17 @@ int app_array_opt(app_array_opts *o, int c, const char *arg)
     case APP_OPT_MAX_STEP:
         o->bad |= app_parse_double(o->cmd, "--spice-max-step", arg, 1e-3, 10, &o->max_step_scale);
         return 1;
+    case APP_OPT_BREAKPOINTS:
+        if (!strcmp(arg, "few"))
+            o->wl_drive = NL_WL_FALL_BREAKS;
+        else if (!strcmp(arg, "all"))
+            o->wl_drive = NL_WL_PULSE;
+        else {
+            fprintf(stderr, "fgcosim %s: --spice-breakpoints: '%s' is not few or all\n",
+                    o->cmd, arg);
+            o->bad = 2;
+        }
+        return 1;
     case APP_OPT_VERIFY_ITER:
         o->bad |= app_parse_int(o->cmd, "--verify-iter", arg, 1, COSIM_VERIFY_ITER_MAX,
                                 &o->verify.max_iter);

@@ -20,7 +20,8 @@ int app_parse_double(const char *cmd, const char *name, const char *s, double lo
  * how they are programmed. */
 enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
        APP_OPT_WEIGHTS_SEED, APP_OPT_SIGMA_VT, APP_OPT_PROGRAM,
-       APP_OPT_VERIFY_TOL, APP_OPT_VERIFY_ITER, APP_OPT_RELTOL, APP_OPT_MAX_STEP };
+       APP_OPT_VERIFY_TOL, APP_OPT_VERIFY_ITER, APP_OPT_RELTOL, APP_OPT_MAX_STEP,
+       APP_OPT_BREAKPOINTS };
 #define APP_ARRAY_LONGOPTS                                                 \
     {"layout", required_argument, 0, APP_OPT_LAYOUT},                      \
     {"array-netlist", required_argument, 0, APP_OPT_ARRAY_NETLIST},        \
@@ -32,6 +33,7 @@ enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
     {"verify-iter", required_argument, 0, APP_OPT_VERIFY_ITER},            \
     {"spice-reltol", required_argument, 0, APP_OPT_RELTOL},                \
     {"spice-max-step", required_argument, 0, APP_OPT_MAX_STEP},            \
+    {"spice-breakpoints", required_argument, 0, APP_OPT_BREAKPOINTS},      \
     APP_CORNER_LONGOPTS
 /* Why the default: the built-in card is exactly what the I-V inversion
  * uses, so `model` programs a generated array to its targets up to the
@@ -48,7 +50,12 @@ enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
     "  --verify-iter N     verify: correction passes at most (10)\n"          \
     "  --spice-reltol R    transient relative tolerance (1e-3, ngspice's;\n"  \
     "                      1e-4 for outputs of a few mV, a network's tiles)\n" \
-    "  --spice-max-step F  max time step x F (1: 5 ns)\n"
+    "  --spice-max-step F  max time step x F (1: 5 ns)\n"                    \
+    "  --spice-breakpoints few|all  few: word lines as B sources with\n"     \
+    "                      breakpoints at the rises and fall starts only\n"  \
+    "                      (default: 40 percent fewer time points); all:\n"  \
+    "                      PULSE sources, a breakpoint at every corner\n"    \
+    "                      (the same waveform; decks for other tools)\n"
 
 /* The operating corner (core's fg_corner): --temp C, --supply S,
  * --supply-rails read,pre|read|pre|none, --drift-time S, --drift-rate R,
@@ -106,6 +113,7 @@ typedef struct {
     cosim_verify_opts verify;  /* tol 0.01, 10 passes                   */
     double reltol;             /* transient relative tolerance (0: 1e-3) */
     double max_step_scale;     /* max step x this (0: 1)                 */
+    nl_wl_drive wl_drive;      /* --spice-breakpoints (few)              */
     fg_corner corner;          /* where the array runs (nominal)        */
     int bad;                   /* 2 after a bad option value            */
 } app_array_opts;

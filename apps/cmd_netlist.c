@@ -87,7 +87,8 @@ static fg_status netlist_write(const netlist_opts *o, app_array *a)
     }
     nl_deck_spec spec = {.layout = a->layout, .array_netlist = o->arr.array_netlist,
                          .op = a->op, .corner = &o->arr.corner, .dvt = a->dvt, .x = x,
-                         .max_step_scale = o->arr.max_step_scale, .reltol = o->arr.reltol};
+                         .max_step_scale = o->arr.max_step_scale, .reltol = o->arr.reltol,
+                         .wl_drive = o->arr.wl_drive};
     char *deck = NULL;
     if (st == FG_OK)
         st = nl_deck_build(&spec, &deck);

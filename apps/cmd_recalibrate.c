@@ -144,7 +144,8 @@ static fg_status chip_run(const recal_opts *o, const app_array *a, const fg_corn
     cosim_pool *pool;
     cosim_pool_config cfg = {.layout = a->layout, .array_netlist = o->arr.array_netlist,
                              .op = a->op, .corner = c, .jobs = o->jobs,
-                             .reltol = o->arr.reltol, .max_step_scale = o->arr.max_step_scale};
+                             .reltol = o->arr.reltol, .max_step_scale = o->arr.max_step_scale,
+                             .wl_drive = o->arr.wl_drive};
     double *v = malloc((size_t)P * FG_COLS * sizeof *v);
     int *ok = malloc((size_t)P * sizeof *ok);
     double t0 = fg_now();

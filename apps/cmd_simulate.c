@@ -310,7 +310,8 @@ static fg_status sim_pool_open(sim_opts *o, app_array *a, const double *dvt,
     cosim_pool_config cfg = {.layout = a->layout, .array_netlist = o->arr.array_netlist,
                              .op = a->op, .corner = &o->arr.corner, .jobs = o->jobs,
                              .timeout_s = o->timeout_s, .reltol = o->arr.reltol,
-                             .max_step_scale = o->arr.max_step_scale};
+                             .max_step_scale = o->arr.max_step_scale,
+                             .wl_drive = o->arr.wl_drive};
     fg_status st = cosim_pool_new(&cfg, dvt, pool);
     if (st == FG_OK)
         o->jobs = cosim_pool_jobs(*pool);

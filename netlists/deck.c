@@ -7,18 +7,19 @@
  * V_read*x*T_max); the bit lines are read at T_START + T_max + NL_T_EDGE +
  * T_SETTLE, which is where the transient stops.
  *
- * Cost (ngspice 39, one core of the shared 2-core build machine): ~62 time
- * points and ~40 ms of transient CPU when all rows share one width; ~210
- * points and 110-150 ms for 16 distinct random widths, since ngspice cuts
- * the step to 1/10 at every pulse edge and regrows it at most 2x per step
- * (~13 points per pulse end). ~2.2 Newton iterations per point, ~80% of
- * the time in BSIM4 evaluation. Max step 5 ns: bit-line voltages within
- * 40 uV of a 0.5 ns max step on random patterns (regular, edge-feed,
- * dense) at the same reltol. Against reltol 1e-5 with that step the
- * default is 0.06 mV off on regular but 0.4 mV on dense, and no solver
- * setting (reltol, trtol, gear, max step, vntol/abstol, minbreak) cuts
- * the points or iterations by more than a few per cent at equal accuracy:
- * spice_decks/TRANSIENT.md (bench/tran_settings.c).
+ * Cost (ngspice 39, one core of the 2-core build machine, 20 dense and 20
+ * sparse random patterns on regular): ~104 time points, ~250 Newton iterations and
+ * ~67 ms of CPU a transient with the default word-line drive, ~180 points
+ * and ~93 ms with PULSE sources (NL_WL_PULSE), since ngspice cuts the step
+ * to 1/10 at every breakpoint and regrows it at most 2x per step: the
+ * default sets breakpoints only at the rises and at each pulse's fall
+ * start (B sources of time, write_fall_breaks_driver). ~80 % of the time
+ * is BSIM4 evaluation. Max step 5 ns. Against PULSE sources at a 10x
+ * smaller max step and reltol 1e-5 the default is within 0.09 mV on
+ * regular (0.045 mV from a 100x smaller step at reltol 1e-6, where PULSE
+ * sources are 0.09 mV off); no solver setting (reltol, trtol, gear, max
+ * step, vntol/abstol, minbreak) cuts the points by more than a few per
+ * cent at equal accuracy: spice_decks/TRANSIENT.md (bench/tran_settings.c).
  *
  * The verify deck (nl_deck_spec.verify) shares every array part; only the
  * drivers (DC levels) and the periphery (ammeters, .op) differ. */

@@ -183,6 +183,7 @@ START_TEST(test_layout_cli_errors)
     cli_bad("--inputs /nonexistent/x.csv", "/nonexistent/x.csv");
     cli_bad("--array-netlist " FG_FIXTURES "/bad_inputs_count.csv", "no port wl0");
     cli_bad("--array-netlist /nonexistent/a.cir", "/nonexistent/a.cir");
+    cli_bad("--spice-breakpoints some", "--spice-breakpoints");
     unlink(bad);
     free(bad);
     char out[128];
@@ -193,6 +194,13 @@ START_TEST(test_layout_cli_errors)
     ck_assert_int_eq(fg_file_read(out, &deck, NULL), FG_OK);
     ck_assert_ptr_nonnull(strstr(deck, "VFG_3_4 wl3 g3_4 DC "));
     ck_assert_ptr_nonnull(strstr(deck, ".model nfg nmos"));
+    ck_assert_ptr_nonnull(strstr(deck, "\nBWL3 wlb3 0 V = "));
+    free(deck);
+    ck_assert_int_eq(tu_run_fgcosimf("netlist --spice-breakpoints all -o %s",
+                                     tu_tmp_path("deck.cir")), 0);
+    ck_assert_int_eq(fg_file_read(out, &deck, NULL), FG_OK);
+    ck_assert_ptr_nonnull(strstr(deck, "\nVWL3 wld3 0 PULSE("));
+    ck_assert_ptr_null(strstr(deck, "\nBWL3 "));
     free(deck);
     unlink(out);
 }
