@@ -51,11 +51,13 @@ enum { APP_OPT_LAYOUT = 1000, APP_OPT_ARRAY_NETLIST, APP_OPT_WEIGHTS,
     "  --spice-reltol R    transient relative tolerance (1e-3, ngspice's;\n"  \
     "                      1e-4 for outputs of a few mV, a network's tiles)\n" \
     "  --spice-max-step F  max time step x F (1: 5 ns)\n"                    \
-    "  --spice-breakpoints few|all  few: word lines as B sources with\n"     \
-    "                      breakpoints at the rises and fall starts only\n"  \
-    "                      (default: 40 percent fewer time points); all:\n"  \
-    "                      PULSE sources, a breakpoint at every corner\n"    \
-    "                      (the same waveform; decks for other tools)\n"
+    "  --spice-breakpoints auto|few|all  few: word lines as B sources\n"   \
+    "                      with breakpoints at the rises and fall starts\n"  \
+    "                      only (40 percent fewer time points); all: PULSE\n"\
+    "                      sources, a breakpoint at every corner (the same\n"\
+    "                      waveform; decks for other tools); auto\n"        \
+    "                      (default): few where the word lines' RC is\n"    \
+    "                      under 10 ps, all otherwise\n"
 
 /* The operating corner (core's fg_corner): --temp C, --supply S,
  * --supply-rails read,pre|read|pre|none, --drift-time S, --drift-rate R,
@@ -113,7 +115,7 @@ typedef struct {
     cosim_verify_opts verify;  /* tol 0.01, 10 passes                   */
     double reltol;             /* transient relative tolerance (0: 1e-3) */
     double max_step_scale;     /* max step x this (0: 1)                 */
-    nl_wl_drive wl_drive;      /* --spice-breakpoints (few)              */
+    nl_wl_drive wl_drive;      /* --spice-breakpoints (auto)             */
     fg_corner corner;          /* where the array runs (nominal)        */
     int bad;                   /* 2 after a bad option value            */
 } app_array_opts;

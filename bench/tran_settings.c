@@ -92,6 +92,7 @@ static char *setting_deck(const char *name, nl_deck_spec *sp)
         }
     }
     char *deck;
+    spec.wl_drive = nl_deck_wl_drive(&spec);
     *sp = spec;
     if (nl_deck_build(&spec, &deck) != FG_OK) {
         fprintf(stderr, "bench_tran_settings: %s\n", fg_errmsg());

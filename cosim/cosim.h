@@ -32,7 +32,7 @@ fg_status cosim_engine_init(void);
  * its stderr channel become FG_ERR_SPICE with the first message. */
 fg_status cosim_engine_load(const char *deck);
 /* Sets the 16 inputs of the loaded VMM deck, whose word lines are driven
- * as d (the deck's nl_deck_spec.wl_drive). */
+ * as d (nl_deck_wl_drive of the deck's spec). */
 fg_status cosim_engine_set_inputs(const fg_op_point *op, const double *x /*(16)*/,
                                   nl_wl_drive d);
 fg_status cosim_engine_set_dvt(const double *dvt /*(16,16) V*/);
@@ -109,7 +109,7 @@ typedef struct {
     double timeout_s;           /* per-run limit; 0 = 60 s                  */
     double max_step_scale;      /* 1.0 (0 means 1.0)                        */
     double reltol;              /* transient relative tolerance (0: 1e-3)   */
-    nl_wl_drive wl_drive;       /* word-line sources (0: fall breaks)       */
+    nl_wl_drive wl_drive;       /* word-line sources (0: auto)              */
 } cosim_pool_config;
 
 fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,

@@ -155,6 +155,8 @@ fg_status cosim_engine_load(const char *deck)
 
 fg_status cosim_engine_set_inputs(const fg_op_point *op, const double *x, nl_wl_drive d)
 {
+    if (d == NL_WL_AUTO)
+        return fg_error(FG_ERR_INTERNAL, "inputs of an unresolved word-line drive");
     eng.t_read = nl_t_read(op);
     for (int i = 0; i < FG_ROWS; i++) {
         double p[7];

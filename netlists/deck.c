@@ -46,6 +46,10 @@
 
 const char *nl_model_card(void) { return nl_embedded_model_card(); }
 const char *nl_cell_instance_params(void) { return "W=0.2u L=0.1u"; }
+/* A cell's gate capacitance on its word line, F: Cox W L of the card
+ * (toxe 4 nm, 0.2 x 0.1 um: 0.17 fF) plus both overlaps (cgdo = cgso =
+ * 3e-10 F/m: 0.12 fF); for the word line's RC (nl_deck_wl_drive) only. */
+#define NL_CELL_GATE_C 0.29e-15
 
 /* ngspice reads a PULSE width of 0 as "until TSTOP": the flat top is never
  * 0. Pulses of at least two edges keep NL_T_EDGE edges; narrower ones are
@@ -206,6 +210,18 @@ size_t nl_wl_alters(const fg_op_point *op, int row, double x, nl_wl_drive d, cha
                             "alter @vwlf%d[pwl] = [ %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g ]",
                             row, lv[0], row, lv[1], row, bp[0], lv[2], bp[1], lv[2], bp[2],
                             lv[2], bp[3], lv[2]);
+}
+
+nl_wl_drive nl_deck_wl_drive(const nl_deck_spec *s)
+{
+    if (s->wl_drive != NL_WL_AUTO)
+        return s->wl_drive;
+    nl_parasitics p;
+    if (s->array_netlist || !s->layout || nl_extract(s->layout, &s->op, &p) != FG_OK)
+        return NL_WL_PULSE;
+    double tau = (s->layout->driver_res_ohm + p.r_wl_total) *
+                 (p.c_wl_total + FG_COLS * NL_CELL_GATE_C);
+    return tau < NL_WL_FAST_TAU ? NL_WL_FALL_BREAKS : NL_WL_PULSE;
 }
 
 /* Driver of row i (a DC level in the verify deck) + output resistance
@@ -462,6 +478,7 @@ fg_status nl_deck_build(const nl_deck_spec *spec, char **text)
     double dvt[FG_CELLS];
     fg_corner_drift(spec->verify ? NULL : spec->corner, spec->dvt, dvt);
     nl_deck_spec at = *spec, *s = &at;
+    at.wl_drive = nl_deck_wl_drive(spec);
     at.op = fg_corner_op(spec->corner, &spec->op);
     at.dvt = dvt;
     nl_sb b = {0};

@@ -134,16 +134,27 @@ const char *nl_cell_instance_params(void); /* "W=0.2u L=0.1u"              */
 #define NL_METER_GAIN 1e-6
 
 /* ---- decks -------------------------------------------------------------------- */
-/* How the VMM deck drives the word lines. Both give the same waveform, the
- * trapezoid of nl_pulse_params; they differ in the breakpoints ngspice
- * steps on, and so in the time points of the transient (~36 % fewer with
- * the default on dense random patterns, within 0.03 mV:
- * spice_decks/TRANSIENT.md). */
+/* How the VMM deck drives the word lines. Both forms give the same
+ * waveform, the trapezoid of nl_pulse_params; they differ in the
+ * breakpoints ngspice steps on, and so in the time points of the transient
+ * (~42 % fewer with fall breaks on random patterns, closer to a 100x finer
+ * step on five of the six built-in layouts: spice_decks/TRANSIENT.md). */
 typedef enum {
-    NL_WL_FALL_BREAKS = 0, /* B sources of time; breakpoints at the rise and
-                              at each pulse's fall start only (default)  */
-    NL_WL_PULSE,           /* PULSE sources, a breakpoint at every corner */
+    NL_WL_AUTO = 0,    /* fall breaks where the word lines are fast (RC
+                          under NL_WL_FAST_TAU: the step may pass the end
+                          of a fall), PULSE otherwise and on an external
+                          array netlist (nl_deck_wl_drive)              */
+    NL_WL_FALL_BREAKS, /* B sources of time; breakpoints at the rise and
+                          at each pulse's fall start only               */
+    NL_WL_PULSE,       /* PULSE sources, a breakpoint at every corner    */
 } nl_wl_drive;
+/* Word-line RC (driver and wire R into wire and gate C) below which the
+ * deck needs no breakpoint at the end of a fall, R and C lumped: on
+ * `dense` (5 kOhm drivers, 34 ps) the trapezoidal rule rings on the
+ * lagging word line when a step passes a fall's end (0.15 mV on the bit
+ * lines; with 500 Ohm drivers, 5.4 ps, 0.044 mV); the other built-in
+ * layouts have 3.8-8.8 ps. */
+#define NL_WL_FAST_TAU 10e-12
 
 typedef struct {
     const nl_layout *layout;     /* geometry of the generated array       */
@@ -157,8 +168,7 @@ typedef struct {
     double max_step_scale;       /* 1.0; 0.1 for the accuracy check       */
     double reltol;               /* the transient's relative tolerance;
                                     0 = NL_RELTOL_DEFAULT                  */
-    nl_wl_drive wl_drive;        /* word-line sources (default 0: fall
-                                    breaks)                               */
+    nl_wl_drive wl_drive;        /* word-line sources (0: auto)           */
     int verify;                  /* 0: the VMM transient deck; 1: the DC
                                     verify deck (below); x is then unused */
     int verify_row;              /* verify deck: the row driven at V_read,
@@ -183,10 +193,14 @@ typedef struct {
  * drift does not (the cells are read right at programming). No precharge
  * switch or sense capacitors (open at DC). */
 fg_status nl_deck_build(const nl_deck_spec *spec, char **text);
+/* The drive the deck of spec writes (spec->wl_drive, NL_WL_AUTO
+ * resolved); the cosim driver alters the inputs of that drive. */
+nl_wl_drive nl_deck_wl_drive(const nl_deck_spec *spec);
 /* PULSE(v1 v2 td tr tf pw per) of word line input x, as in the deck. */
 void nl_pulse_params(const fg_op_point *op, double x, double p[7]);
 /* The ngspice `alter` commands ('\n'-separated, no trailing newline) that
- * set row `row` of a loaded VMM deck of drive d to input x; returns the
+ * set row `row` of a loaded VMM deck of drive d (resolved, not AUTO) to
+ * input x; returns the
  * length snprintf would write (>= n: buf too small). */
 size_t nl_wl_alters(const fg_op_point *op, int row, double x, nl_wl_drive d, char *buf,
                     size_t n);

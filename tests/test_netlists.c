@@ -510,12 +510,37 @@ START_TEST(test_deck_wl_drives)
     for (int j = 0; j < FG_COLS; j++)
         ck_assert_msg(fabs(vf[j] - vp[j]) < 1e-4, "pattern %d col %d: %.4f mV off", _i, j,
                       1e3 * (vf[j] - vp[j]));
-    long nf = ngspice_acct(df, "Accepted timepoints"), np = ngspice_acct(dp1, "Accepted timepoints");
+    long nf = ngspice_acct(df, "Accepted timepoints"),
+         np = ngspice_acct(dp1, "Accepted timepoints");
     if (_i < 2)
         ck_assert_msg(nf < 0.75 * np, "%ld points against %ld with PULSE sources", nf, np);
     free(df);
     free(dp);
     free(dp1);
+}
+END_TEST
+
+/* Auto: fall breaks where the word lines are fast, PULSE on `dense` (5 kOhm
+ * drivers) and on an external array netlist; an explicit drive stays. */
+START_TEST(test_deck_wl_auto)
+{
+    static const char *const fast[] = {"regular", "edge-feed", "shielded", "low-cap",
+                                       "coupled"};
+    for (size_t k = 0; k <= sizeof fast / sizeof fast[0]; k++) {
+        nl_layout *l;
+        const char *name = k < sizeof fast / sizeof fast[0] ? fast[k] : "dense";
+        ck_assert_int_eq(nl_layout_load(name, &l), FG_OK);
+        nl_deck_spec s = {.layout = l, .op = nl_layout_op_point(l)};
+        ck_assert_msg(nl_deck_wl_drive(&s) == (strcmp(name, "dense") ? NL_WL_FALL_BREAKS
+                                                                    : NL_WL_PULSE),
+                      "%s", name);
+        s.wl_drive = NL_WL_FALL_BREAKS;
+        ck_assert_int_eq(nl_deck_wl_drive(&s), NL_WL_FALL_BREAKS);
+        s.wl_drive = NL_WL_AUTO;
+        s.array_netlist = FG_FIXTURES "/layout_ext_array.cir";
+        ck_assert_int_eq(nl_deck_wl_drive(&s), NL_WL_PULSE);
+        nl_layout_free(l);
+    }
 }
 END_TEST
 
@@ -614,6 +639,7 @@ Suite *netlists_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_deck_step_accuracy, 0, 3);
     tcase_add_loop_test(tc, test_deck_wl_drives, 0, 3);
+    tcase_add_test(tc, test_deck_wl_auto);
     /* every built-in layout, then (index = count) the external fixture */
     int nb = 0;
     while (nl_builtin_layouts()[nb])
