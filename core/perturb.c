@@ -201,6 +201,8 @@ static fg_status ctx_scratch(perturb_ctx *c, size_t n, float **out)
     return FG_OK;
 }
 
+#define PERTURB_MAX_LN 60.0f /* |ln| of a programming factor at most */
+
 static uint64_t tile_hash(const float *w, uint64_t seed)
 {
     uint64_t h = seed ^ 0x9e3779b97f4a7c15ULL;
@@ -213,11 +215,12 @@ static uint64_t tile_hash(const float *w, uint64_t seed)
     return h;
 }
 
-/* v clipped to [0,1], rounded to 2^bits levels (0 and 1 included) */
+/* v clipped to [0,1] (NaN to 0), rounded to 2^bits levels (0 and 1
+ * included) */
 static float quantise(float v, int bits)
 {
     float L = (float)((1u << bits) - 1u);
-    v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+    v = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f;
     return (float)(int)(v * L + 0.5f) / L;
 }
 
@@ -258,7 +261,12 @@ static void tile_program(const fg_perturb *p, double loss, const float *w, float
         memset(z, 0, sizeof z);
         fg_rng_normal_add(&r, z, FG_CELLS, 1.0f);
         for (int k = 0; k < FG_CELLS; k++) {
-            float f = expf(-s * z[k]);
+            /* a numerical guard, not physics: at sigma/slope of tens the
+             * log-normal law has long left subthreshold, and e^88 would
+             * overflow a float (inf * an input of 0 = NaN) */
+            float e = -s * z[k];
+            float f = expf(e > PERTURB_MAX_LN ? PERTURB_MAX_LN
+                                              : (e < -PERTURB_MAX_LN ? -PERTURB_MAX_LN : e));
             weff[k] *= f, d[k] *= f;
         }
     }

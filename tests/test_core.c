@@ -310,6 +310,31 @@ START_TEST(test_perturb_programming)
 }
 END_TEST
 
+/* Regression (fuzz_perturb, stop 20): sigma/slope = 43 made factors of
+ * e^88 = inf, an input of 0 times inf NaN, and the ADC cast NaN to int.
+ * Now every output is an ADC level in [0, range], and the gradient finite. */
+START_TEST(test_perturb_extreme_sigma)
+{
+    fg_backend *be = wrapped("prog_sigma=.43,adc_bits=4,bwd_noise=2,read_noise=6,"
+                             "slope=0.01");
+    float w[FG_CELLS], x[2 * FG_ROWS], y[2 * FG_COLS], dy[2 * FG_COLS];
+    float dx[2 * FG_ROWS] = {0}, dw[FG_CELLS] = {0};
+    for (int k = 0; k < FG_CELLS; k++)
+        w[k] = (float)(k % 7) / 6.0f;
+    for (int k = 0; k < 2 * FG_ROWS; k++)
+        x[k] = (float)(k % 5) / 4.0f;
+    for (int k = 0; k < 2 * FG_COLS; k++)
+        dy[k] = 1.0f;
+    ck_assert_int_eq(fg_backend_vmm(be, w, x, y, 2), FG_OK);
+    for (int k = 0; k < 2 * FG_COLS; k++)
+        ck_assert_msg(y[k] >= 0.0f && y[k] <= 16.0f, "y[%d] = %g", k, y[k]);
+    ck_assert_int_eq(fg_backend_vmm_backward(be, w, x, dy, dx, dw, 2), FG_OK);
+    for (int k = 0; k < FG_CELLS; k++)
+        ck_assert_msg(isfinite(dw[k]), "dw[%d] = %g", k, dw[k]);
+    fg_backend_free(be);
+}
+END_TEST
+
 /* Drift without spread: w -> w^(1-L), L = rate log10(1 + t/t0); its
  * gradient against a central difference. */
 START_TEST(test_perturb_drift)
@@ -589,6 +614,7 @@ Suite *core_suite(void)
     tcase_add_test(tb, test_normal_sampler);
     tcase_add_test(tb, test_perturb_quantisers);
     tcase_add_test(tb, test_perturb_programming);
+    tcase_add_test(tb, test_perturb_extreme_sigma);
     tcase_add_test(tb, test_perturb_drift);
     tcase_add_test(tb, test_perturb_noise);
     tcase_add_test(tb, test_perturb_parse);
