@@ -5,6 +5,9 @@
  *   netlist=FILE    a user's flat array netlist (nl_array_netlist_check);
  *                   the op point is then the layout's (default regular)
  *   jobs=N          worker processes, 0 = all cores (default 0)
+ *   breakpoints=B   the deck's word-line drive: auto (default), few (B
+ *                   sources, breakpoints at the rises and fall starts) or
+ *                   all (PULSE sources): nl_wl_drive_parse
  * Weights are programmed as `fgcosim evaluate --backend spice` does:
  * program method auto, seed 1, at the nominal corner (o->reprogram: at
  * o->corner, the corner the array runs at). */
@@ -18,6 +21,7 @@
 typedef struct {
     char *layout, *netlist;
     int jobs;
+    nl_wl_drive drive;
 } spice_spec;
 
 /* Copies item (len n) into *slot; FG_ERR_RANGE if it is set already. */
@@ -59,8 +63,13 @@ static fg_status spec_item(spice_spec *s, const char *it, size_t n)
         return spec_set(&s->netlist, "netlist=", eq + 1, vn);
     if (k == 4 && !strncmp(it, "jobs", 4))
         return spec_jobs(s, eq + 1, vn);
-    return fg_error(FG_ERR_RANGE, "unknown option '%.*s' (layout, netlist, jobs)",
-                    (int)k, it);
+    if (k == 11 && !strncmp(it, "breakpoints", 11))
+        return nl_wl_drive_parse(eq + 1, vn, &s->drive) == 0
+                   ? FG_OK
+                   : fg_error(FG_ERR_RANGE, "breakpoints=%.*s is not " NL_WL_DRIVE_NAMES,
+                              (int)vn, eq + 1);
+    return fg_error(FG_ERR_RANGE,
+                    "unknown option '%.*s' (layout, netlist, jobs, breakpoints)", (int)k, it);
 }
 
 static fg_status spec_parse(const char *arg, spice_spec *s)
@@ -109,7 +118,7 @@ fg_status fgc_open_spice(const char *arg, const fgc_open_opts *o, fg_backend **o
     if (st == FG_OK) {
         cosim_pool_config cfg = {.layout = lay, .array_netlist = s.netlist,
                                  .op = nl_layout_op_point(lay), .corner = o->corner,
-                                 .jobs = s.jobs};
+                                 .jobs = s.jobs, .wl_drive = s.drive};
         cosim_program_opts po = {.seed = 1, .at_corner = o->reprogram};
         st = cosim_backend_spice_new(&cfg, &po, out);
     }

@@ -154,15 +154,9 @@ int app_array_opt(app_array_opts *o, int c, const char *arg)
         o->bad |= app_parse_double(o->cmd, "--spice-max-step", arg, 1e-3, 10, &o->max_step_scale);
         return 1;
     case APP_OPT_BREAKPOINTS:
-        if (!strcmp(arg, "auto"))
-            o->wl_drive = NL_WL_AUTO;
-        else if (!strcmp(arg, "few"))
-            o->wl_drive = NL_WL_FALL_BREAKS;
-        else if (!strcmp(arg, "all"))
-            o->wl_drive = NL_WL_PULSE;
-        else {
-            fprintf(stderr, "fgcosim %s: --spice-breakpoints: '%s' is not auto, few or all\n",
-                    o->cmd, arg);
+        if (nl_wl_drive_parse(arg, strlen(arg), &o->wl_drive) != 0) {
+            fprintf(stderr, "fgcosim %s: --spice-breakpoints: '%s' is not "
+                    NL_WL_DRIVE_NAMES "\n", o->cmd, arg);
             o->bad = 2;
         }
         return 1;

@@ -212,6 +212,18 @@ size_t nl_wl_alters(const fg_op_point *op, int row, double x, nl_wl_drive d, cha
                             lv[2], bp[3], lv[2]);
 }
 
+int nl_wl_drive_parse(const char *name, size_t n, nl_wl_drive *d)
+{
+    static const struct { const char *name; nl_wl_drive d; } names[] = {
+        {"auto", NL_WL_AUTO}, {"few", NL_WL_FALL_BREAKS}, {"all", NL_WL_PULSE}};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (strlen(names[k].name) == n && !strncmp(name, names[k].name, n)) {
+            *d = names[k].d;
+            return 0;
+        }
+    return -1;
+}
+
 nl_wl_drive nl_deck_wl_drive(const nl_deck_spec *s)
 {
     if (s->wl_drive != NL_WL_AUTO)

@@ -193,6 +193,10 @@ typedef struct {
  * drift does not (the cells are read right at programming). No precharge
  * switch or sense capacitors (open at DC). */
 fg_status nl_deck_build(const nl_deck_spec *spec, char **text);
+/* The drive called name (n bytes): "auto", "few" (fall breaks) or "all"
+ * (PULSE); 0, or -1 when name is none of NL_WL_DRIVE_NAMES. */
+#define NL_WL_DRIVE_NAMES "auto, few or all"
+int nl_wl_drive_parse(const char *name, size_t n, nl_wl_drive *d);
 /* The drive the deck of spec writes (spec->wl_drive, NL_WL_AUTO
  * resolved); the cosim driver alters the inputs of that drive. */
 nl_wl_drive nl_deck_wl_drive(const nl_deck_spec *spec);

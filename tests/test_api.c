@@ -186,6 +186,31 @@ START_TEST(test_open_spice)
 }
 END_TEST
 
+/* breakpoints=all|few reach the deck: the same tile through PULSE and
+ * fall-break word lines, other time points (outputs not bit-equal) and
+ * within 0.1 mV of each other (0.004 output units of 25 mV). */
+START_TEST(test_open_spice_breakpoints)
+{
+    float w[FG_CELLS], x[FG_ROWS], y[2][FG_COLS];
+    example_tile(w, x);
+    const char *spec[2] = {"spice:regular,jobs=1,breakpoints=all",
+                           "spice:regular,jobs=1,breakpoints=few"};
+    for (int k = 0; k < 2; k++) {
+        fg_backend *be = NULL;
+        ck_assert_msg(fgc_backend_open(spec[k], &be) == FG_OK, "%s", fg_errmsg());
+        ck_assert_msg(fg_backend_vmm(be, w, x, y[k], 1) == FG_OK, "%s", fg_errmsg());
+        fg_backend_free(be);
+    }
+    int same = 1;
+    for (int j = 0; j < FG_COLS; j++) {
+        same &= y[0][j] == y[1][j];
+        ck_assert_msg(fabsf(y[0][j] - y[1][j]) < 0.004f, "col %d: %g vs %g", j, y[0][j],
+                      y[1][j]);
+    }
+    ck_assert_msg(!same, "breakpoints=all and few gave the same bits");
+}
+END_TEST
+
 START_TEST(test_open_errors)
 {
     char *bad_json = tu_write_tmp("{\"format\": ", ".json");
@@ -211,6 +236,8 @@ START_TEST(test_open_errors)
         {"spice:regular,jobs=", FG_ERR_RANGE, "jobs= is not a count"},
         {"spice:regular,,jobs=1", FG_ERR_RANGE, "empty item"},
         {"spice:regular,speed=2", FG_ERR_RANGE, "unknown option 'speed'"},
+        {"spice:regular,breakpoints=some", FG_ERR_RANGE,
+         "breakpoints=some is not auto, few or all"},
         {"spice:jobs=2", FG_ERR_RANGE, "spice needs a layout or netlist=FILE"},
         {"spice:netlist=/nonexistent.cir", FG_ERR_IO, "/nonexistent.cir"},
     };
@@ -345,6 +372,7 @@ Suite *api_suite(void)
     tcase_add_test(tc, test_open_hwa_tmodel);
     tcase_add_test(tc, test_hwa_open_bad_model);
     tcase_add_test(tc, test_open_spice);
+    tcase_add_test(tc, test_open_spice_breakpoints);
     tcase_add_test(tc, test_open_errors);
     tcase_add_test(tc, test_backend_array);
     tcase_add_test(tc, test_backend_spec);
