@@ -227,7 +227,8 @@ fg_status cosim_pool_new(const cosim_pool_config *cfg, const double *dvt,
         .max_step_scale = cfg->max_step_scale > 0 ? cfg->max_step_scale : 1.0,
         .reltol = cfg->reltol, .wl_drive = cfg->wl_drive,
     };
-    p->wl_drive = nl_deck_wl_drive(&spec);
+    /* resolved once: the deck is built with it, the workers alter it */
+    spec.wl_drive = p->wl_drive = nl_deck_wl_drive(&spec);
     st = nl_deck_build(&spec, &p->deck);
     snprintf(p->home, sizeof p->home, "/tmp/fgcosim-home-XXXXXX");
     if (st == FG_OK && !mkdtemp(p->home))

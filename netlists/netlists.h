@@ -204,8 +204,7 @@ nl_wl_drive nl_deck_wl_drive(const nl_deck_spec *spec);
 void nl_pulse_params(const fg_op_point *op, double x, double p[7]);
 /* The ngspice `alter` commands ('\n'-separated, no trailing newline) that
  * set row `row` of a loaded VMM deck of drive d (resolved, not AUTO) to
- * input x; returns the
- * length snprintf would write (>= n: buf too small). */
+ * input x; returns the length snprintf would write (>= n: buf too small). */
 size_t nl_wl_alters(const fg_op_point *op, int row, double x, nl_wl_drive d, char *buf,
                     size_t n);
 double nl_t_read(const fg_op_point *op); /* read time = .tran stop, s */
