@@ -1,6 +1,7 @@
 /* bench/cosim: fgcosim's VMM/s (worker pool, all cores) against a loop of
  * `ngspice -b` on the same decks and on PULSE decks, in one run on the
- * default layout; also worker memory from run 100 to run N and the error
+ * default layout, and the pool with one worker (per core, against one
+ * `ngspice -b` process); also worker memory from run 100 to run N and the error
  * against PULSE decks with a 10x smaller maximum time step and with a 100x
  * smaller one at reltol 1e-6.
  *
@@ -134,6 +135,11 @@ static void measure(const nl_layout *lay, fg_op_point op, const double *dvt,
     double rate = run_rate(pool, x, P, v);
     int jobs = cosim_pool_jobs(pool);
     cosim_pool_free(pool);
+    /* one worker: what the pool does per core, against one `ngspice -b` */
+    cosim_pool *one = pool_make(lay, op, dvt, 1, 1.0, reltol, NL_WL_FALL_BREAKS);
+    run_rate(one, x, 2, v); /* warm-up */
+    double rate1 = run_rate(one, x, nl, v);
+    cosim_pool_free(one);
     cosim_pool *pp = pool_make(lay, op, dvt, 0, 1.0, reltol, NL_WL_PULSE);
     double rate_p = run_rate(pp, x, P, vf);
     cosim_pool_free(pp);
@@ -148,6 +154,8 @@ static void measure(const nl_layout *lay, fg_op_point op, const double *dvt,
            loop_f, nl);
     printf("  ngspice -b loop (1 core), PULSE decks:    %.2f VMM/s over %d patterns\n",
            loop_p, nl);
+    printf("  pool, 1 worker: %.2f VMM/s over %d patterns (%.2fx the loop on the same "
+           "decks: the transient is the cost)\n", rate1, nl, rate1 / loop_f);
     printf("  ratio to the loop on the same decks: %.2fx\n", rate / loop_f);
     printf("  ratio to the loop on PULSE decks: %.2fx\n", rate / loop_p);
     cosim_pool *fine = pool_make(lay, op, dvt, 0, 0.1, reltol, NL_WL_PULSE);

@@ -35,9 +35,11 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static double time_epoch(nn_net *net, const nn_dataset *ds, fg_backend *be)
+static double time_epoch(nn_net *net, const nn_dataset *ds, fg_backend *be,
+                         nn_grad_mode g)
 {
     nn_net_set_backend(net, be);
+    nn_net_set_grad(net, g);
     nn_optim opt = {.kind = NN_ADAM, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f,
                     .eps = 1e-8f};
     fg_rng rng;
@@ -52,9 +54,10 @@ static double time_epoch(nn_net *net, const nn_dataset *ds, fg_backend *be)
     return fg_now() - t0;
 }
 
-/* per weight tensor: cos(gradient through a, gradient through b) on the
- * first batch of ds */
-static void grad_cosines(nn_net *net, const nn_dataset *ds, fg_backend *a, fg_backend *b)
+/* per weight tensor: cos(gradient through a, gradient through b with
+ * mode gb) on the first batch of ds */
+static void grad_cosines(nn_net *net, const nn_dataset *ds, fg_backend *a, fg_backend *b,
+                         nn_grad_mode gb)
 {
     enum { B = 64 };
     int K = nn_net_classes(net);
@@ -67,6 +70,7 @@ static void grad_cosines(nn_net *net, const nn_dataset *ds, fg_backend *a, fg_ba
     fg_backend *be[2] = {a, b};
     for (int k = 0; k < 2; k++) {
         nn_net_set_backend(net, be[k]);
+        nn_net_set_grad(net, k ? gb : NN_GRAD_EXACT);
         nn_net_zero_grad(net);
         memset(dl, 0, (size_t)B * K * sizeof *dl);
         if (nn_net_forward(net, x, B, 0) != FG_OK)
@@ -77,7 +81,7 @@ static void grad_cosines(nn_net *net, const nn_dataset *ds, fg_backend *a, fg_ba
             exit(1);
         memcpy(g[k], nn_net_grads(net), P * sizeof(float));
     }
-    printf("  gradient cosine, linear vs exact, first batch:");
+    printf("  gradient cosine to the exact one, first batch:");
     for (int t = 0; t < nn_net_num_tensors(net); t++) {
         const nn_tensor_info *ti = nn_net_tensor(net, t);
         if (!ti->decay)
@@ -96,9 +100,10 @@ int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 2000;
     int reps = argc > 3 ? atoi(argv[3]) : 3;
-    int linear = argc > 4 && !strcmp(argv[4], "linear");
-    if (argc > 4 && !linear && strcmp(argv[4], "exact")) {
-        fprintf(stderr, "bench-hwa-train: GRAD = %s, must be exact or linear\n", argv[4]);
+    const char *grad = argc > 4 ? argv[4] : "exact";
+    int linear = !strcmp(grad, "linear"), sample = !strcmp(grad, "sample");
+    if (!linear && !sample && strcmp(grad, "exact")) {
+        fprintf(stderr, "bench-hwa-train: GRAD = %s, must be exact, linear or sample\n", grad);
         return 2;
     }
     if (reps < 1 || reps > 99) {
@@ -122,8 +127,9 @@ int main(int argc, char **argv)
     }
     nn_set_threads(0);
     nn_net_init(net, 1);
-    fg_backend *hwa = linear ? NULL : fit_backend_hwa_new(&m), *exact = NULL;
-    if (linear) {
+    fg_backend *hwa = sample ? NULL : fit_backend_hwa_new(&m), *exact = NULL;
+    nn_grad_mode g = linear ? NN_GRAD_LINEAR : NN_GRAD_EXACT;
+    if (sample) {
         exact = fit_backend_hwa_new(&m);
         if (fg_backend_linear_grad(fit_backend_hwa_new(&m), &hwa) != FG_OK) {
             fprintf(stderr, "bench-hwa-train: %s\n", fg_errmsg());
@@ -132,13 +138,13 @@ int main(int argc, char **argv)
     }
     double ti[99], th[99];
     printf("LeNet-5, %d MNIST images, batch 64, all cores, kernel %s, gradient %s:\n",
-           ds.n, fit_kernel_name(), linear ? "linear" : "exact");
-    if (linear)
-        grad_cosines(net, &ds, exact, hwa);
-    time_epoch(net, &ds, NULL); /* warm-up: pages, OpenBLAS threads */
+           ds.n, fit_kernel_name(), grad);
+    if (linear || sample)
+        grad_cosines(net, &ds, sample ? exact : hwa, hwa, g);
+    time_epoch(net, &ds, NULL, NN_GRAD_EXACT); /* warm-up: pages, OpenBLAS threads */
     for (int k = 0; k < reps; k++) {
-        ti[k] = time_epoch(net, &ds, NULL);
-        th[k] = time_epoch(net, &ds, hwa);
+        ti[k] = time_epoch(net, &ds, NULL, NN_GRAD_EXACT);
+        th[k] = time_epoch(net, &ds, hwa, g);
         printf("  run %d: ideal %.2f s, hwa %.2f s (%.2fx)\n", k + 1, ti[k], th[k],
                th[k] / ti[k]);
     }

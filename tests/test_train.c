@@ -342,6 +342,91 @@ START_TEST(tiles_ideal_equals_dense)
 }
 END_TEST
 
+/* y_j = a_j (x.w)_j + b_j: a backend that is exactly affine per column,
+ * so that its per-tile linearisation is its Jacobian */
+static const float affine_a[FG_COLS] = {0.5f, 1.0f, 1.5f, 2.0f, 0.8f, 1.2f, 0.3f, 3.0f,
+                                        1.1f, 0.9f, 2.5f, 0.7f, 1.3f, 1.7f, 0.6f, 1.9f};
+static fg_status affine_vmm(void *ctx, const float *w, const float *x, float *y, int B)
+{
+    fg_status st = fg_backend_vmm(ctx, w, x, y, B);
+    for (int k = 0; k < B * FG_COLS; k++)
+        y[k] = affine_a[k % FG_COLS] * y[k] + 0.05f * (float)(k % FG_COLS) - 0.3f;
+    return st;
+}
+
+typedef struct { tile_ctx t; float *gains; } gain_ctx;
+static void gain_fwd(fd_case *c, float *out)
+{
+    gain_ctx *l = c->ctx;
+    tile_ctx *t = &l->t;
+    ck_assert_int_eq(nn_tiled_forward_gains(t->be, NULL, out, t->x, t->w, t->b, t->s, t->d,
+                                            l->gains), FG_OK);
+}
+
+/* The per-tile linear gradient (nn_tiled_forward_gains,
+ * nn_tiled_backward_linear): on an affine backend the gains are the
+ * columns' slopes a_j, and the backward is the Jacobian (finite
+ * differences); on the ideal backend it is the dense backward. */
+START_TEST(tiles_linear_gradient)
+{
+    fg_rng r;
+    fg_rng_seed(&r, 9);
+    nn_linear_dims d = {.N = 23, .IC = 37, .OC = 13};
+    size_t nx = 23 * 37, nw = 37 * 13, no = 23 * 13;
+    const int nr = 3, nc = 2;
+    fg_backend *ideal = fg_backend_ideal_new();
+    static const fg_backend_ops affine = {.name = "affine", .vmm = affine_vmm};
+    fg_backend *be = fg_backend_new(&affine, ideal);
+    gain_ctx l = {{be, vec(nx), vec(nw), vec(13), 2.0f, d}, vec((size_t)nr * nc * 16)};
+    tile_ctx *t = &l.t;
+    fill(t->x, nx, &r, 0.05f, 1.95f), fill(t->w, nw, &r, -0.7f, 0.7f);
+    for (size_t i = 0; i < nw; i++) /* away from 0: the steps below keep the sign
+                                       (a weight's cell, and so its gain) */
+        t->w[i] = t->w[i] < 0 ? t->w[i] - 0.05f : t->w[i] + 0.05f;
+    fill(t->b, 13, &r, -1, 1);
+    float *y = vec(no), *rr = vec(no);
+    gain_fwd(&(fd_case){gain_fwd, no, rr, &l}, y);
+    for (int rt = 0; rt < nr; rt++)
+        for (int ct = 0; ct < nc; ct++)
+            for (int j = 0; j < 16; j++) {
+                int used = ct * 8 + j / 2 < 13; /* padding columns: no cells, gain 1 */
+                ck_assert_double_eq_tol(l.gains[(rt * nc + ct) * 16 + j],
+                                        used ? affine_a[j] : 1.0f, 2e-3);
+            }
+    fill(rr, no, &r, -1, 1);
+    float *dx = vec(nx), *dw = vec(nw), *db = vec(13);
+    ck_assert_int_eq(nn_tiled_backward_linear(NULL, dx, dw, db, rr, t->x, t->w, l.gains, d),
+                     FG_OK);
+    fd_case c = {gain_fwd, no, rr, &l};
+    fd_check(&c, t->x, nx, dx, 1e-2f, 3e-3, "linear-gain dinp");
+    for (size_t i = 0; i < nw; i++) /* below max|W|: g unchanged by the step */
+        t->w[i] *= 0.9f;
+    t->w[0] = 0.75f;
+    gain_fwd(&c, y);
+    memset(dw, 0, nw * sizeof *dw);
+    ck_assert_int_eq(nn_tiled_backward_linear(NULL, NULL, dw, NULL, rr, t->x, t->w, l.gains,
+                                              d), FG_OK);
+    fd_check(&c, t->w + 1, nw - 1, dw + 1, 1e-2f, 3e-3, "linear-gain dw");
+    fd_check(&c, t->b, 13, db, 1e-2f, 3e-3, "linear-gain db");
+    /* ideal: gains 1, the dense backward */
+    t->be = ideal;
+    gain_fwd(&c, y);
+    float *dxd = vec(nx), *dwd = vec(nw);
+    memset(dx, 0, nx * sizeof *dx), memset(dw, 0, nw * sizeof *dw);
+    ck_assert_int_eq(nn_tiled_backward_linear(NULL, dx, dw, NULL, rr, t->x, t->w, l.gains, d),
+                     FG_OK);
+    nn_linear_backward(dxd, dwd, NULL, rr, t->x, t->w, d);
+    for (size_t i = 0; i < nx; i++)
+        ck_assert_double_eq_tol(dx[i], dxd[i], 1e-3 * (1 + fabsf(dxd[i])));
+    for (size_t i = 0; i < nw; i++)
+        ck_assert_double_eq_tol(dw[i], dwd[i], 1e-3 * (1 + fabsf(dwd[i])));
+    fg_backend_free(be);
+    fg_backend_free(ideal);
+    free(t->x), free(t->w), free(t->b), free(l.gains), free(y), free(rr);
+    free(dx), free(dw), free(db), free(dxd), free(dwd);
+}
+END_TEST
+
 /* A whole network: forced tiles through ideal == dense fast path. */
 static void net_tiles_identity(const char *name, int H, int W, int C)
 {
@@ -1242,6 +1327,7 @@ Suite *train_suite(void)
     Suite *s = suite_create("train");
     TCase *tc = tcase_create("train:grad");
     tcase_add_test(tc, grad_linear);
+    tcase_add_test(tc, tiles_linear_gradient);
     tcase_add_test(tc, grad_conv);
     tcase_add_test(tc, grad_pool);
     tcase_add_test(tc, grad_relu_clip);

@@ -43,6 +43,10 @@ struct nn_net {
     fg_backend *be;
     nn_tiles_mode tiles;
     nn_scratch ws; /* of the tiled products */
+    nn_grad_mode grad;
+    float *gains;  /* NN_GRAD_LINEAR: the tile gains of the last forward,
+                      analog layer a at + goff[a] (nr,nc,16)          */
+    size_t goff[NN_MAX_LAYERS];
 };
 
 static size_t in_size(const nn_layer *l) { return (size_t)l->H * l->W * l->C; }
@@ -299,6 +303,7 @@ void nn_net_free(nn_net *n)
         free(l->xc), free(l->dxc), free(l->cols), free(l->dcols);
     }
     nn_scratch_free(&n->ws);
+    free(n->gains);
     free(n);
 }
 
@@ -323,9 +328,40 @@ void nn_net_init(nn_net *n, uint64_t seed)
 }
 
 /* ---- accessors ---------------------------------------------------------------- */
+static nn_linear_dims layer_ld(const nn_layer *l, int B)
+{
+    if (l->kind == NN_CONV)
+        return nn_conv_as_linear(nn_conv_dims_make(B, l->H, l->W, l->C, l->OC,
+                                                   l->K, l->stride, l->pad));
+    return (nn_linear_dims){.N = B, .IC = (int)in_size(l), .OC = l->OC};
+}
+
 void nn_net_set_backend(nn_net *n, fg_backend *be) { n->be = be; }
 fg_backend *nn_net_backend(const nn_net *n) { return n->be; }
 void nn_net_set_tiles(nn_net *n, nn_tiles_mode mode) { n->tiles = mode; }
+
+fg_status nn_net_set_grad(nn_net *n, nn_grad_mode g)
+{
+    if (g != NN_GRAD_EXACT && g != NN_GRAD_LINEAR)
+        return fg_error(FG_ERR_RANGE, "gradient mode %d", (int)g);
+    if (g == NN_GRAD_LINEAR && !n->gains) {
+        size_t total = 0;
+        for (int i = 0; i < n->nl; i++)
+            if (n->L[i].analog >= 0) {
+                nn_linear_dims d = layer_ld(&n->L[i], 1);
+                n->goff[n->L[i].analog] = total;
+                total += (size_t)nn_tile_count(d.IC, d.OC) * FG_COLS;
+            }
+        if (!(n->gains = malloc((total ? total : 1) * sizeof *n->gains)))
+            return fg_error(FG_ERR_NOMEM, "out of memory (tile gains)");
+        for (size_t k = 0; k < total; k++)
+            n->gains[k] = 1.0f;
+    }
+    n->grad = g;
+    return FG_OK;
+}
+
+nn_grad_mode nn_net_grad(const nn_net *n) { return n->grad; }
 
 void nn_net_set_input_grad(nn_net *n, int on)
 {
@@ -355,14 +391,6 @@ int nn_net_uses_tiles(const nn_net *n)
     if (n->tiles == NN_TILES_ALWAYS)
         return 1;
     return n->be && strcmp(fg_backend_name(n->be), "ideal") != 0;
-}
-
-static nn_linear_dims layer_ld(const nn_layer *l, int B)
-{
-    if (l->kind == NN_CONV)
-        return nn_conv_as_linear(nn_conv_dims_make(B, l->H, l->W, l->C, l->OC,
-                                                   l->K, l->stride, l->pad));
-    return (nn_linear_dims){.N = B, .IC = (int)in_size(l), .OC = l->OC};
 }
 
 int nn_net_tiles(const nn_net *n)
@@ -447,7 +475,9 @@ static fg_status matmul_fwd(nn_net *n, const nn_layer *l, float *out,
     }
     fg_backend *be = n->be;
     fg_backend *tmp = be ? NULL : (be = fg_backend_ideal_new());
-    fg_status st = be ? nn_tiled_forward(be, &n->ws, out, inp, w, b, n->sx[l->analog], d)
+    float *gains = n->grad == NN_GRAD_LINEAR ? n->gains + n->goff[l->analog] : NULL;
+    fg_status st = be ? nn_tiled_forward_gains(be, &n->ws, out, inp, w, b,
+                                               n->sx[l->analog], d, gains)
                       : fg_error(FG_ERR_NOMEM, "out of memory");
     fg_backend_free(tmp);
     return st;
@@ -463,6 +493,9 @@ static fg_status matmul_bwd(nn_net *n, const nn_layer *l, float *dinp,
         nn_linear_backward(dinp, dw, db, dout, inp, w, d);
         return FG_OK;
     }
+    if (n->grad == NN_GRAD_LINEAR)
+        return nn_tiled_backward_linear(&n->ws, dinp, dw, db, dout, inp, w,
+                                        n->gains + n->goff[l->analog], d);
     fg_backend *be = n->be;
     fg_backend *tmp = be ? NULL : (be = fg_backend_ideal_new());
     fg_status st = be ? nn_tiled_backward(be, &n->ws, dinp, dw, db, dout, inp,

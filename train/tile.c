@@ -10,6 +10,7 @@
  * v >= 0 and -dw- for v < 0 (exact derivative of the split). */
 #include "train.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,9 +108,58 @@ static void tile_out(float *out, const float *yb, nn_linear_dims d, int nc,
         }
 }
 
+/* The least-squares slope, over the N vectors of a row tile, of each
+ * column's output y against its ideal product z = x . cells:
+ *     G = (N Syz - Sy Sz) / (N Szz - Sz^2)
+ * with Sz = sum z = c . sum x, Szz = sum z^2 = c^T (X^T X) c and Syz =
+ * sum y z = c . (X^T y): the moments come from X^T [X | Y] (one product
+ * per tile), not from z itself. 1 where z does not vary over the batch
+ * (var z below 1e-6 of its mean square), clipped to [0, NN_GAIN_MAX].
+ * gains (nc,16); xb (N,16); yb (nc,N,16); cells (nc,16,16); m: scratch of
+ * 16 * 16 * (1 + nc) floats. */
+static void tile_gains(float *gains, const float *xb, const float *yb,
+                       const float *cells, int N, int nc, float *m)
+{
+    float xs[FG_ROWS] = {0};
+    for (int n = 0; n < N; n++)
+        for (int i = 0; i < FG_ROWS; i++)
+            xs[i] += xb[(size_t)n * FG_ROWS + i];
+    /* m[0] = X^T X (16,16), m[1+c] = X^T Y_c (16,16) */
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, FG_ROWS, N, 1.0f, xb, FG_ROWS,
+                0.0f, m, FG_ROWS);
+    for (int c = 0; c < nc; c++)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, FG_ROWS, FG_COLS, N, 1.0f,
+                    xb, FG_ROWS, yb + (size_t)c * N * FG_COLS, FG_COLS, 0.0f,
+                    m + (size_t)(1 + c) * FG_CELLS, FG_COLS);
+    for (int c = 0; c < nc; c++)
+        for (int j = 0; j < FG_COLS; j++) {
+            const float *cl = cells + (size_t)c * FG_CELLS, *xy = m + (1 + c) * FG_CELLS;
+            double sz = 0, szz = 0, syz = 0, sy = 0;
+            for (int n = 0; n < N; n++)
+                sy += yb[((size_t)c * N + n) * FG_COLS + j];
+            for (int i = 0; i < FG_ROWS; i++) {
+                const double ci = cl[i * FG_COLS + j];
+                sz += ci * xs[i];
+                syz += ci * xy[i * FG_COLS + j];
+                for (int k = 0; k < FG_ROWS; k++) /* upper triangle of X^T X */
+                    szz += ci * cl[k * FG_COLS + j] * m[i <= k ? i * FG_ROWS + k : k * FG_ROWS + i];
+            }
+            const double var = N * szz - sz * sz, cov = N * syz - sy * sz;
+            double g = var > 1e-6 * N * szz && var > 0 ? cov / var : 1.0;
+            gains[c * FG_COLS + j] = (float)(g < 0 ? 0 : g > NN_GAIN_MAX ? NN_GAIN_MAX : g);
+        }
+}
+
 fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
                            const float *inp, const float *w, const float *b,
                            float s_x, nn_linear_dims d)
+{
+    return nn_tiled_forward_gains(be, ws, out, inp, w, b, s_x, d, NULL);
+}
+
+fg_status nn_tiled_forward_gains(fg_backend *be, nn_scratch *ws, float *out,
+                                 const float *inp, const float *w, const float *b,
+                                 float s_x, nn_linear_dims d, float *gains)
 {
     const int nr = (d.IC + FG_ROWS - 1) / FG_ROWS;
     const int nc = (d.OC + PAIRS - 1) / PAIRS;
@@ -118,11 +168,11 @@ fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
     /* xb (N,16) pulses, yb (nc,N,16) outputs, cells (nc,16,16): a row of
      * tiles at a time (they share the pulses) */
     float *xb, *own;
-    fg_status st = scratch_get(ws, (1 + (size_t)nc) * nv + (size_t)nc * FG_CELLS,
+    fg_status st = scratch_get(ws, (1 + (size_t)nc) * nv + (2 + 2 * (size_t)nc) * FG_CELLS,
                                &xb, &own);
     if (st != FG_OK)
         return st;
-    float *yb = xb + nv, *cells = yb + (size_t)nc * nv;
+    float *yb = xb + nv, *cells = yb + (size_t)nc * nv, *mom = cells + (size_t)nc * FG_CELLS;
 #pragma omp parallel for schedule(static) if (d.N >= NN_PAR_ROWS)
     for (int n = 0; n < d.N; n++)
         for (int k = 0; k < d.OC; k++)
@@ -133,6 +183,8 @@ fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
             nn_tile_cells(cells + (size_t)c * FG_CELLS, w, d.IC, d.OC, r, c, g);
         if ((st = fg_backend_vmm_tiles(be, cells, nc, xb, yb, d.N)) != FG_OK)
             break;
+        if (gains)
+            tile_gains(gains + (size_t)r * nc * FG_COLS, xb, yb, cells, d.N, nc, mom);
         tile_out(out, yb, d, nc, s_x * g);
     }
     free(own);
@@ -224,4 +276,44 @@ fg_status nn_tiled_backward(fg_backend *be, nn_scratch *ws, float *dinp,
     }
     free(own);
     return st;
+}
+
+/* gsel (OC,IC): the gain of the cell each weight sits on, gains (nr,nc,16)
+ * of column 2k (w >= 0) or 2k+1 (w < 0) of tile (i/16, k/8) */
+static void tile_gain_select(float *gsel, const float *w, const float *gains,
+                             nn_linear_dims d)
+{
+    const int nc = (d.OC + PAIRS - 1) / PAIRS;
+    for (int k = 0; k < d.OC; k++)
+        for (int i = 0; i < d.IC; i++) {
+            const size_t o = (size_t)k * d.IC + i;
+            const int r = i / FG_ROWS, c = k / PAIRS, j = 2 * (k % PAIRS) + (w[o] < 0.0f);
+            gsel[o] = gains[((size_t)r * nc + c) * FG_COLS + j];
+        }
+}
+
+fg_status nn_tiled_backward_linear(nn_scratch *ws, float *dinp, float *dw, float *db,
+                                   const float *dout, const float *inp, const float *w,
+                                   const float *gains, nn_linear_dims d)
+{
+    const size_t nw = (size_t)d.OC * d.IC;
+    float *gsel, *own;
+    fg_status st = scratch_get(ws, 2 * nw, &gsel, &own);
+    if (st != FG_OK)
+        return st;
+    float *tmp = gsel + nw;
+    tile_gain_select(gsel, w, gains, d);
+    if (dinp || db) { /* dinp += dout . (G o w): the ideal transpose, gain-scaled */
+        for (size_t o = 0; o < nw; o++)
+            tmp[o] = gsel[o] * w[o];
+        nn_linear_backward(dinp, NULL, db, dout, inp, tmp, d);
+    }
+    if (dw) { /* dw += G o (dout^T . inp) */
+        memset(tmp, 0, nw * sizeof *tmp);
+        nn_linear_backward(NULL, tmp, NULL, dout, inp, w, d);
+        for (size_t o = 0; o < nw; o++)
+            dw[o] += gsel[o] * tmp[o];
+    }
+    free(own);
+    return FG_OK;
 }

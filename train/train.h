@@ -143,6 +143,25 @@ void nn_scratch_free(nn_scratch *ws);
 fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
                            const float *inp, const float *w, const float *b,
                            float s_x, nn_linear_dims d);
+/* nn_tiled_forward, and when gains (nr,nc,16) is not NULL, the linear
+ * gain of every tile column over this batch (nr = ceil(IC/16) row tiles,
+ * nc = ceil(OC/8) column tiles): the least-squares slope of the column's
+ * output y against its ideal product z = x . cells over the N vectors
+ * (1 where z does not vary, clipped to [0, NN_GAIN_MAX]); for
+ * nn_tiled_backward_linear. */
+#define NN_GAIN_MAX 4.0
+fg_status nn_tiled_forward_gains(fg_backend *be, nn_scratch *ws, float *out,
+                                 const float *inp, const float *w, const float *b,
+                                 float s_x, nn_linear_dims d, float *gains);
+/* Backward of the per-tile linearisation y ~= G_col (x . cells) + c_col,
+ * with the gains of nn_tiled_forward_gains: the dense backward with each
+ * weight's gradient and each input's path scaled by the gain of the column
+ * its cell sits on (2k for w >= 0, 2k+1 for w < 0):
+ *     dinp += dout . (G o w),  dw += G o (dout^T . inp),  db += sum dout.
+ * Needs no backward of the backend (any backend, SPICE included). */
+fg_status nn_tiled_backward_linear(nn_scratch *ws, float *dinp, float *dw, float *db,
+                                   const float *dout, const float *inp, const float *w,
+                                   const float *gains, nn_linear_dims d);
 /* Backward through fg_backend_vmm_backward (the backend's own Jacobian):
  * dinp (N,IC) +=, dw (OC,IC) +=, db (OC) += (any may be NULL). The split
  * v -> (w+, w-) is differentiated exactly: dv = dw+ where v >= 0, -dw- where
@@ -240,6 +259,14 @@ void nn_net_init(nn_net *net, uint64_t seed);
 void nn_net_set_backend(nn_net *net, fg_backend *be);
 fg_backend *nn_net_backend(const nn_net *net);
 void nn_net_set_tiles(nn_net *net, nn_tiles_mode mode);
+/* How the tiled layers backpropagate: NN_GRAD_EXACT (the default) through
+ * the backend's own Jacobian (fg_backend_vmm_backward); NN_GRAD_LINEAR
+ * through the per-tile linearisation of the last forward pass
+ * (nn_tiled_forward_gains, nn_tiled_backward_linear), for which the backend
+ * needs no backward. FG_ERR_NOMEM, FG_ERR_RANGE (unknown mode). */
+typedef enum { NN_GRAD_EXACT = 0, NN_GRAD_LINEAR } nn_grad_mode;
+fg_status nn_net_set_grad(nn_net *net, nn_grad_mode g);
+nn_grad_mode nn_net_grad(const nn_net *net);
 /* on: nn_net_backward also propagates the loss gradient to the network's
  * input, nn_net_input_grad (B, nn_net_input_size) afterwards (the input
  * sensitivities); off (the default): the first layers skip it. */
