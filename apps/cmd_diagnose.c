@@ -177,7 +177,8 @@ static fg_status make_operator(const diag_args *a, int c, int s, int k, fg_backe
     p.seed = a->be.perturb.seed + 1000003ULL * (uint64_t)k;
     if (st == FG_OK)
         st = app_backend_new(a->be.name, a->be.model, a->be.layout, a->be.array_netlist,
-                             &a->be.corner, 0, a->be.jobs, &p, a->be.grad_linear, be);
+                             &a->be.corner, 0, a->be.jobs, &p,
+                             a->be.grad == NN_CLI_GRAD_SAMPLE, be);
     return st;
 }
 
@@ -189,6 +190,7 @@ typedef struct {
     const uint8_t *y;   /* (B)                       */
     int B;
     float *probs, *dl;  /* (B, classes)              */
+    nn_grad_mode grad;  /* --grad (linear: the net's) */
 } diag_batch;
 
 /* g (nw + nx) = d loss / d weights of the analog layers, then d loss / d
@@ -200,7 +202,9 @@ static fg_status batch_grad(diag_batch *b, fg_backend *be, float *g)
     nn_net_set_backend(net, be);
     nn_net_set_tiles(net, NN_TILES_ALWAYS);
     nn_net_zero_grad(net);
-    fg_status st = nn_net_forward(net, b->x, b->B, 0);
+    fg_status st = nn_net_set_grad(net, b->grad);
+    if (st == FG_OK)
+        st = nn_net_forward(net, b->x, b->B, 0);
     if (st != FG_OK)
         return st;
     nn_xent_forward(b->probs, nn_net_logits(net), b->y, b->B, K);
@@ -534,9 +538,10 @@ static fg_status run(const diag_args *a)
     to.epochs = a->hat_epochs ? a->hat_epochs : 1, to.init = a->ckpt, to.quiet = 1;
     to.limit_train = a->limit_train, to.limit_test = a->limit_test;
     to.tiles = NN_TILES_ALWAYS, to.threads = 0;
+    to.grad = nn_cli_grad_mode(a->be.grad);
     to.opt.lr = a->lr > 0 ? a->lr : to.opt.lr / 10;
     const size_t n = net ? weight_count(net) : 0, K = net ? (size_t)nn_net_classes(net) : 0;
-    diag_batch b = {.net = net, .B = a->batch, .nw = n,
+    diag_batch b = {.net = net, .B = a->batch, .nw = n, .grad = to.grad,
                     .nx = net ? (size_t)a->batch * nn_net_input_size(net) : 0};
     const size_t ng = b.nw + b.nx; /* one gradient vector */
     float *x = NULL, *gk = NULL;

@@ -145,7 +145,7 @@ static void print_json(const eval_args *a, const eval_result *r)
     char buf[512];
     fg_perturb_describe(&a->be.perturb, buf, sizeof buf);
     cJSON_AddStringToObject(j, "perturb", buf);
-    cJSON_AddStringToObject(j, "grad", a->be.grad_linear ? "linear" : "exact");
+    cJSON_AddStringToObject(j, "grad", nn_cli_grad_name(a->be.grad));
     cJSON_AddNumberToObject(j, "accuracy", r->acc);
     cJSON_AddNumberToObject(j, "images", r->images);
     cJSON_AddNumberToObject(j, "seconds", r->seconds);

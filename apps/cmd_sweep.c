@@ -96,6 +96,7 @@ static void apply_defaults(sweep_args *a)
 {
     nn_cli_train_opts(&a->t, a->net, &a->o);
     a->o.quiet = 1, a->o.threads = 1, a->o.tiles = NN_TILES_ALWAYS;
+    a->o.grad = nn_cli_grad_mode(a->be.grad);
 }
 
 /* The settings that make two sweeps the same sweep (DIR/sweep.json). */

@@ -114,6 +114,7 @@ static void apply_defaults(train_args *a)
     if (a->set_threads)
         a->o.threads = a->threads;
     a->o.tiles = a->be.tiles ? NN_TILES_ALWAYS : NN_TILES_AUTO;
+    a->o.grad = nn_cli_grad_mode(a->be.grad);
 }
 
 static void print_json(const train_args *a, const nn_train_result *r)
@@ -126,7 +127,7 @@ static void print_json(const train_args *a, const nn_train_result *r)
     char buf[512];
     fg_perturb_describe(&a->be.perturb, buf, sizeof buf);
     cJSON_AddStringToObject(j, "perturb", buf);
-    cJSON_AddStringToObject(j, "grad", a->be.grad_linear ? "linear" : "exact");
+    cJSON_AddStringToObject(j, "grad", nn_cli_grad_name(a->be.grad));
     if (a->tmodel) {
         cJSON_AddStringToObject(j, "tmodel", a->tmodel);
         cJSON_AddNumberToObject(j, "temp_lo_c", a->t_lo);
@@ -186,9 +187,10 @@ static fg_status sampler_new(train_args *a, temp_sampler **out)
     fg_status st = nn_cli_backend_array(&a->be, &arr, &fitted);
     if (st != FG_OK)
         return st;
-    if (!fitted || !a->be.model || a->be.grad_linear || !fg_perturb_is_none(&a->be.perturb))
+    if (!fitted || !a->be.model || a->be.grad == NN_CLI_GRAD_SAMPLE ||
+        !fg_perturb_is_none(&a->be.perturb))
         return fg_error(FG_ERR_RANGE, "--tmodel needs --backend hwa --model M.json, "
-                        "without --perturb and --grad linear");
+                        "without --perturb and --grad sample");
     temp_sampler *s = calloc(1, sizeof *s);
     if (!s)
         return fg_error(FG_ERR_NOMEM, "out of memory");

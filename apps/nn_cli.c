@@ -32,11 +32,15 @@ int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c
         return 1;
     }
     if (c == NN_CLI_OPT_GRAD) {
-        if (strcmp(arg, "exact") && strcmp(arg, "linear")) {
-            fprintf(stderr, "fgcosim %s: --grad: '%s' is not exact or linear\n", cmd, arg);
+        int g = 0;
+        while (g <= NN_CLI_GRAD_SAMPLE && strcmp(arg, nn_cli_grad_name((nn_cli_grad)g)))
+            g++;
+        if (g > NN_CLI_GRAD_SAMPLE) {
+            fprintf(stderr, "fgcosim %s: --grad: '%s' is not exact, linear or sample\n",
+                    cmd, arg);
             *bad = 2;
-        }
-        o->grad_linear = !strcmp(arg, "linear");
+        } else
+            o->grad = (nn_cli_grad)g;
         return 1;
     }
     if (c == NN_CLI_OPT_PERTURB) {
@@ -128,13 +132,25 @@ void nn_cli_train_opts(const nn_cli_train_args *t, const char *net, nn_train_opt
     if (t->nocos) d->cosine = 0;
 }
 
+const char *nn_cli_grad_name(nn_cli_grad g)
+{
+    static const char *const names[] = {"exact", "linear", "sample"};
+    return g >= NN_CLI_GRAD_EXACT && g <= NN_CLI_GRAD_SAMPLE ? names[g] : "?";
+}
+
+nn_grad_mode nn_cli_grad_mode(nn_cli_grad g)
+{
+    return g == NN_CLI_GRAD_LINEAR ? NN_GRAD_LINEAR : NN_GRAD_EXACT;
+}
+
 fg_status nn_cli_backend(const nn_cli_backend_opts *o, fg_backend **be)
 {
     *be = NULL;
     if (!strcmp(o->name, "ideal") && !o->tiles && fg_perturb_is_none(&o->perturb))
         return FG_OK;
     return app_backend_new(o->name, o->model, o->layout, o->array_netlist, &o->corner,
-                           o->reprogram, o->jobs, &o->perturb, o->grad_linear, be);
+                           o->reprogram, o->jobs, &o->perturb,
+                           o->grad == NN_CLI_GRAD_SAMPLE, be);
 }
 
 fg_status nn_cli_backend_spec(const nn_cli_backend_opts *o, char *spec, size_t n)
@@ -156,7 +172,8 @@ fg_status nn_cli_backend_array(const nn_cli_backend_opts *o, nn_ckpt_array *a,
         *must_match = 0;
     char spec[8192];
     fgc_open_opts oo = {.corner = &o->corner, .reprogram = o->reprogram,
-                        .linear_grad = o->grad_linear, .perturb = &o->perturb};
+                        .linear_grad = o->grad == NN_CLI_GRAD_SAMPLE,
+                        .perturb = &o->perturb};
     fgc_array arr;
     fg_status st = nn_cli_backend_spec(o, spec, sizeof spec);
     if (st == FG_OK)

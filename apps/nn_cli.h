@@ -13,6 +13,16 @@
 int nn_cli_float(const char *cmd, const char *opt, const char *s, double lo,
                  double hi, float *out);
 
+/* --grad: how the tiled layers backpropagate in training */
+typedef enum {
+    NN_CLI_GRAD_EXACT = 0, /* the backend's own Jacobian                    */
+    NN_CLI_GRAD_LINEAR,    /* per-tile linearisation (nn_net_set_grad)       */
+    NN_CLI_GRAD_SAMPLE,    /* per-sample gains (fg_backend_linear_grad)      */
+} nn_cli_grad;
+const char *nn_cli_grad_name(nn_cli_grad g);
+/* the net's mode for g (sample: exact through the wrapped backend) */
+nn_grad_mode nn_cli_grad_mode(nn_cli_grad g);
+
 /* Array backend options shared by train and evaluate. */
 typedef struct {
     const char *name;          /* ideal | hwa | spice                       */
@@ -24,7 +34,7 @@ typedef struct {
     fg_corner corner;          /* spice: operating corner (nominal)        */
     int reprogram;             /* spice: program-verify at the corner      */
     fg_perturb perturb;        /* --perturb (none)                          */
-    int grad_linear;           /* --grad linear (exact)                     */
+    nn_cli_grad grad;          /* --grad (exact)                            */
 } nn_cli_backend_opts;
 
 /* Sets the defaults (nominal corner); name "ideal". */
@@ -56,9 +66,13 @@ enum { NN_CLI_OPT_REPROGRAM = 1200, NN_CLI_OPT_PERTURB, NN_CLI_OPT_GRAD };
     "  --perturb K=V,...   perturbations over the backend (any; forces the\n" \
     "                      tiles), e.g. read_noise=0.2,prog_bits=5;\n"       \
     "                      --perturb help lists the keys\n"                 \
-    "  --grad exact|linear backward of training: the backend's own Jacobian\n" \
-    "                      (exact), or the ideal transpose scaled by each\n" \
-    "                      output's gain y/(x.w) from the forward (linear)\n" \
+    "  --grad exact|linear|sample  backward of training: the backend's\n" \
+    "                      own Jacobian (exact); the ideal transpose with\n" \
+    "                      each weight scaled by its tile column's gain,\n" \
+    "                      the least-squares slope of the column's output\n" \
+    "                      over its ideal product in the batch (linear:\n" \
+    "                      any backend, spice too); or scaled per sample\n" \
+    "                      by y/(x.w) (sample)\n" \
     "operating corner of the spice backend:\n" APP_CORNER_HELP
 /* Handles option c (first..first+5); returns 1 if it was one, sets *bad. */
 int nn_cli_backend_opt(const char *cmd, nn_cli_backend_opts *o, int first, int c,

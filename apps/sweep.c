@@ -291,7 +291,8 @@ static void worker(const sweep_run_cfg *c, int idx, int fd)
     fg_status st = config_perturb(c->g, &c->backend->perturb, idx, &bo.perturb);
     if (st == FG_OK)
         st = app_backend_new(bo.name, bo.model, bo.layout, bo.array_netlist, &bo.corner,
-                             bo.reprogram, bo.jobs, &bo.perturb, bo.grad_linear, &be);
+                             bo.reprogram, bo.jobs, &bo.perturb,
+                             bo.grad == NN_CLI_GRAD_SAMPLE, &be);
     if (st == FG_OK)
         st = nn_train(c->train, be, NULL, &res);
     fg_backend_free(be);

@@ -894,6 +894,38 @@ START_TEST(tmodel_cli)
 }
 END_TEST
 
+/* --grad linear trains through a backend without a backward: the SPICE
+ * array itself (the exact gradient refuses it); a bad --grad: exit 2,
+ * one line naming the option, no checkpoint. */
+START_TEST(train_grad_linear_spice)
+{
+    val_fix f;
+    fix_open(&f);
+    char ck[128], args[512], out[4096], line[512];
+    snprintf(ck, sizeof ck, "%s/s.ckpt", f.dir);
+    const char *tr = "train --net mlp-lowres --data mnist-lowres:" FG_FIXTURES "/nn_mnist "
+                     "--epochs 1 --batch 8 --limit-train 8 --limit-test 8 --backend spice "
+                     "--layout regular --quiet";
+    ck_assert_int_eq(tu_run_fgcosimf("%s --grad exact -o %s", tr, ck), 1);
+    tu_err_lines(line, sizeof line);
+    ck_assert_msg(strstr(line, "has no gradient"), "%s", line);
+    ck_assert_int_ne(access(ck, F_OK), 0);
+    ck_assert_int_eq(tu_run_fgcosimf("%s --grad slope -o %s", tr, ck), 2);
+    ck_assert_int_eq(tu_err_lines(line, sizeof line), 1);
+    ck_assert_msg(strstr(line, "--grad") && strstr(line, "slope"), "%s", line);
+    ck_assert_int_ne(access(ck, F_OK), 0);
+    snprintf(args, sizeof args, "%s --grad linear -o %s --json", tr, ck);
+    ck_assert_int_eq(tu_run_fgcosim_out(args, out, sizeof out), 0);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_msg(cJSON_IsObject(j), "not one JSON object: %s", out);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "grad")->valuestring, "linear");
+    ck_assert(isfinite(jget(j, "train_loss")));
+    cJSON_Delete(j);
+    ck_assert_int_eq(access(ck, F_OK), 0);
+    fix_close(&f);
+}
+END_TEST
+
 Suite *apps_suite(void)
 {
     Suite *s = suite_create("apps");
@@ -918,6 +950,7 @@ Suite *apps_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, simulate_ckpt);
     tcase_add_test(tc, diagnose_inputs);
+    tcase_add_test(tc, train_grad_linear_spice);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("apps:sweep");

@@ -396,6 +396,8 @@ typedef struct {
                            (slightly) different floats.                  */
     int quiet;          /* no per-epoch lines on stderr                 */
     nn_tiles_mode tiles;/* NN_TILES_ALWAYS: products through the tiles  */
+    nn_grad_mode grad;  /* how the tiled layers backpropagate
+                           (nn_net_set_grad; exact by default)          */
     const char *init;   /* checkpoint to start from (fine-tuning: same net
                            and input shape); NULL = random init (seed)   */
     nn_ckpt_array array;/* the array trained for, stored in the

@@ -283,6 +283,9 @@ fg_status nn_train(const nn_train_opts *o, fg_backend *be, const char *ckpt,
     if (st == FG_OK) {
         nn_net_set_backend(net, be);
         nn_net_set_tiles(net, o->tiles);
+        st = nn_net_set_grad(net, o->grad);
+    }
+    if (st == FG_OK) {
         if (!o->quiet)
             nn_net_print(net, stderr);
         st = run_epochs(o, net, be, &tr, &te, r);
