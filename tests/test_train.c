@@ -408,6 +408,17 @@ START_TEST(tiles_linear_gradient)
                                               d), FG_OK);
     fd_check(&c, t->w + 1, nw - 1, dw + 1, 1e-2f, 3e-3, "linear-gain dw");
     fd_check(&c, t->b, 13, db, 1e-2f, 3e-3, "linear-gain db");
+    /* a batch over the gains' sample (1,024 of 1,500 vectors): the same slopes */
+    {
+        nn_linear_dims d2 = {.N = 1500, .IC = 16, .OC = 8};
+        float *x2 = vec(1500 * 16), *y2 = vec(1500 * 8), g2[16];
+        fill(x2, 1500 * 16, &r, 0.0f, 1.0f);
+        ck_assert_int_eq(nn_tiled_forward_gains(be, NULL, y2, x2, t->w, NULL, 1.0f, d2, g2),
+                         FG_OK);
+        for (int j = 0; j < 16; j++)
+            ck_assert_double_eq_tol(g2[j], affine_a[j], 2e-3);
+        free(x2), free(y2);
+    }
     /* ideal: gains 1, the dense backward */
     t->be = ideal;
     gain_fwd(&c, y);

@@ -10,8 +10,8 @@
  * v >= 0 and -dw- for v < 0 (exact derivative of the split). */
 #include "train.h"
 
-#include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,44 +108,71 @@ static void tile_out(float *out, const float *yb, nn_linear_dims d, int nc,
         }
 }
 
-/* The least-squares slope, over the N vectors of a row tile, of each
- * column's output y against its ideal product z = x . cells:
- *     G = (N Syz - Sy Sz) / (N Szz - Sz^2)
- * with Sz = sum z = c . sum x, Szz = sum z^2 = c^T (X^T X) c and Syz =
- * sum y z = c . (X^T y): the moments come from X^T [X | Y] (one product
- * per tile), not from z itself. 1 where z does not vary over the batch
- * (var z below 1e-6 of its mean square), clipped to [0, NN_GAIN_MAX].
- * gains (nc,16); xb (N,16); yb (nc,N,16); cells (nc,16,16); m: scratch of
- * 16 * 16 * (1 + nc) floats. */
-static void tile_gains(float *gains, const float *xb, const float *yb,
-                       const float *cells, int N, int nc, float *m)
+/* Vectors of a row tile that the gains are estimated on: all of them up
+ * to NN_GAIN_SAMPLE, else NN_GAIN_SAMPLE spread over the batch by the
+ * golden ratio (a conv layer's patches: every position and image alike). */
+#define NN_GAIN_SAMPLE 1024
+static int gain_sample(int N, int k)
 {
-    float xs[FG_ROWS] = {0};
-    for (int n = 0; n < N; n++)
-        for (int i = 0; i < FG_ROWS; i++)
-            xs[i] += xb[(size_t)n * FG_ROWS + i];
-    /* m[0] = X^T X (16,16), m[1+c] = X^T Y_c (16,16) */
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, FG_ROWS, N, 1.0f, xb, FG_ROWS,
-                0.0f, m, FG_ROWS);
-    for (int c = 0; c < nc; c++)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, FG_ROWS, FG_COLS, N, 1.0f,
-                    xb, FG_ROWS, yb + (size_t)c * N * FG_COLS, FG_COLS, 0.0f,
-                    m + (size_t)(1 + c) * FG_CELLS, FG_COLS);
+    if (N <= NN_GAIN_SAMPLE)
+        return k;
+    double f = k * 0.6180339887498949;
+    return (int)((f - floor(f)) * N);
+}
+
+/* The least-squares slope of each column's output y against its ideal
+ * product z = x . cells over the sampled vectors of a row tile:
+ *     G = (M Syz - Sy Sz) / (M Szz - Sz^2)
+ * with Sz = sum z = c . sum x, Szz = sum z^2 = c^T (sum x x^T) c and
+ * Syz = sum y z = c . (sum x y^T): the moments of x and y, not z itself.
+ * 1 where z does not vary over the sample (var z below 1e-6 of its mean
+ * square), clipped to [0, NN_GAIN_MAX]. gains (nc,16); xb (N,16); yb
+ * (nc,N,16); cells (nc,16,16); m: scratch of 16 * 17 * (1 + nc) doubles
+ * (as floats: twice that). */
+static void tile_gains(float *gains, const float *xb, const float *yb,
+                       const float *cells, int N, int nc, double *m)
+{
+    const int M = N < NN_GAIN_SAMPLE ? N : NN_GAIN_SAMPLE;
+    /* m: xx (16,16), xs (16), then per tile xy (16,16) and ys (16) */
+    double *xx = m, *xs = m + FG_CELLS, *xy = xs + FG_ROWS;
+    memset(m, 0, (FG_CELLS + FG_ROWS) * (1 + (size_t)nc) * sizeof *m);
+    for (int k = 0; k < M; k++) {
+        const int n = gain_sample(N, k);
+        const float *x = xb + (size_t)n * FG_ROWS;
+        for (int i = 0; i < FG_ROWS; i++) {
+            if (x[i] == 0.0f) /* most of a conv patch's rows */
+                continue;
+            xs[i] += x[i];
+            for (int l = 0; l < FG_ROWS; l++)
+                xx[i * FG_ROWS + l] += (double)x[i] * x[l];
+            for (int c = 0; c < nc; c++) {
+                const float *y = yb + ((size_t)c * N + n) * FG_COLS;
+                double *xyc = xy + (size_t)c * (FG_CELLS + FG_ROWS);
+                for (int j = 0; j < FG_COLS; j++)
+                    xyc[i * FG_COLS + j] += (double)x[i] * y[j];
+            }
+        }
+        for (int c = 0; c < nc; c++) {
+            const float *y = yb + ((size_t)c * N + n) * FG_COLS;
+            double *ys = xy + (size_t)c * (FG_CELLS + FG_ROWS) + FG_CELLS;
+            for (int j = 0; j < FG_COLS; j++)
+                ys[j] += y[j];
+        }
+    }
     for (int c = 0; c < nc; c++)
         for (int j = 0; j < FG_COLS; j++) {
-            const float *cl = cells + (size_t)c * FG_CELLS, *xy = m + (1 + c) * FG_CELLS;
-            double sz = 0, szz = 0, syz = 0, sy = 0;
-            for (int n = 0; n < N; n++)
-                sy += yb[((size_t)c * N + n) * FG_COLS + j];
+            const float *cl = cells + (size_t)c * FG_CELLS;
+            const double *xyc = xy + (size_t)c * (FG_CELLS + FG_ROWS);
+            double sz = 0, szz = 0, syz = 0, sy = xyc[FG_CELLS + j];
             for (int i = 0; i < FG_ROWS; i++) {
                 const double ci = cl[i * FG_COLS + j];
                 sz += ci * xs[i];
-                syz += ci * xy[i * FG_COLS + j];
-                for (int k = 0; k < FG_ROWS; k++) /* upper triangle of X^T X */
-                    szz += ci * cl[k * FG_COLS + j] * m[i <= k ? i * FG_ROWS + k : k * FG_ROWS + i];
+                syz += ci * xyc[i * FG_COLS + j];
+                for (int l = 0; l < FG_ROWS; l++)
+                    szz += ci * cl[l * FG_COLS + j] * xx[i * FG_ROWS + l];
             }
-            const double var = N * szz - sz * sz, cov = N * syz - sy * sz;
-            double g = var > 1e-6 * N * szz && var > 0 ? cov / var : 1.0;
+            const double var = M * szz - sz * sz, cov = M * syz - sy * sz;
+            const double g = var > 1e-6 * M * szz && var > 0 ? cov / var : 1.0;
             gains[c * FG_COLS + j] = (float)(g < 0 ? 0 : g > NN_GAIN_MAX ? NN_GAIN_MAX : g);
         }
 }
@@ -168,11 +195,14 @@ fg_status nn_tiled_forward_gains(fg_backend *be, nn_scratch *ws, float *out,
     /* xb (N,16) pulses, yb (nc,N,16) outputs, cells (nc,16,16): a row of
      * tiles at a time (they share the pulses) */
     float *xb, *own;
-    fg_status st = scratch_get(ws, (1 + (size_t)nc) * nv + (2 + 2 * (size_t)nc) * FG_CELLS,
+    /* + the gains' moments: (1 + nc) * 272 doubles, as 2 floats each */
+    const size_t nmom = 2 * (1 + (size_t)nc) * (FG_CELLS + FG_ROWS) + 2;
+    fg_status st = scratch_get(ws, (1 + (size_t)nc) * nv + (size_t)nc * FG_CELLS + nmom,
                                &xb, &own);
     if (st != FG_OK)
         return st;
-    float *yb = xb + nv, *cells = yb + (size_t)nc * nv, *mom = cells + (size_t)nc * FG_CELLS;
+    float *yb = xb + nv, *cells = yb + (size_t)nc * nv;
+    double *mom = (double *)(((uintptr_t)(cells + (size_t)nc * FG_CELLS) + 7) & ~(uintptr_t)7);
 #pragma omp parallel for schedule(static) if (d.N >= NN_PAR_ROWS)
     for (int n = 0; n < d.N; n++)
         for (int k = 0; k < d.OC; k++)

@@ -146,9 +146,10 @@ fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
 /* nn_tiled_forward, and when gains (nr,nc,16) is not NULL, the linear
  * gain of every tile column over this batch (nr = ceil(IC/16) row tiles,
  * nc = ceil(OC/8) column tiles): the least-squares slope of the column's
- * output y against its ideal product z = x . cells over the N vectors
- * (1 where z does not vary, clipped to [0, NN_GAIN_MAX]); for
- * nn_tiled_backward_linear. */
+ * output y against its ideal product z = x . cells over the N vectors of
+ * the row tile (over 1,024 of them spread over the batch when N is larger:
+ * a conv layer's patches), 1 where z does not vary, clipped to [0,
+ * NN_GAIN_MAX]; for nn_tiled_backward_linear. */
 #define NN_GAIN_MAX 4.0
 fg_status nn_tiled_forward_gains(fg_backend *be, nn_scratch *ws, float *out,
                                  const float *inp, const float *w, const float *b,
