@@ -408,7 +408,7 @@ START_TEST(tiles_linear_gradient)
                                               d), FG_OK);
     fd_check(&c, t->w + 1, nw - 1, dw + 1, 1e-2f, 3e-3, "linear-gain dw");
     fd_check(&c, t->b, 13, db, 1e-2f, 3e-3, "linear-gain db");
-    /* a batch over the gains' sample (1,024 of 1,500 vectors): the same slopes */
+    /* a batch over the gains' sample (256 of 1,500 vectors): the same slopes */
     {
         nn_linear_dims d2 = {.N = 1500, .IC = 16, .OC = 8};
         float *x2 = vec(1500 * 16), *y2 = vec(1500 * 8), g2[16];

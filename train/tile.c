@@ -111,7 +111,7 @@ static void tile_out(float *out, const float *yb, nn_linear_dims d, int nc,
 /* Vectors of a row tile that the gains are estimated on: all of them up
  * to NN_GAIN_SAMPLE, else NN_GAIN_SAMPLE spread over the batch by the
  * golden ratio (a conv layer's patches: every position and image alike). */
-#define NN_GAIN_SAMPLE 1024
+#define NN_GAIN_SAMPLE 256
 static int gain_sample(int N, int k)
 {
     if (N <= NN_GAIN_SAMPLE)
@@ -121,57 +121,40 @@ static int gain_sample(int N, int k)
 }
 
 /* The least-squares slope of each column's output y against its ideal
- * product z = x . cells over the sampled vectors of a row tile:
- *     G = (M Syz - Sy Sz) / (M Szz - Sz^2)
- * with Sz = sum z = c . sum x, Szz = sum z^2 = c^T (sum x x^T) c and
- * Syz = sum y z = c . (sum x y^T): the moments of x and y, not z itself.
+ * product z = x . cells over the sampled vectors of a row tile,
+ *     G = (M Syz - Sy Sz) / (M Szz - Sz^2),
  * 1 where z does not vary over the sample (var z below 1e-6 of its mean
  * square), clipped to [0, NN_GAIN_MAX]. gains (nc,16); xb (N,16); yb
- * (nc,N,16); cells (nc,16,16); m: scratch of 16 * 17 * (1 + nc) doubles
- * (as floats: twice that). */
+ * (nc,N,16); cells (nc,16,16); m: scratch of 4 * 16 * nc doubles. */
 static void tile_gains(float *gains, const float *xb, const float *yb,
                        const float *cells, int N, int nc, double *m)
 {
     const int M = N < NN_GAIN_SAMPLE ? N : NN_GAIN_SAMPLE;
-    /* m: xx (16,16), xs (16), then per tile xy (16,16) and ys (16) */
-    double *xx = m, *xs = m + FG_CELLS, *xy = xs + FG_ROWS;
-    memset(m, 0, (FG_CELLS + FG_ROWS) * (1 + (size_t)nc) * sizeof *m);
+    memset(m, 0, 4 * (size_t)nc * FG_COLS * sizeof *m);
     for (int k = 0; k < M; k++) {
         const int n = gain_sample(N, k);
         const float *x = xb + (size_t)n * FG_ROWS;
-        for (int i = 0; i < FG_ROWS; i++) {
-            if (x[i] == 0.0f) /* most of a conv patch's rows */
-                continue;
-            xs[i] += x[i];
-            for (int l = 0; l < FG_ROWS; l++)
-                xx[i * FG_ROWS + l] += (double)x[i] * x[l];
-            for (int c = 0; c < nc; c++) {
-                const float *y = yb + ((size_t)c * N + n) * FG_COLS;
-                double *xyc = xy + (size_t)c * (FG_CELLS + FG_ROWS);
-                for (int j = 0; j < FG_COLS; j++)
-                    xyc[i * FG_COLS + j] += (double)x[i] * y[j];
-            }
-        }
         for (int c = 0; c < nc; c++) {
+            const float *cl = cells + (size_t)c * FG_CELLS;
             const float *y = yb + ((size_t)c * N + n) * FG_COLS;
-            double *ys = xy + (size_t)c * (FG_CELLS + FG_ROWS) + FG_CELLS;
-            for (int j = 0; j < FG_COLS; j++)
-                ys[j] += y[j];
+            double *s = m + (size_t)c * 4 * FG_COLS; /* sz, szz, sy, syz */
+            float z[FG_COLS] = {0};
+            for (int i = 0; i < FG_ROWS; i++)
+                for (int j = 0; j < FG_COLS; j++)
+                    z[j] += x[i] * cl[i * FG_COLS + j];
+            for (int j = 0; j < FG_COLS; j++) {
+                s[j] += z[j];
+                s[FG_COLS + j] += (double)z[j] * z[j];
+                s[2 * FG_COLS + j] += y[j];
+                s[3 * FG_COLS + j] += (double)y[j] * z[j];
+            }
         }
     }
     for (int c = 0; c < nc; c++)
         for (int j = 0; j < FG_COLS; j++) {
-            const float *cl = cells + (size_t)c * FG_CELLS;
-            const double *xyc = xy + (size_t)c * (FG_CELLS + FG_ROWS);
-            double sz = 0, szz = 0, syz = 0, sy = xyc[FG_CELLS + j];
-            for (int i = 0; i < FG_ROWS; i++) {
-                const double ci = cl[i * FG_COLS + j];
-                sz += ci * xs[i];
-                syz += ci * xyc[i * FG_COLS + j];
-                for (int l = 0; l < FG_ROWS; l++)
-                    szz += ci * cl[l * FG_COLS + j] * xx[i * FG_ROWS + l];
-            }
-            const double var = M * szz - sz * sz, cov = M * syz - sy * sz;
+            const double *s = m + (size_t)c * 4 * FG_COLS;
+            const double sz = s[j], szz = s[FG_COLS + j], sy = s[2 * FG_COLS + j];
+            const double var = M * szz - sz * sz, cov = M * s[3 * FG_COLS + j] - sy * sz;
             const double g = var > 1e-6 * M * szz && var > 0 ? cov / var : 1.0;
             gains[c * FG_COLS + j] = (float)(g < 0 ? 0 : g > NN_GAIN_MAX ? NN_GAIN_MAX : g);
         }
@@ -195,8 +178,8 @@ fg_status nn_tiled_forward_gains(fg_backend *be, nn_scratch *ws, float *out,
     /* xb (N,16) pulses, yb (nc,N,16) outputs, cells (nc,16,16): a row of
      * tiles at a time (they share the pulses) */
     float *xb, *own;
-    /* + the gains' moments: (1 + nc) * 272 doubles, as 2 floats each */
-    const size_t nmom = 2 * (1 + (size_t)nc) * (FG_CELLS + FG_ROWS) + 2;
+    /* + the gains' sums: 4 * 16 * nc doubles, as 2 floats each */
+    const size_t nmom = 2 * 4 * (size_t)nc * FG_COLS + 2;
     fg_status st = scratch_get(ws, (1 + (size_t)nc) * nv + (size_t)nc * FG_CELLS + nmom,
                                &xb, &own);
     if (st != FG_OK)

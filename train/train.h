@@ -147,7 +147,7 @@ fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
  * gain of every tile column over this batch (nr = ceil(IC/16) row tiles,
  * nc = ceil(OC/8) column tiles): the least-squares slope of the column's
  * output y against its ideal product z = x . cells over the N vectors of
- * the row tile (over 1,024 of them spread over the batch when N is larger:
+ * the row tile (over 256 of them spread over the batch when N is larger:
  * a conv layer's patches), 1 where z does not vary, clipped to [0,
  * NN_GAIN_MAX]; for nn_tiled_backward_linear. */
 #define NN_GAIN_MAX 4.0
