@@ -72,6 +72,9 @@ _PROTOS = {
     "nn_tiled_forward": (_S, [_P, _P, _F, _F, _F, _F, ctypes.c_float, NNLinearDims]),
     "nn_tiled_backward": (_S, [_P, _P, _F, _F, _F, _F, _F, _F, ctypes.c_float,
                               NNLinearDims]),
+    "nn_tiled_forward_gains": (_S, [_P, _P, _F, _F, _F, _F, ctypes.c_float, NNLinearDims,
+                                    _F]),
+    "nn_tiled_backward_linear": (_S, [_P, _F, _F, _F, _F, _F, _F, _F, NNLinearDims]),
 }
 
 _lib = None

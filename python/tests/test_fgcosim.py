@@ -67,6 +67,30 @@ def c_tiled_backward(be, dout, a, w, s_x):
     return da, dw, db
 
 
+def c_tiled_linear(be, dout, a, w, b, s_x):
+    """(out, gains, da, dw, db) of the C trainer's per-tile linear gradient
+    (nn_tiled_forward_gains, nn_tiled_backward_linear)."""
+    a, w = np.ascontiguousarray(a, np.float32), np.ascontiguousarray(w, np.float32)
+    dout = np.ascontiguousarray(dout, np.float32)
+    b = np.ascontiguousarray(b, np.float32)
+    N, IC = a.shape
+    OC = w.shape[0]
+    d = _lib.NNLinearDims(N, IC, OC)
+    out = np.empty((N, OC), np.float32)
+    gains = np.empty((-(-IC // 16), -(-OC // 8), 16), np.float32)
+    st = clib().nn_tiled_forward_gains(be._h, None, _lib.fptr(out), _lib.fptr(a),
+                                       _lib.fptr(w), _lib.fptr(b), np.float32(s_x), d,
+                                       _lib.fptr(gains))
+    assert st == 0, clib().fg_errmsg()
+    da, dw, db = (np.zeros((N, IC), np.float32), np.zeros((OC, IC), np.float32),
+                  np.zeros(OC, np.float32))
+    st = clib().nn_tiled_backward_linear(None, _lib.fptr(da), _lib.fptr(dw), _lib.fptr(db),
+                                         _lib.fptr(dout), _lib.fptr(a), _lib.fptr(w),
+                                         _lib.fptr(gains), d)
+    assert st == 0, clib().fg_errmsg()
+    return out, gains, da, dw, db
+
+
 def ref_tiled_ideal(a, W, b, s_x):
     """The tile mapping written out in float64 loops, tile by tile, with
     the ideal array y = x . cells (independent of the layer's code)."""
@@ -211,6 +235,58 @@ class TestAnalogLinear(unittest.TestCase):
         np.testing.assert_allclose(lay.weight.grad.numpy(), dw, rtol=0,
                                    atol=1e-6 * np.abs(dw).max())
         np.testing.assert_allclose(lay.bias.grad.numpy(), db, rtol=1e-5, atol=1e-6)
+
+    def test_linear_grad_equals_c_trainer(self):
+        """grad="linear" on hwa: the layer's gradients equal the C trainer's
+        nn_tiled_backward_linear with the gains of nn_tiled_forward_gains,
+        on 5 rows and on 300 (past the gains' sample of 256); close to the
+        exact gradient in direction, not equal to it."""
+        for N in (5, 300):
+            lay = layer((37, 19), HWA, seed=7)
+            lay.grad = "linear"
+            torch.manual_seed(8)
+            a = torch.rand(N, 37) * 1.2 - 0.1
+            a[:, ::5] = 0.0
+            a.requires_grad_(True)
+            out = lay(a)
+            dout = torch.randn(N, 19)
+            out.backward(dout)
+            W, b = lay.weight.detach().numpy(), lay.bias.detach().numpy()
+            ac = np.clip(a.detach().numpy(), 0, 0.8)
+            c_out, gains, da, dw, db = c_tiled_linear(lay.backend, dout.numpy(), ac, W, b, 0.8)
+            self.assertTrue(np.all((gains >= 0) & (gains <= 4)))
+            self.assertGreater(np.abs(gains - 1).max(), 0.05)  # hwa is not ideal
+            np.testing.assert_allclose(out.detach().numpy(), c_out, rtol=0,
+                                       atol=1e-6 * np.abs(c_out).max())
+            mask = (a.detach().numpy() >= 0) & (a.detach().numpy() <= 0.8)
+            np.testing.assert_allclose(a.grad.numpy(), da * mask, rtol=0,
+                                       atol=1e-5 * np.abs(da).max())
+            np.testing.assert_allclose(lay.weight.grad.numpy(), dw, rtol=0,
+                                       atol=1e-5 * np.abs(dw).max())
+            np.testing.assert_allclose(lay.bias.grad.numpy(), db, rtol=1e-5, atol=1e-5)
+            exact = layer((37, 19), HWA, seed=7)
+            exact(a).backward(dout)
+            ge, gl = exact.weight.grad.numpy().ravel(), lay.weight.grad.numpy().ravel()
+            cos = ge @ gl / np.linalg.norm(ge) / np.linalg.norm(gl)
+            self.assertGreater(cos, 0.8, f"N={N}")
+            self.assertGreater(np.abs(ge - gl).max(), 1e-3 * np.abs(ge).max())
+        with self.assertRaisesRegex(ValueError, "grad: expected one of exact, linear, "
+                                                "got 'slope'"):
+            ft.AnalogLinear(4, 2, grad="slope")
+
+    def test_linear_grad_through_spice(self):
+        """grad="linear" trains through a backend with no backward of its
+        own: the SPICE array (exact refuses it)."""
+        torch.manual_seed(9)
+        lay = ft.AnalogLinear(20, 4, backend="spice:regular", input_scale=1.0)
+        x = torch.rand(3, 20)
+        with self.assertRaisesRegex(RuntimeError, "has no gradient"):
+            lay(x).sum().backward()
+        lay.grad = "linear"
+        lay.weight.grad = None
+        lay(x).sum().backward()
+        self.assertTrue(torch.isfinite(lay.weight.grad).all())
+        self.assertGreater(float(lay.weight.grad.abs().max()), 0.0)
 
     def test_hwa_gradients_finite_differences(self):
         """(b) hwa: d loss / d input and d loss / d weight against central
