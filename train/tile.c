@@ -10,6 +10,7 @@
  * v >= 0 and -dw- for v < 0 (exact derivative of the split). */
 #include "train.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -125,39 +126,43 @@ static int gain_sample(int N, int k)
  *     G = (M Syz - Sy Sz) / (M Szz - Sz^2),
  * 1 where z does not vary over the sample (var z below 1e-6 of its mean
  * square), clipped to [0, NN_GAIN_MAX]. gains (nc,16); xb (N,16); yb
- * (nc,N,16); cells (nc,16,16); m: scratch of 4 * 16 * nc doubles. */
+ * (nc,N,16); cells (nc,16,16); f: scratch of 16 (M + 1 + nc) + 2 M nc 16
+ * floats; s: of 4 nc 16 doubles. */
 static void tile_gains(float *gains, const float *xb, const float *yb,
-                       const float *cells, int N, int nc, double *m)
+                       const float *cells, int N, int nc, float *f, double *s)
 {
-    const int M = N < NN_GAIN_SAMPLE ? N : NN_GAIN_SAMPLE;
-    memset(m, 0, 4 * (size_t)nc * FG_COLS * sizeof *m);
+    const int M = N < NN_GAIN_SAMPLE ? N : NN_GAIN_SAMPLE, L = nc * FG_COLS;
+    /* xs (M,16) the sampled pulses, m (16, nc*16) the cells side by side,
+     * z (M, nc*16) = xs . m, ys (M, nc*16) the sampled outputs */
+    float *xs = f, *m = xs + (size_t)M * FG_ROWS, *z = m + (size_t)FG_ROWS * L;
+    float *ys = z + (size_t)M * L;
     for (int k = 0; k < M; k++) {
         const int n = gain_sample(N, k);
-        const float *x = xb + (size_t)n * FG_ROWS;
-        for (int c = 0; c < nc; c++) {
-            const float *cl = cells + (size_t)c * FG_CELLS;
-            const float *y = yb + ((size_t)c * N + n) * FG_COLS;
-            double *s = m + (size_t)c * 4 * FG_COLS; /* sz, szz, sy, syz */
-            float z[FG_COLS] = {0};
-            for (int i = 0; i < FG_ROWS; i++)
-                for (int j = 0; j < FG_COLS; j++)
-                    z[j] += x[i] * cl[i * FG_COLS + j];
-            for (int j = 0; j < FG_COLS; j++) {
-                s[j] += z[j];
-                s[FG_COLS + j] += (double)z[j] * z[j];
-                s[2 * FG_COLS + j] += y[j];
-                s[3 * FG_COLS + j] += (double)y[j] * z[j];
-            }
+        memcpy(xs + (size_t)k * FG_ROWS, xb + (size_t)n * FG_ROWS, FG_ROWS * sizeof *xs);
+        for (int c = 0; c < nc; c++)
+            memcpy(ys + (size_t)k * L + c * FG_COLS, yb + ((size_t)c * N + n) * FG_COLS,
+                   FG_COLS * sizeof *ys);
+    }
+    for (int i = 0; i < FG_ROWS; i++)
+        for (int c = 0; c < nc; c++)
+            memcpy(m + (size_t)i * L + c * FG_COLS, cells + (size_t)c * FG_CELLS + i * FG_COLS,
+                   FG_COLS * sizeof *m);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, L, FG_ROWS, 1.0f, xs, FG_ROWS,
+                m, L, 0.0f, z, L);
+    double *sz = s, *szz = s + L, *sy = s + 2 * L, *syz = s + 3 * L;
+    memset(s, 0, 4 * (size_t)L * sizeof *s);
+    for (int k = 0; k < M; k++) {
+        const float *zk = z + (size_t)k * L, *yk = ys + (size_t)k * L;
+        for (int l = 0; l < L; l++) {
+            const double zv = zk[l], yv = yk[l];
+            sz[l] += zv, szz[l] += zv * zv, sy[l] += yv, syz[l] += yv * zv;
         }
     }
-    for (int c = 0; c < nc; c++)
-        for (int j = 0; j < FG_COLS; j++) {
-            const double *s = m + (size_t)c * 4 * FG_COLS;
-            const double sz = s[j], szz = s[FG_COLS + j], sy = s[2 * FG_COLS + j];
-            const double var = M * szz - sz * sz, cov = M * s[3 * FG_COLS + j] - sy * sz;
-            const double g = var > 1e-6 * M * szz && var > 0 ? cov / var : 1.0;
-            gains[c * FG_COLS + j] = (float)(g < 0 ? 0 : g > NN_GAIN_MAX ? NN_GAIN_MAX : g);
-        }
+    for (int l = 0; l < L; l++) {
+        const double var = M * szz[l] - sz[l] * sz[l], cov = M * syz[l] - sy[l] * sz[l];
+        const double g = var > 1e-6 * M * szz[l] && var > 0 ? cov / var : 1.0;
+        gains[l] = (float)(g < 0 ? 0 : g > NN_GAIN_MAX ? NN_GAIN_MAX : g);
+    }
 }
 
 fg_status nn_tiled_forward(fg_backend *be, nn_scratch *ws, float *out,
@@ -178,14 +183,16 @@ fg_status nn_tiled_forward_gains(fg_backend *be, nn_scratch *ws, float *out,
     /* xb (N,16) pulses, yb (nc,N,16) outputs, cells (nc,16,16): a row of
      * tiles at a time (they share the pulses) */
     float *xb, *own;
-    /* + the gains' sums: 4 * 16 * nc doubles, as 2 floats each */
-    const size_t nmom = 2 * 4 * (size_t)nc * FG_COLS + 2;
-    fg_status st = scratch_get(ws, (1 + (size_t)nc) * nv + (size_t)nc * FG_CELLS + nmom,
+    /* + the gains' scratch: floats, then 4 * 16 * nc doubles (2 floats each) */
+    const size_t L = (size_t)nc * FG_COLS, M = d.N < NN_GAIN_SAMPLE ? d.N : NN_GAIN_SAMPLE;
+    const size_t ngf = gains ? FG_ROWS * (M + L) + 2 * M * L : 0;
+    const size_t ngd = gains ? 2 * 4 * L + 2 : 0;
+    fg_status st = scratch_get(ws, (1 + (size_t)nc) * nv + (size_t)nc * FG_CELLS + ngf + ngd,
                                &xb, &own);
     if (st != FG_OK)
         return st;
-    float *yb = xb + nv, *cells = yb + (size_t)nc * nv;
-    double *mom = (double *)(((uintptr_t)(cells + (size_t)nc * FG_CELLS) + 7) & ~(uintptr_t)7);
+    float *yb = xb + nv, *cells = yb + (size_t)nc * nv, *gf = cells + (size_t)nc * FG_CELLS;
+    double *gd = (double *)(((uintptr_t)(gf + ngf) + 7) & ~(uintptr_t)7);
 #pragma omp parallel for schedule(static) if (d.N >= NN_PAR_ROWS)
     for (int n = 0; n < d.N; n++)
         for (int k = 0; k < d.OC; k++)
@@ -197,7 +204,7 @@ fg_status nn_tiled_forward_gains(fg_backend *be, nn_scratch *ws, float *out,
         if ((st = fg_backend_vmm_tiles(be, cells, nc, xb, yb, d.N)) != FG_OK)
             break;
         if (gains)
-            tile_gains(gains + (size_t)r * nc * FG_COLS, xb, yb, cells, d.N, nc, mom);
+            tile_gains(gains + (size_t)r * nc * FG_COLS, xb, yb, cells, d.N, nc, gf, gd);
         tile_out(out, yb, d, nc, s_x * g);
     }
     free(own);
