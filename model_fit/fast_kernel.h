@@ -240,6 +240,27 @@ static inline void fall_f(float *restrict u, float *restrict S, int i, float r,
         }
 }
 
+/* A slot of length dt (none when dt <= 0: ties) and then row i's fall, in
+ * one pass over the lanes: slot_lanes_f and fall_f lane by lane, the same
+ * operations in the same order (the same bits), u and S loaded once. */
+static inline void slot_fall_f(float *restrict u, float *restrict S, float dt, float a,
+                               int i, float r, const mf_grp *g)
+{
+    const size_t o = i * g->ld;
+    const float *restrict k = g->k + o, *restrict rw = g->rhow + o;
+    const float *restrict w = g->w + o;
+    if (!(dt > 0)) {
+        fall_f(u, S, i, r, g);
+        return;
+    }
+    for (int c = 0; c < g->n; c += L)
+        for (int j = c; j < c + L; j++) {
+            const float us = slot_u_f(a, u[j], S[j] * dt);
+            u[j] = us + (k[j] + rw[j] * r);
+            S[j] -= w[j];
+        }
+}
+
 /* y (16) of one tile from its lanes u (16): offset and bit-line coupling */
 static void couple_f(float *restrict y, const float *restrict u, const mf_ipf *f)
 {
@@ -282,9 +303,7 @@ static void grp_fwd(float *const *u, const mf_rows *t, int nv, const mf_ipf *f,
             const int i = t[v].ord[q];
             const float dt = t[v].e[i] - tprev[v];
             tprev[v] = t[v].e[i];
-            if (dt > 0) /* ties: empty slots */
-                slot_lanes_f(u[v], S[v], dt, f->a, g->n);
-            fall_f(u[v], S[v], i, t[v].r[i], g);
+            slot_fall_f(u[v], S[v], dt, f->a, i, t[v].r[i], g); /* ties: no slot */
         }
 }
 
