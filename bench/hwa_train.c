@@ -39,7 +39,10 @@ static double time_epoch(nn_net *net, const nn_dataset *ds, fg_backend *be,
                          nn_grad_mode g)
 {
     nn_net_set_backend(net, be);
-    nn_net_set_grad(net, g);
+    if (nn_net_set_grad(net, g) != FG_OK) {
+        fprintf(stderr, "bench-hwa-train: %s\n", fg_errmsg());
+        exit(1);
+    }
     nn_optim opt = {.kind = NN_ADAM, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f,
                     .eps = 1e-8f};
     fg_rng rng;
@@ -70,7 +73,8 @@ static void grad_cosines(nn_net *net, const nn_dataset *ds, fg_backend *a, fg_ba
     fg_backend *be[2] = {a, b};
     for (int k = 0; k < 2; k++) {
         nn_net_set_backend(net, be[k]);
-        nn_net_set_grad(net, k ? gb : NN_GRAD_EXACT);
+        if (nn_net_set_grad(net, k ? gb : NN_GRAD_EXACT) != FG_OK)
+            exit(1);
         nn_net_zero_grad(net);
         memset(dl, 0, (size_t)B * K * sizeof *dl);
         if (nn_net_forward(net, x, B, 0) != FG_OK)

@@ -44,6 +44,14 @@ fg_status fg_backend_vmm_backward(fg_backend *be, const float *w,
     return be->ops.vmm_backward(be->ctx, w, x, dy, dx, dw, B);
 }
 
+void fg_tiles_pack(float *m, const float *w, int nt)
+{
+    for (int t = 0; t < nt; t++)
+        for (int i = 0; i < FG_ROWS; i++)
+            memcpy(m + (size_t)i * nt * FG_COLS + (size_t)t * FG_COLS,
+                   w + ((size_t)t * FG_ROWS + i) * FG_COLS, FG_COLS * sizeof *m);
+}
+
 fg_status fg_backend_vmm_tiles(fg_backend *be, const float *w, int nt,
                                const float *x, float *y, int B)
 {

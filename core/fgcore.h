@@ -190,6 +190,9 @@ fg_status fg_backend_vmm_backward(fg_backend *be, const float *w,
  * the backend's vmm_tiles, else tile by tile (same results). Counts nt*B. */
 fg_status fg_backend_vmm_tiles(fg_backend *be, const float *w, int nt,
                                const float *x, float *y, int B);
+/* m (16, nt*16), m[i][t*16+j] = w[t][i][j]: the nt tiles w (nt,16,16) of
+ * a row side by side, as one matrix (x . m is their ideal product). */
+void fg_tiles_pack(float *m, const float *w, int nt);
 /* dy (nt,B,16): dx (B,16) += summed over the tiles in order, dw (nt,16,16)
  * += per tile; either may be NULL. */
 fg_status fg_backend_vmm_tiles_backward(fg_backend *be, const float *w, int nt,

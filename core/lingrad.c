@@ -79,15 +79,6 @@ static lg_entry *lg_find(lg_ctx *c, uint64_t key)
     return NULL;
 }
 
-/* m (16, nt*16) with m[i][t*16+j] = w[t][i][j]: a row of tiles as one matrix */
-static void lg_pack(float *m, const float *w, int nt)
-{
-    for (int t = 0; t < nt; t++)
-        for (int i = 0; i < FG_ROWS; i++)
-            memcpy(m + (size_t)i * nt * FG_COLS + (size_t)t * FG_COLS,
-                   w + ((size_t)t * FG_ROWS + i) * FG_COLS, FG_COLS * sizeof *m);
-}
-
 static int lg_blocks(int B) { return (B + LG_BLOCK - 1) / LG_BLOCK; }
 
 /* g (nt,B,16) of the vectors of block k: y / (x.m), z (LG_BLOCK, nt*16) scratch */
@@ -121,7 +112,7 @@ static fg_status lg_forward(lg_ctx *c, const float *w, int nt, const float *x, f
     fg_status st = fg_backend_vmm_tiles(c->inner, w, nt, x, y, B);
     if (st != FG_OK)
         return st;
-    lg_pack(m, w, nt);
+    fg_tiles_pack(m, w, nt);
     const int nblk = lg_blocks(B);
     int nomem = 0;
 #pragma omp parallel num_threads(fg_threads()) if (nblk > 1) reduction(| : nomem)
@@ -176,7 +167,7 @@ static fg_status lg_backward_gains(lg_ctx *c, const float *g, const float *w, in
     if (!m)
         return fg_error(FG_ERR_NOMEM, "linear gradient: out of memory");
     float *dm = m + nm; /* (nblk, 16, nt*16) */
-    lg_pack(m, w, nt);
+    fg_tiles_pack(m, w, nt);
     int nomem = 0;
 #pragma omp parallel num_threads(fg_threads()) if (nblk > 1) reduction(| : nomem)
     {

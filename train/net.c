@@ -361,8 +361,6 @@ fg_status nn_net_set_grad(nn_net *n, nn_grad_mode g)
     return FG_OK;
 }
 
-nn_grad_mode nn_net_grad(const nn_net *n) { return n->grad; }
-
 void nn_net_set_input_grad(nn_net *n, int on)
 {
     int seen = on != 0; /* an analog layer lies before, or the input counts */

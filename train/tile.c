@@ -126,8 +126,8 @@ static int gain_sample(int N, int k)
  *     G = (M Syz - Sy Sz) / (M Szz - Sz^2),
  * 1 where z does not vary over the sample (var z below 1e-6 of its mean
  * square), clipped to [0, NN_GAIN_MAX]. gains (nc,16); xb (N,16); yb
- * (nc,N,16); cells (nc,16,16); f: scratch of 16 (M + 1 + nc) + 2 M nc 16
- * floats; s: of 4 nc 16 doubles. */
+ * (nc,N,16); cells (nc,16,16); with L = 16 nc, f: scratch of 16 (M + L)
+ * + 2 M L floats; s: of 4 L doubles. */
 static void tile_gains(float *gains, const float *xb, const float *yb,
                        const float *cells, int N, int nc, float *f, double *s)
 {
@@ -143,10 +143,7 @@ static void tile_gains(float *gains, const float *xb, const float *yb,
             memcpy(ys + (size_t)k * L + c * FG_COLS, yb + ((size_t)c * N + n) * FG_COLS,
                    FG_COLS * sizeof *ys);
     }
-    for (int i = 0; i < FG_ROWS; i++)
-        for (int c = 0; c < nc; c++)
-            memcpy(m + (size_t)i * L + c * FG_COLS, cells + (size_t)c * FG_CELLS + i * FG_COLS,
-                   FG_COLS * sizeof *m);
+    fg_tiles_pack(m, cells, nc);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, L, FG_ROWS, 1.0f, xs, FG_ROWS,
                 m, L, 0.0f, z, L);
     double *sz = s, *szz = s + L, *sy = s + 2 * L, *syz = s + 3 * L;

@@ -267,7 +267,6 @@ void nn_net_set_tiles(nn_net *net, nn_tiles_mode mode);
  * needs no backward. FG_ERR_NOMEM, FG_ERR_RANGE (unknown mode). */
 typedef enum { NN_GRAD_EXACT = 0, NN_GRAD_LINEAR } nn_grad_mode;
 fg_status nn_net_set_grad(nn_net *net, nn_grad_mode g);
-nn_grad_mode nn_net_grad(const nn_net *net);
 /* on: nn_net_backward also propagates the loss gradient to the network's
  * input, nn_net_input_grad (B, nn_net_input_size) afterwards (the input
  * sensitivities); off (the default): the first layers skip it. */

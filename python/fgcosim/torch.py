@@ -139,7 +139,8 @@ def _gain_select(gains, w):
 
 class TiledMatmul(torch.autograd.Function):
     """out (N,OC) = tiled product of a (N,IC) in [0,s_x] with W (OC,IC)
-    through a Backend, plus b; backward through the backend's Jacobian."""
+    through a Backend, plus b; backward through the backend's Jacobian
+    (grad "exact") or the per-tile gains of the forward (grad "linear")."""
 
     @staticmethod
     def forward(ctx, a, w, b, s_x, backend, grad="exact"):
